@@ -1,0 +1,146 @@
+//! The command line: `foxbot run` (the default), `foxbot migrate`, …
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// foxbot — a Telegram shop for gift cards and game top-ups, stocked from
+/// FoxReload and paid in Telegram Stars.
+///
+/// Settings come from the environment and from a `.env` file in the current
+/// folder (see `.env.example`). With no command, `run` is assumed.
+#[derive(Debug, Parser)]
+#[command(name = "foxbot", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the shop: the bot, the purchase workers and the supplier poller.
+    /// Needs TELEGRAM_BOT_TOKEN and FOXRELOAD_API_KEY.
+    Run,
+    /// Create or update the database schema, then exit. Safe to repeat.
+    Migrate,
+}
+
+/// Entry point of the binary: never panics on bad input, prints one line
+/// per failure, and returns 2 for bad configuration, 1 for other errors.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(line) = load_dotenv() {
+        eprintln!("foxbot: {line}");
+        return ExitCode::from(2);
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("foxbot: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init_logging(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("foxbot: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command.unwrap_or(Command::Run), config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(config_error) = e.downcast_ref::<crate::config::ConfigError>() {
+                eprintln!("foxbot: configuration error: {config_error}");
+                return ExitCode::from(2);
+            }
+            eprintln!("foxbot: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads `.env` if there is one. The error names the line, never its
+/// content (it may hold a token).
+fn load_dotenv() -> Result<(), String> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(dotenvy::Error::LineParse(_, index)) => {
+            Err(format!(".env: line {} is not NAME=value", index + 1))
+        }
+        Err(e) => Err(format!(".env: cannot be read ({})", short_io(&e))),
+    }
+}
+
+fn short_io(e: &dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::Io(io) => io.kind().to_string(),
+        _ => "malformed".to_owned(),
+    }
+}
+
+async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            store.migrate().await.context("migrating the database")?;
+            tracing::info!(database = %config.database_url.redacted(), "database is up to date");
+            store.close().await;
+            Ok(())
+        }
+        Command::Run => run(config).await,
+    }
+}
+
+/// Connects to the configured database.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Store::connect(&config.database_url).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            config.database_url.redacted()
+        )
+    })
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    config.telegram_token()?;
+    config.foxreload_key()?;
+    let store = open_store(&config).await?;
+    store.migrate().await.context("migrating the database")?;
+    tracing::info!(database = %config.database_url.redacted(), "foxbot started");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    store.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM (teloxide's own handler only sees SIGINT).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

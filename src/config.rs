@@ -1,0 +1,660 @@
+//! Environment (and `.env`) → one typed, validated [`Config`].
+//!
+//! Every setting is read here and nowhere else. A missing or malformed
+//! setting is a [`ConfigError`] naming it and saying what is expected; the
+//! value of a secret is never echoed.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use reqwest::Url;
+use rust_decimal::Decimal;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::domain::UserId;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(name: &'static str, problem: impl Into<String>) -> Self {
+        ConfigError {
+            name,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum DatabaseUrl {
+    /// A file, created (with its folder) on first use.
+    Sqlite { path: String },
+    /// A PostgreSQL URL; it may carry a password, so it is kept secret.
+    Postgres(SecretString),
+}
+
+impl DatabaseUrl {
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let bad = || {
+            ConfigError::new(
+                "DATABASE_URL",
+                "expected sqlite://<file path> or postgres://user@host/database",
+            )
+        };
+        let text = text.trim();
+        if let Some(rest) = text.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            let path = path.split('?').next().unwrap_or("");
+            if path.is_empty() || path.starts_with(":memory:") {
+                return Err(bad());
+            }
+            return Ok(DatabaseUrl::Sqlite {
+                path: path.to_owned(),
+            });
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            let url = Url::parse(text).map_err(|_| bad())?;
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err(bad());
+            }
+            return Ok(DatabaseUrl::Postgres(SecretString::from(text.to_owned())));
+        }
+        Err(bad())
+    }
+
+    /// A form safe to print: the password, if any, is hidden.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite { path } => format!("sqlite://{path}"),
+            DatabaseUrl::Postgres(secret) => match Url::parse(secret.expose_secret()) {
+                Ok(mut url) => {
+                    if url.password().is_some() {
+                        let _ = url.set_password(Some("***"));
+                    }
+                    url.to_string()
+                }
+                Err(_) => "postgres://…".to_owned(),
+            },
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub telegram_bot_token: Option<SecretString>,
+    pub telegram_api_url: Url,
+    pub foxreload_api_key: Option<SecretString>,
+    pub foxreload_base_url: Url,
+    pub foxreload_mock_orders: bool,
+    pub database_url: DatabaseUrl,
+    pub admin_ids: Vec<UserId>,
+    pub http_addr: Option<SocketAddr>,
+    pub webhook_url: Option<Url>,
+    pub foxreload_timeout: Duration,
+    pub foxreload_rate_per_min: u32,
+    pub poll_interval: Duration,
+    pub settle_delay: Duration,
+    pub stall_alert: Duration,
+    pub stall_dead: Duration,
+    pub lease: Duration,
+    pub stars_sweep: Duration,
+    pub balance_wait: Duration,
+    pub catalog_categories: Vec<String>,
+    pub markup_percent: Decimal,
+    pub stars_per_usd: Decimal,
+    /// How much the wholesale price may rise between sale and order before
+    /// the purchase is refunded instead of bought at a loss.
+    pub price_tolerance_percent: Decimal,
+    /// Purchases one process works on at once.
+    pub workers: usize,
+    /// How often an idle worker looks for due work.
+    pub worker_idle: Duration,
+    /// Pages of order history a reconciliation scan may read (50 orders each).
+    pub reconcile_max_pages: u32,
+    /// Name of this process in leases; unique per replica.
+    pub instance_id: String,
+    pub log_format: LogFormat,
+}
+
+/// Every setting: its name, default and meaning, in the order `.env.example`
+/// lists them. The single source for defaults.
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    (
+        "TELEGRAM_BOT_TOKEN",
+        "",
+        "Bot token from @BotFather (required for `run`)",
+    ),
+    (
+        "TELEGRAM_API_URL",
+        "https://api.telegram.org",
+        "Bot API base URL",
+    ),
+    (
+        "FOXRELOAD_API_KEY",
+        "",
+        "FoxReload API key (required for `run` and `purchase`)",
+    ),
+    (
+        "FOXRELOAD_BASE_URL",
+        "https://public-api.foxreload.com",
+        "FoxReload API base URL",
+    ),
+    (
+        "FOXRELOAD_MOCK_ORDERS",
+        "false",
+        "true: orders are sent with isMock (supplier test mode)",
+    ),
+    (
+        "DATABASE_URL",
+        "sqlite://data/foxbot.db",
+        "sqlite://<file> or postgres://user@host/db",
+    ),
+    (
+        "ADMIN_IDS",
+        "",
+        "Comma-separated Telegram user ids allowed to use admin commands",
+    ),
+    (
+        "HTTP_ADDR",
+        "127.0.0.1:8080",
+        "Address for /metrics, /healthz, /readyz; empty: off",
+    ),
+    ("WEBHOOK_URL", "", "Public webhook URL; empty: long polling"),
+    ("FOXRELOAD_TIMEOUT_SECS", "30", "Supplier request timeout"),
+    (
+        "FOXRELOAD_RATE_PER_MIN",
+        "100",
+        "Supplier calls per minute, shared by all processes",
+    ),
+    (
+        "POLL_INTERVAL_SECS",
+        "3",
+        "How often in-flight supplier orders are checked",
+    ),
+    (
+        "SETTLE_DELAY_SECS",
+        "60",
+        "Wait after an ambiguous create before 'not found' counts",
+    ),
+    (
+        "STALL_ALERT_SECS",
+        "600",
+        "An order still running after this alerts admins",
+    ),
+    (
+        "STALL_DEAD_SECS",
+        "3600",
+        "An order still running after this is dead-lettered",
+    ),
+    (
+        "LEASE_SECS",
+        "60",
+        "How long one worker holds a claimed purchase",
+    ),
+    (
+        "STARS_SWEEP_SECS",
+        "300",
+        "How often Star transactions are swept for lost payments",
+    ),
+    (
+        "BALANCE_WAIT_SECS",
+        "3600",
+        "How long a purchase waits for a supplier top-up before refund",
+    ),
+    (
+        "CATALOG_CATEGORIES",
+        "",
+        "FoxReload category slugs to sell; empty: all",
+    ),
+    (
+        "MARKUP_PERCENT",
+        "20",
+        "Retail markup over the wholesale price",
+    ),
+    (
+        "STARS_PER_USD",
+        "77",
+        "Stars charged per US dollar of marked-up price",
+    ),
+    (
+        "PRICE_TOLERANCE_PERCENT",
+        "5",
+        "Largest wholesale price rise accepted at order time",
+    ),
+    ("WORKERS", "4", "Purchases this process works on at once"),
+    (
+        "WORKER_IDLE_SECS",
+        "1",
+        "How often an idle worker looks for due work",
+    ),
+    (
+        "RECONCILE_MAX_PAGES",
+        "20",
+        "Order-history pages a reconciliation scan may read",
+    ),
+    (
+        "INSTANCE_ID",
+        "",
+        "Name of this process in leases; empty: host-pid-random",
+    ),
+    ("LOG_FORMAT", "text", "text or json"),
+];
+
+fn default_of(name: &str) -> &'static str {
+    SETTINGS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, d, _)| *d)
+        .unwrap_or("")
+}
+
+/// Reads settings through a lookup function, so tests need not touch the
+/// process environment.
+struct Reader<F> {
+    lookup: F,
+}
+
+impl<F: Fn(&str) -> Option<String>> Reader<F> {
+    /// The value, or the default; an empty value counts as unset.
+    fn raw(&self, name: &'static str) -> String {
+        match (self.lookup)(name) {
+            Some(v) if !v.trim().is_empty() => v.trim().to_owned(),
+            _ => default_of(name).to_owned(),
+        }
+    }
+
+    fn secret(&self, name: &'static str) -> Result<Option<SecretString>, ConfigError> {
+        let value = self.raw(name);
+        if value.is_empty() {
+            return Ok(None);
+        }
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            // Never echo a secret, not even a malformed one.
+            return Err(ConfigError::new(
+                name,
+                "must not contain spaces or control characters",
+            ));
+        }
+        Ok(Some(SecretString::from(value)))
+    }
+
+    fn url(&self, name: &'static str) -> Result<Url, ConfigError> {
+        let value = self.raw(name);
+        let url = Url::parse(&value).map_err(|_| {
+            ConfigError::new(name, format!("expected an http(s) URL, got {value:?}"))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(ConfigError::new(
+                name,
+                format!("expected an http(s) URL, got {value:?}"),
+            ));
+        }
+        Ok(url)
+    }
+
+    fn optional_url(&self, name: &'static str) -> Result<Option<Url>, ConfigError> {
+        if self.raw(name).is_empty() {
+            Ok(None)
+        } else {
+            self.url(name).map(Some)
+        }
+    }
+
+    fn bool(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.raw(name).to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            other => Err(ConfigError::new(
+                name,
+                format!("expected true or false, got {other:?}"),
+            )),
+        }
+    }
+
+    fn whole(&self, name: &'static str, min: u64, max: u64) -> Result<u64, ConfigError> {
+        let value = self.raw(name);
+        match value.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(ConfigError::new(
+                name,
+                format!("expected a whole number from {min} to {max}, got {value:?}"),
+            )),
+        }
+    }
+
+    /// Seconds, fractions allowed ("0.5"), strictly positive, at most a week.
+    fn seconds(&self, name: &'static str) -> Result<Duration, ConfigError> {
+        let value = self.raw(name);
+        let bad = || {
+            ConfigError::new(
+                name,
+                format!("expected a number of seconds above 0 (e.g. 30 or 0.5), got {value:?}"),
+            )
+        };
+        let secs = Decimal::from_str_exact(&value).map_err(|_| bad())?;
+        let millis = (secs * Decimal::from(1000)).round();
+        let millis = u64::try_from(millis).map_err(|_| bad())?;
+        if millis == 0 || millis > 7 * 24 * 3600 * 1000 {
+            return Err(bad());
+        }
+        Ok(Duration::from_millis(millis))
+    }
+
+    fn decimal(&self, name: &'static str, min: Decimal) -> Result<Decimal, ConfigError> {
+        let value = self.raw(name);
+        match Decimal::from_str_exact(&value) {
+            Ok(d) if d >= min && d <= Decimal::from(1_000_000) => Ok(d),
+            _ => Err(ConfigError::new(
+                name,
+                format!("expected a decimal number from {min} to 1000000, got {value:?}"),
+            )),
+        }
+    }
+
+    fn list(&self, name: &'static str) -> Vec<String> {
+        self.raw(name)
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Config {
+    /// Reads the process environment (after `.env`, loaded by `main`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let r = Reader { lookup };
+
+        let admin_ids = r
+            .list("ADMIN_IDS")
+            .iter()
+            .map(|id| {
+                UserId::parse(id).map_err(|_| {
+                    ConfigError::new(
+                        "ADMIN_IDS",
+                        format!("expected comma-separated Telegram user ids, got {id:?}"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let http_addr = match r.raw("HTTP_ADDR").as_str() {
+            "" | "off" => None,
+            addr => Some(SocketAddr::from_str(addr).map_err(|_| {
+                ConfigError::new(
+                    "HTTP_ADDR",
+                    format!("expected host:port such as 127.0.0.1:8080, got {addr:?}"),
+                )
+            })?),
+        };
+
+        let categories = r.list("CATALOG_CATEGORIES");
+        if let Some(bad) = categories.iter().find(|c| {
+            !c.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        }) {
+            return Err(ConfigError::new(
+                "CATALOG_CATEGORIES",
+                format!("expected comma-separated category slugs, got {bad:?}"),
+            ));
+        }
+
+        let log_format = match r.raw("LOG_FORMAT").to_ascii_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::new(
+                    "LOG_FORMAT",
+                    format!("expected text or json, got {other:?}"),
+                ));
+            }
+        };
+
+        let instance_id = match r.raw("INSTANCE_ID") {
+            id if id.is_empty() => default_instance_id(),
+            id if id.len() <= 64
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
+            {
+                id
+            }
+            id => {
+                return Err(ConfigError::new(
+                    "INSTANCE_ID",
+                    format!("expected up to 64 letters, digits, '-', '_' or '.', got {id:?}"),
+                ));
+            }
+        };
+
+        let config = Config {
+            telegram_bot_token: r.secret("TELEGRAM_BOT_TOKEN")?,
+            telegram_api_url: r.url("TELEGRAM_API_URL")?,
+            foxreload_api_key: r.secret("FOXRELOAD_API_KEY")?,
+            foxreload_base_url: r.url("FOXRELOAD_BASE_URL")?,
+            foxreload_mock_orders: r.bool("FOXRELOAD_MOCK_ORDERS")?,
+            database_url: DatabaseUrl::parse(&r.raw("DATABASE_URL"))?,
+            admin_ids,
+            http_addr,
+            webhook_url: r.optional_url("WEBHOOK_URL")?,
+            foxreload_timeout: r.seconds("FOXRELOAD_TIMEOUT_SECS")?,
+            foxreload_rate_per_min: r.whole("FOXRELOAD_RATE_PER_MIN", 1, 100_000)? as u32,
+            poll_interval: r.seconds("POLL_INTERVAL_SECS")?,
+            settle_delay: r.seconds("SETTLE_DELAY_SECS")?,
+            stall_alert: r.seconds("STALL_ALERT_SECS")?,
+            stall_dead: r.seconds("STALL_DEAD_SECS")?,
+            lease: r.seconds("LEASE_SECS")?,
+            stars_sweep: r.seconds("STARS_SWEEP_SECS")?,
+            balance_wait: r.seconds("BALANCE_WAIT_SECS")?,
+            catalog_categories: categories,
+            markup_percent: r.decimal("MARKUP_PERCENT", Decimal::ZERO)?,
+            stars_per_usd: r.decimal("STARS_PER_USD", Decimal::new(1, 2))?,
+            price_tolerance_percent: r.decimal("PRICE_TOLERANCE_PERCENT", Decimal::ZERO)?,
+            workers: r.whole("WORKERS", 1, 256)? as usize,
+            worker_idle: r.seconds("WORKER_IDLE_SECS")?,
+            reconcile_max_pages: r.whole("RECONCILE_MAX_PAGES", 1, 1000)? as u32,
+            instance_id,
+            log_format,
+        };
+        config.check_relations()?;
+        Ok(config)
+    }
+
+    /// Rules between settings that keep the money guarantees sound.
+    fn check_relations(&self) -> Result<(), ConfigError> {
+        // A lease that ran out while a supplier call is still in flight would
+        // let a second worker act on the same purchase.
+        if self.lease <= self.foxreload_timeout {
+            return Err(ConfigError::new(
+                "LEASE_SECS",
+                "must be longer than FOXRELOAD_TIMEOUT_SECS, so a lease outlives a supplier call",
+            ));
+        }
+        // "Not found" right after our client gave up proves nothing: the
+        // request may still be running at the supplier.
+        if self.settle_delay < self.foxreload_timeout {
+            return Err(ConfigError::new(
+                "SETTLE_DELAY_SECS",
+                "must be at least FOXRELOAD_TIMEOUT_SECS",
+            ));
+        }
+        if self.stall_dead <= self.stall_alert {
+            return Err(ConfigError::new(
+                "STALL_DEAD_SECS",
+                "must be longer than STALL_ALERT_SECS",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn telegram_token(&self) -> Result<&SecretString, ConfigError> {
+        self.telegram_bot_token.as_ref().ok_or_else(|| {
+            ConfigError::new("TELEGRAM_BOT_TOKEN", "is required; get one from @BotFather")
+        })
+    }
+
+    pub fn foxreload_key(&self) -> Result<&SecretString, ConfigError> {
+        self.foxreload_api_key.as_ref().ok_or_else(|| {
+            ConfigError::new(
+                "FOXRELOAD_API_KEY",
+                "is required; it is your FoxReload API key",
+            )
+        })
+    }
+
+    pub fn is_admin(&self, user: UserId) -> bool {
+        self.admin_ids.contains(&user)
+    }
+}
+
+fn default_instance_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| {
+            h.trim()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .take(32)
+                .collect::<String>()
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".to_owned());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), &random[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_valid_and_match_the_design() {
+        let c = load(&[]).unwrap();
+        assert!(
+            matches!(c.database_url, DatabaseUrl::Sqlite { ref path } if path == "data/foxbot.db")
+        );
+        assert_eq!(c.foxreload_timeout, Duration::from_secs(30));
+        assert_eq!(c.foxreload_rate_per_min, 100);
+        assert_eq!(c.poll_interval, Duration::from_secs(3));
+        assert_eq!(c.settle_delay, Duration::from_secs(60));
+        assert_eq!(c.stall_alert, Duration::from_secs(600));
+        assert_eq!(c.stall_dead, Duration::from_secs(3600));
+        assert_eq!(c.lease, Duration::from_secs(60));
+        assert_eq!(c.balance_wait, Duration::from_secs(3600));
+        assert_eq!(
+            c.foxreload_base_url.as_str(),
+            "https://public-api.foxreload.com/"
+        );
+        assert!(c.telegram_token().is_err());
+        assert!(c.foxreload_key().is_err());
+    }
+
+    #[test]
+    fn a_malformed_number_names_the_setting() {
+        let err = load(&[("FOXRELOAD_RATE_PER_MIN", "lots")]).unwrap_err();
+        assert_eq!(err.name, "FOXRELOAD_RATE_PER_MIN");
+        assert!(err.to_string().contains("whole number"), "{err}");
+        let err = load(&[("POLL_INTERVAL_SECS", "-1")]).unwrap_err();
+        assert_eq!(err.name, "POLL_INTERVAL_SECS");
+        let err = load(&[("MARKUP_PERCENT", "1e400")]).unwrap_err();
+        assert_eq!(err.name, "MARKUP_PERCENT");
+    }
+
+    #[test]
+    fn fractions_of_a_second_are_allowed_for_tests() {
+        let c = load(&[
+            ("POLL_INTERVAL_SECS", "0.2"),
+            ("FOXRELOAD_TIMEOUT_SECS", "0.5"),
+            ("SETTLE_DELAY_SECS", "1"),
+            ("LEASE_SECS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(c.poll_interval, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn bad_database_urls_are_refused() {
+        for bad in [
+            "mysql://x/y",
+            "sqlite://",
+            "sqlite::memory:",
+            "postgres://",
+            "foo",
+        ] {
+            let err = load(&[("DATABASE_URL", bad)]).unwrap_err();
+            assert_eq!(err.name, "DATABASE_URL", "{bad}");
+        }
+        let ok = load(&[("DATABASE_URL", "postgres://u:pw@localhost/db")]).unwrap();
+        assert_eq!(ok.database_url.redacted(), "postgres://u:***@localhost/db");
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let c = load(&[
+            ("TELEGRAM_BOT_TOKEN", "123:SECRET-TOKEN"),
+            ("FOXRELOAD_API_KEY", "SECRET-KEY"),
+            ("DATABASE_URL", "postgres://u:SECRET-PW@localhost/db"),
+        ])
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("SECRET"), "{printed}");
+        let err = load(&[("FOXRELOAD_API_KEY", "SECRET KEY")]).unwrap_err();
+        assert!(!err.to_string().contains("SECRET"));
+    }
+
+    #[test]
+    fn unsafe_timing_combinations_are_refused() {
+        let err = load(&[("LEASE_SECS", "30")]).unwrap_err();
+        assert_eq!(err.name, "LEASE_SECS");
+        let err = load(&[("SETTLE_DELAY_SECS", "5")]).unwrap_err();
+        assert_eq!(err.name, "SETTLE_DELAY_SECS");
+        let err = load(&[("STALL_DEAD_SECS", "600")]).unwrap_err();
+        assert_eq!(err.name, "STALL_DEAD_SECS");
+    }
+
+    #[test]
+    fn env_example_lists_every_setting_with_its_default() {
+        let example = include_str!("../.env.example");
+        for (name, default, _) in SETTINGS {
+            let line = format!("\n{name}={default}\n");
+            assert!(example.contains(&line), ".env.example lacks {line:?}");
+        }
+    }
+
+    #[test]
+    fn admin_ids_are_parsed_and_checked() {
+        let c = load(&[("ADMIN_IDS", "42, 7")]).unwrap();
+        assert!(c.is_admin(UserId(42)) && c.is_admin(UserId(7)) && !c.is_admin(UserId(8)));
+        assert_eq!(
+            load(&[("ADMIN_IDS", "42,bob")]).unwrap_err().name,
+            "ADMIN_IDS"
+        );
+    }
+}

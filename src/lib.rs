@@ -1,0 +1,14 @@
+//! foxbot: a Telegram shop for digital goods bought wholesale from FoxReload.
+//!
+//! The purchase pipeline reads top to bottom: `bot` takes orders and
+//! payments, `engine` turns each paid purchase into exactly one paid supplier
+//! order (through `foxreload`), and `delivery` sends the codes or refunds the
+//! Stars. Everything durable goes through `store`.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crash;
+pub mod domain;
+pub mod store;
+pub mod telemetry;

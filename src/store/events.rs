@@ -1,0 +1,150 @@
+//! The append-only event log and the admin alert outbox.
+
+use serde_json::Value;
+
+use super::{Result, Store, Tx, with_db, with_tx};
+use crate::clock::Millis;
+use crate::domain::PurchaseState;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Event {
+    pub id: i64,
+    pub purchase_id: Option<i64>,
+    pub at: i64,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub attempt: Option<i64>,
+    pub actor: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Alert {
+    pub id: i64,
+    pub kind: String,
+    pub purchase_id: Option<i64>,
+    pub dedup_key: Option<String>,
+    pub detail: String,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+impl Tx {
+    /// Appends to the event log. `detail` must never carry codes or keys.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_event(
+        &mut self,
+        purchase_id: Option<i64>,
+        kind: &str,
+        from: Option<PurchaseState>,
+        to: Option<PurchaseState>,
+        attempt: Option<i64>,
+        actor: &str,
+        detail: &Value,
+        now: Millis,
+    ) -> Result<()> {
+        with_tx!(self, c => {
+            sqlx::query(
+                "INSERT INTO events (purchase_id, at, kind, from_state, to_state, attempt, actor, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(purchase_id)
+            .bind(now)
+            .bind(kind)
+            .bind(from.map(|s| s.as_str()))
+            .bind(to.map(|s| s.as_str()))
+            .bind(attempt)
+            .bind((!actor.is_empty()).then_some(actor))
+            .bind(detail.to_string())
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Queues a message for the admins. With a `dedup_key`, the same alert
+    /// is raised once; returns whether this call raised it.
+    pub async fn raise_alert(
+        &mut self,
+        kind: &str,
+        purchase_id: Option<i64>,
+        dedup_key: Option<&str>,
+        detail: &str,
+        now: Millis,
+    ) -> Result<bool> {
+        let rows = with_tx!(self, c => {
+            sqlx::query(
+                "INSERT INTO alerts (kind, purchase_id, dedup_key, detail, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dedup_key) DO NOTHING",
+            )
+            .bind(kind)
+            .bind(purchase_id)
+            .bind(dedup_key)
+            .bind(detail)
+            .bind(now)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(rows == 1)
+    }
+}
+
+impl Store {
+    pub async fn events_of(&self, purchase_id: i64) -> Result<Vec<Event>> {
+        Ok(with_db!(&self.db, c => {
+            sqlx::query_as("SELECT * FROM events WHERE purchase_id = $1 ORDER BY id")
+                .bind(purchase_id)
+                .fetch_all(c)
+                .await?
+        }))
+    }
+
+    /// Raises an alert in its own transaction.
+    pub async fn raise_alert(
+        &self,
+        kind: &str,
+        purchase_id: Option<i64>,
+        dedup_key: Option<&str>,
+        detail: &str,
+        now: Millis,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let raised = tx
+            .raise_alert(kind, purchase_id, dedup_key, detail, now)
+            .await?;
+        tx.commit().await?;
+        Ok(raised)
+    }
+
+    /// Oldest first.
+    pub async fn unsent_alerts(&self, limit: i64) -> Result<Vec<Alert>> {
+        Ok(with_db!(&self.db, c => {
+            sqlx::query_as("SELECT * FROM alerts WHERE sent_at IS NULL ORDER BY id LIMIT $1")
+                .bind(limit)
+                .fetch_all(c)
+                .await?
+        }))
+    }
+
+    pub async fn alerts_of(&self, purchase_id: i64) -> Result<Vec<Alert>> {
+        Ok(with_db!(&self.db, c => {
+            sqlx::query_as("SELECT * FROM alerts WHERE purchase_id = $1 ORDER BY id")
+                .bind(purchase_id)
+                .fetch_all(c)
+                .await?
+        }))
+    }
+
+    pub async fn mark_alert_sent(&self, id: i64, now: Millis) -> Result<()> {
+        with_db!(&self.db, c => {
+            sqlx::query("UPDATE alerts SET sent_at = $1 WHERE id = $2 AND sent_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(c)
+                .await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,245 @@
+//! Storage through sqlx, on SQLite (embedded default) or PostgreSQL (several
+//! replicas). The same SQL text runs on both: placeholders are `$n`, times are
+//! integer milliseconds, money is decimal text. Where the engines differ
+//! (claiming with `FOR UPDATE SKIP LOCKED`), the store says so explicitly.
+
+mod attempts;
+mod events;
+mod kv;
+mod purchases;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool};
+
+use crate::config::DatabaseUrl;
+
+pub use attempts::{AttemptState, NewAttempt, SupplierAttempt};
+pub use events::{Alert, Event};
+pub use purchases::{Change, NewPurchase, Purchase, PurchaseFilter, Transition};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A UNIQUE guard refused the write: someone already did this.
+    #[error("already exists ({0})")]
+    Conflict(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            let what = db
+                .constraint()
+                .map(str::to_owned)
+                .unwrap_or_else(|| db.message().to_owned());
+            return StoreError::Conflict(what);
+        }
+        StoreError::Db(e)
+    }
+}
+
+impl StoreError {
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict(_))
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The outcome of a compare-and-set: zero rows changed means someone else
+/// moved the row first, and the caller must stop, not overwrite.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cas {
+    Applied,
+    LostRace,
+}
+
+impl Cas {
+    fn from_rows(rows: u64) -> Self {
+        if rows == 1 {
+            Cas::Applied
+        } else {
+            Cas::LostRace
+        }
+    }
+
+    pub fn applied(self) -> bool {
+        self == Cas::Applied
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// An open write transaction.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$c` bound to the concrete pool of either engine. The
+/// body is compiled once per engine, so each gets its own typed query.
+macro_rules! with_db {
+    ($db:expr, $c:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($c) => $body,
+            $crate::store::Db::Postgres($c) => $body,
+        }
+    };
+}
+
+/// As [`with_db!`], with `$c` bound to the connection of an open [`Tx`].
+macro_rules! with_tx {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::store::Tx::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+pub(crate) use {with_db, with_tx};
+
+/// The handle every module uses to reach the database.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish()
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Opens the database (creating an SQLite file and its folder if needed).
+    /// Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &DatabaseUrl) -> Result<Self> {
+        let db = match url {
+            DatabaseUrl::Sqlite { path } => {
+                let path = std::path::Path::new(path);
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Db(sqlx::Error::Configuration(
+                            format!("cannot create the folder {}: {e}", dir.display()).into(),
+                        ))
+                    })?;
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // Money: a committed transaction must survive a crash.
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(15));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?;
+                Db::Sqlite(pool)
+            }
+            DatabaseUrl::Postgres(secret) => {
+                let options = PgConnectOptions::from_str(secret.expose_secret())?;
+                // One direct attempt first: a refused or misconfigured server
+                // fails at once instead of being retried until a timeout.
+                let probe = tokio::time::timeout(
+                    Duration::from_secs(30),
+                    sqlx::PgConnection::connect_with(&options),
+                )
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)??;
+                let _ = probe.close().await;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?;
+                Db::Postgres(pool)
+            }
+        };
+        Ok(Store { db })
+    }
+
+    /// Applies pending migrations; running it again changes nothing.
+    pub async fn migrate(&self) -> Result<()> {
+        let outcome = match &self.db {
+            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+            Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+        };
+        outcome.map_err(|e| StoreError::Db(e.into()))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a read-then-write can never fail half way on
+    /// a lock upgrade; other writers wait on the busy timeout.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match &self.db {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        with_db!(&self.db, p => p.close().await)
+    }
+
+    /// Cheap liveness check for `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        with_db!(&self.db, p => {
+            sqlx::query("SELECT 1").execute(p).await?;
+        });
+        Ok(())
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}

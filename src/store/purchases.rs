@@ -1,0 +1,619 @@
+//! Purchases: the durable intent, its state, and the two primitives the
+//! engine stands on — compare-and-set transitions and claiming due work
+//! under a lease.
+
+use serde_json::Value;
+use sqlx::AssertSqlSafe;
+
+use super::{Backend, Cas, Result, Store, StoreError, Tx, with_db, with_tx};
+use crate::clock::Millis;
+use crate::domain::{
+    ClientRef, Money, Note, ProductId, PurchaseState, Quantity, Signature, SupplierOrderId, UserId,
+};
+
+/// A purchase the customer paid for, about to be handed to the engine.
+#[derive(Debug, Clone)]
+pub struct NewPurchase {
+    pub client_ref: ClientRef,
+    pub user_id: UserId,
+    pub chat_id: i64,
+    pub language: crate::domain::Language,
+    pub product_id: ProductId,
+    pub product_name: String,
+    pub quantity: Quantity,
+    pub note: Note,
+    /// The wholesale unit price the sale was based on, if it was known.
+    pub unit_price: Option<Money>,
+    pub currency: String,
+    /// Stars paid; 0 for a purchase paid outside Telegram.
+    pub stars: i64,
+    /// `telegram` or `manual`.
+    pub source: &'static str,
+    pub telegram_charge_id: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct PurchaseRow {
+    id: i64,
+    client_ref: String,
+    user_id: i64,
+    chat_id: i64,
+    product_id: String,
+    product_name: String,
+    quantity: i64,
+    note: String,
+    signature: String,
+    unit_price: Option<String>,
+    currency: String,
+    stars: i64,
+    source: String,
+    telegram_charge_id: Option<String>,
+    state: String,
+    attempt: i64,
+    lease_owner: Option<String>,
+    lease_expires_at: Option<i64>,
+    next_action_at: i64,
+    supplier_order_id: Option<String>,
+    supplier_status: Option<String>,
+    current_attempt_id: Option<i64>,
+    order_attempts: i64,
+    hold_reason: Option<String>,
+    hold_since: Option<i64>,
+    resume_state: Option<String>,
+    pay_sent_at: Option<i64>,
+    waiting_since: Option<i64>,
+    stall_alerted_at: Option<i64>,
+    last_checked_at: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    finished_at: Option<i64>,
+}
+
+/// A purchase as read from the store, with typed fields.
+#[derive(Debug, Clone)]
+pub struct Purchase {
+    pub id: i64,
+    pub client_ref: String,
+    pub user_id: UserId,
+    pub chat_id: i64,
+    pub product_id: ProductId,
+    pub product_name: String,
+    pub quantity: Quantity,
+    pub note: Note,
+    pub signature: Signature,
+    pub unit_price: Option<Money>,
+    pub currency: String,
+    pub stars: i64,
+    pub source: String,
+    pub telegram_charge_id: Option<String>,
+    pub state: PurchaseState,
+    /// Bumped by every claim: a worker's compare-and-set names the claim it
+    /// holds, so a worker whose lease was taken over cannot write.
+    pub attempt: i64,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<Millis>,
+    pub next_action_at: Millis,
+    pub supplier_order_id: Option<SupplierOrderId>,
+    pub supplier_status: Option<String>,
+    pub current_attempt_id: Option<i64>,
+    pub order_attempts: i64,
+    pub hold_reason: Option<String>,
+    pub hold_since: Option<Millis>,
+    pub resume_state: Option<PurchaseState>,
+    pub pay_sent_at: Option<Millis>,
+    pub waiting_since: Option<Millis>,
+    pub stall_alerted_at: Option<Millis>,
+    pub last_checked_at: Option<Millis>,
+    pub last_error: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub finished_at: Option<Millis>,
+}
+
+impl TryFrom<PurchaseRow> for Purchase {
+    type Error = StoreError;
+
+    fn try_from(r: PurchaseRow) -> Result<Self> {
+        let corrupt =
+            |e: crate::domain::InvalidValue| StoreError::Corrupt(format!("purchase {}: {e}", r.id));
+        Ok(Purchase {
+            id: r.id,
+            user_id: UserId(r.user_id),
+            chat_id: r.chat_id,
+            product_id: ProductId::parse(&r.product_id).map_err(corrupt)?,
+            product_name: r.product_name.clone(),
+            quantity: Quantity::new(r.quantity).map_err(corrupt)?,
+            note: Note::parse_canonical(&r.note).map_err(corrupt)?,
+            signature: Signature::from_stored(r.signature.clone()),
+            unit_price: r
+                .unit_price
+                .as_deref()
+                .map(Money::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            state: PurchaseState::parse(&r.state).map_err(corrupt)?,
+            supplier_order_id: r
+                .supplier_order_id
+                .as_deref()
+                .map(SupplierOrderId::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            resume_state: r
+                .resume_state
+                .as_deref()
+                .map(PurchaseState::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            client_ref: r.client_ref,
+            currency: r.currency,
+            stars: r.stars,
+            source: r.source,
+            telegram_charge_id: r.telegram_charge_id,
+            attempt: r.attempt,
+            lease_owner: r.lease_owner,
+            lease_expires_at: r.lease_expires_at,
+            next_action_at: r.next_action_at,
+            supplier_status: r.supplier_status,
+            current_attempt_id: r.current_attempt_id,
+            order_attempts: r.order_attempts,
+            hold_reason: r.hold_reason,
+            hold_since: r.hold_since,
+            pay_sent_at: r.pay_sent_at,
+            waiting_since: r.waiting_since,
+            stall_alerted_at: r.stall_alerted_at,
+            last_checked_at: r.last_checked_at,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            finished_at: r.finished_at,
+        })
+    }
+}
+
+fn typed(rows: Vec<PurchaseRow>) -> Result<Vec<Purchase>> {
+    rows.into_iter().map(Purchase::try_from).collect()
+}
+
+/// One column a transition changes besides the state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    NextActionAt(Millis),
+    SupplierOrderId(Option<SupplierOrderId>),
+    SupplierStatus(Option<String>),
+    CurrentAttempt(Option<i64>),
+    /// One more supplier create started.
+    CountOrderAttempt,
+    Hold {
+        reason: String,
+        since: Millis,
+        resume: PurchaseState,
+    },
+    ClearHold,
+    PaySentAt(Option<Millis>),
+    WaitingSince(Option<Millis>),
+    StallAlertedAt(Option<Millis>),
+    LastCheckedAt(Millis),
+    LastError(Option<String>),
+    UnitPrice(Option<Money>),
+    /// Give the purchase back so any worker may claim it when it is due.
+    ReleaseLease,
+}
+
+enum Bind {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+impl Change {
+    /// `(column = placeholder-or-expression, value)` pairs.
+    fn columns(&self) -> Vec<(&'static str, Option<Bind>)> {
+        use Bind::{Int, Text};
+        match self {
+            Change::NextActionAt(t) => vec![("next_action_at", Some(Int(Some(*t))))],
+            Change::SupplierOrderId(id) => vec![(
+                "supplier_order_id",
+                Some(Text(id.as_ref().map(|i| i.as_str().to_owned()))),
+            )],
+            Change::SupplierStatus(s) => vec![("supplier_status", Some(Text(s.clone())))],
+            Change::CurrentAttempt(a) => vec![("current_attempt_id", Some(Int(*a)))],
+            Change::CountOrderAttempt => vec![("order_attempts = order_attempts + 1", None)],
+            Change::Hold {
+                reason,
+                since,
+                resume,
+            } => vec![
+                ("hold_reason", Some(Text(Some(reason.clone())))),
+                ("hold_since", Some(Int(Some(*since)))),
+                ("resume_state", Some(Text(Some(resume.as_str().to_owned())))),
+            ],
+            Change::ClearHold => vec![
+                ("hold_reason", Some(Text(None))),
+                ("hold_since", Some(Int(None))),
+                ("resume_state", Some(Text(None))),
+            ],
+            Change::PaySentAt(t) => vec![("pay_sent_at", Some(Int(*t)))],
+            Change::WaitingSince(t) => vec![("waiting_since", Some(Int(*t)))],
+            Change::StallAlertedAt(t) => vec![("stall_alerted_at", Some(Int(*t)))],
+            Change::LastCheckedAt(t) => vec![("last_checked_at", Some(Int(Some(*t))))],
+            Change::LastError(e) => vec![("last_error", Some(Text(e.clone())))],
+            Change::UnitPrice(p) => vec![("unit_price", Some(Text(p.map(|m| m.to_string()))))],
+            Change::ReleaseLease => vec![
+                ("lease_owner", Some(Text(None))),
+                ("lease_expires_at", Some(Int(None))),
+            ],
+        }
+    }
+}
+
+/// A compare-and-set move of one purchase from the state (and claim) its
+/// author read to a new state, with the columns that go with it. Applied
+/// together with its event row, or not at all.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub id: i64,
+    pub from: PurchaseState,
+    pub attempt: i64,
+    pub to: PurchaseState,
+    pub changes: Vec<Change>,
+    pub kind: &'static str,
+    pub detail: Value,
+    pub actor: String,
+}
+
+impl Transition {
+    /// From what `p` says now to `to`.
+    pub fn of(p: &Purchase, to: PurchaseState, kind: &'static str) -> Self {
+        Transition {
+            id: p.id,
+            from: p.state,
+            attempt: p.attempt,
+            to,
+            changes: Vec::new(),
+            kind,
+            detail: Value::Object(Default::default()),
+            actor: String::new(),
+        }
+    }
+
+    pub fn set(mut self, change: Change) -> Self {
+        self.changes.push(change);
+        self
+    }
+
+    pub fn detail(mut self, detail: Value) -> Self {
+        self.detail = detail;
+        self
+    }
+
+    pub fn by(mut self, actor: &str) -> Self {
+        self.actor = actor.to_owned();
+        self
+    }
+}
+
+/// What an admin or a customer view asks for.
+#[derive(Debug, Clone, Default)]
+pub struct PurchaseFilter {
+    pub states: Vec<PurchaseState>,
+    pub user_id: Option<UserId>,
+    pub limit: i64,
+}
+
+/// States the workers claim, as the SQL below spells them. It must list
+/// exactly the states for which `PurchaseState::is_claimable` holds; a unit
+/// test checks every query that repeats it.
+#[cfg(test)]
+const CLAIMABLE_SQL: &str = "('ordering', 'submitting', 'reconciling', 'ordered', 'paying', \
+                             'on_hold', 'delivering', 'refunding')";
+
+const CLAIM_SQLITE: &str = "UPDATE purchases \
+     SET attempt = attempt + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
+     WHERE id IN (SELECT id FROM purchases \
+         WHERE state IN ('ordering', 'submitting', 'reconciling', 'ordered', 'paying', \
+                         'on_hold', 'delivering', 'refunding') \
+           AND next_action_at <= $3 \
+           AND (lease_expires_at IS NULL OR lease_expires_at <= $3) \
+         ORDER BY next_action_at, id LIMIT $4) \
+     RETURNING *";
+
+// SKIP LOCKED: concurrent claimers in other processes pass over rows another
+// claimer is taking, instead of waiting for them or taking them twice.
+const CLAIM_POSTGRES: &str = "UPDATE purchases \
+     SET attempt = attempt + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
+     WHERE id IN (SELECT id FROM purchases \
+         WHERE state IN ('ordering', 'submitting', 'reconciling', 'ordered', 'paying', \
+                         'on_hold', 'delivering', 'refunding') \
+           AND next_action_at <= $3 \
+           AND (lease_expires_at IS NULL OR lease_expires_at <= $3) \
+         ORDER BY next_action_at, id LIMIT $4 \
+         FOR UPDATE SKIP LOCKED) \
+     RETURNING *";
+
+const NEXT_DUE_SQL: &str = "SELECT MIN(CASE WHEN lease_expires_at IS NOT NULL \
+                                  AND lease_expires_at > next_action_at \
+                             THEN lease_expires_at ELSE next_action_at END) \
+     FROM purchases WHERE state IN ('ordering', 'submitting', 'reconciling', 'ordered', 'paying', \
+                                    'on_hold', 'delivering', 'refunding')";
+
+impl Store {
+    /// Records a paid purchase (and its customer) in state `ordering`.
+    /// A Telegram charge id already recorded gives [`StoreError::Conflict`].
+    pub async fn insert_purchase(&self, p: &NewPurchase, now: Millis) -> Result<i64> {
+        let signature = Signature::of(&p.product_id, p.quantity, &p.note);
+        let mut tx = self.begin().await?;
+        let id: i64 = with_tx!(&mut tx, c => {
+            sqlx::query(
+                "INSERT INTO customers (user_id, chat_id, language, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (user_id) DO NOTHING",
+            )
+            .bind(p.user_id.0)
+            .bind(p.chat_id)
+            .bind(p.language.code())
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query_scalar(
+                "INSERT INTO purchases (client_ref, user_id, chat_id, product_id, product_name, \
+                     quantity, note, signature, unit_price, currency, stars, source, \
+                     telegram_charge_id, state, next_action_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'ordering', \
+                     $14, $14, $14) RETURNING id",
+            )
+            .bind(p.client_ref.to_string())
+            .bind(p.user_id.0)
+            .bind(p.chat_id)
+            .bind(p.product_id.as_str())
+            .bind(&p.product_name)
+            .bind(p.quantity.get())
+            .bind(p.note.canonical())
+            .bind(signature.as_str())
+            .bind(p.unit_price.map(|m| m.to_string()))
+            .bind(&p.currency)
+            .bind(p.stars)
+            .bind(p.source)
+            .bind(p.telegram_charge_id.as_deref())
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?
+        });
+        tx.record_event(
+            Some(id),
+            "created",
+            None,
+            Some(PurchaseState::Ordering),
+            Some(0),
+            "",
+            &serde_json::json!({ "source": p.source, "stars": p.stars }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn purchase(&self, id: i64) -> Result<Option<Purchase>> {
+        let row: Option<PurchaseRow> = with_db!(&self.db, c => {
+            sqlx::query_as("SELECT * FROM purchases WHERE id = $1")
+                .bind(id)
+                .fetch_optional(c)
+                .await?
+        });
+        row.map(Purchase::try_from).transpose()
+    }
+
+    pub async fn purchase_by_charge(&self, charge_id: &str) -> Result<Option<Purchase>> {
+        let row: Option<PurchaseRow> = with_db!(&self.db, c => {
+            sqlx::query_as("SELECT * FROM purchases WHERE telegram_charge_id = $1")
+                .bind(charge_id)
+                .fetch_optional(c)
+                .await?
+        });
+        row.map(Purchase::try_from).transpose()
+    }
+
+    pub async fn purchase_by_order(&self, order: &SupplierOrderId) -> Result<Option<Purchase>> {
+        let row: Option<PurchaseRow> = with_db!(&self.db, c => {
+            sqlx::query_as("SELECT * FROM purchases WHERE supplier_order_id = $1")
+                .bind(order.as_str())
+                .fetch_optional(c)
+                .await?
+        });
+        row.map(Purchase::try_from).transpose()
+    }
+
+    /// Newest first.
+    pub async fn purchases(&self, filter: &PurchaseFilter) -> Result<Vec<Purchase>> {
+        let states: Vec<String> = filter
+            .states
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect();
+        let states_json = serde_json::to_string(&states).unwrap_or_else(|_| "[]".to_owned());
+        let limit = if filter.limit > 0 { filter.limit } else { 100 };
+        // The state list travels as one JSON parameter so the SQL text stays
+        // fixed on both engines.
+        let rows: Vec<PurchaseRow> = match &self.db {
+            super::Db::Sqlite(c) => {
+                sqlx::query_as(
+                    "SELECT * FROM purchases \
+                     WHERE ($1 = '[]' OR state IN (SELECT value FROM json_each($1))) \
+                       AND ($2 IS NULL OR user_id = $2) \
+                     ORDER BY id DESC LIMIT $3",
+                )
+                .bind(&states_json)
+                .bind(filter.user_id.map(|u| u.0))
+                .bind(limit)
+                .fetch_all(c)
+                .await?
+            }
+            super::Db::Postgres(c) => {
+                sqlx::query_as(
+                    "SELECT * FROM purchases \
+                     WHERE ($1 = '[]' OR state IN (SELECT jsonb_array_elements_text($1::jsonb))) \
+                       AND ($2::BIGINT IS NULL OR user_id = $2) \
+                     ORDER BY id DESC LIMIT $3",
+                )
+                .bind(&states_json)
+                .bind(filter.user_id.map(|u| u.0))
+                .bind(limit)
+                .fetch_all(c)
+                .await?
+            }
+        };
+        typed(rows)
+    }
+
+    /// Takes up to `limit` purchases that are due and not held by a live
+    /// lease, bumping their `attempt`. Two claimers never get the same row:
+    /// on SQLite the single statement runs under the one write lock; on
+    /// PostgreSQL rows another claimer is taking are skipped.
+    pub async fn claim_due(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_ms: Millis,
+        limit: i64,
+    ) -> Result<Vec<Purchase>> {
+        let sql = match self.backend() {
+            Backend::Sqlite => CLAIM_SQLITE,
+            Backend::Postgres => CLAIM_POSTGRES,
+        };
+        let rows: Vec<PurchaseRow> = with_db!(&self.db, c => {
+            sqlx::query_as(sql)
+                .bind(owner)
+                .bind(now.saturating_add(lease_ms))
+                .bind(now)
+                .bind(limit)
+                .fetch_all(c)
+                .await?
+        });
+        typed(rows)
+    }
+
+    /// Applies one transition in its own transaction.
+    pub async fn transition(&self, t: &Transition, now: Millis) -> Result<Cas> {
+        let mut tx = self.begin().await?;
+        let outcome = tx.transition(t, now).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Earliest time any worker-owned purchase becomes due, for idle sleeps.
+    pub async fn next_due_at(&self) -> Result<Option<Millis>> {
+        let at: Option<i64> = with_db!(&self.db, c => {
+            sqlx::query_scalar(NEXT_DUE_SQL).fetch_one(c).await?
+        });
+        Ok(at)
+    }
+
+    /// How many purchases are in each state.
+    pub async fn state_counts(&self) -> Result<Vec<(PurchaseState, i64)>> {
+        let rows: Vec<(String, i64)> = with_db!(&self.db, c => {
+            sqlx::query_as("SELECT state, COUNT(*) FROM purchases GROUP BY state ORDER BY state")
+                .fetch_all(c)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(s, n)| {
+                PurchaseState::parse(&s)
+                    .map(|s| (s, n))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+}
+
+impl Tx {
+    /// Compare-and-set on `(id, state, attempt)`. On [`Cas::LostRace`]
+    /// nothing was written, not even the event.
+    pub async fn transition(&mut self, t: &Transition, now: Millis) -> Result<Cas> {
+        let mut sets = vec!["state = $1".to_owned(), "updated_at = $2".to_owned()];
+        let mut binds: Vec<Bind> = Vec::new();
+        let mut changes = t.changes.clone();
+        if t.to.is_final() {
+            changes.push(Change::ReleaseLease);
+            sets.push("finished_at = $2".to_owned());
+        }
+        for change in &changes {
+            for (column, bind) in change.columns() {
+                match bind {
+                    Some(b) => {
+                        binds.push(b);
+                        sets.push(format!("{column} = ${}", binds.len() + 2));
+                    }
+                    None => sets.push(column.to_owned()),
+                }
+            }
+        }
+        let n = binds.len() + 2;
+        let sql = format!(
+            "UPDATE purchases SET {} WHERE id = ${} AND state = ${} AND attempt = ${}",
+            sets.join(", "),
+            n + 1,
+            n + 2,
+            n + 3
+        );
+        let rows = with_tx!(self, c => {
+            // The SQL is built from the fixed column names above only.
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(t.to.as_str()).bind(now);
+            for b in binds {
+                q = match b {
+                    Bind::Int(v) => q.bind(v),
+                    Bind::Text(v) => q.bind(v),
+                };
+            }
+            q.bind(t.id)
+                .bind(t.from.as_str())
+                .bind(t.attempt)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        let outcome = Cas::from_rows(rows);
+        if outcome.applied() {
+            self.record_event(
+                Some(t.id),
+                t.kind,
+                Some(t.from),
+                Some(t.to),
+                Some(t.attempt),
+                &t.actor,
+                &t.detail,
+                now,
+            )
+            .await?;
+        }
+        Ok(outcome)
+    }
+
+    pub async fn purchase(&mut self, id: i64) -> Result<Option<Purchase>> {
+        let row: Option<PurchaseRow> = with_tx!(self, c => {
+            sqlx::query_as("SELECT * FROM purchases WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        row.map(Purchase::try_from).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_claim_queries_list_exactly_the_claimable_states() {
+        let listed: Vec<&str> = PurchaseState::ALL
+            .iter()
+            .filter(|s| s.is_claimable())
+            .map(|s| s.as_str())
+            .collect();
+        let expected = format!("('{}')", listed.join("', '"));
+        assert_eq!(CLAIMABLE_SQL, expected);
+        let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        for sql in [CLAIM_SQLITE, CLAIM_POSTGRES, NEXT_DUE_SQL] {
+            assert!(squash(sql).contains(&squash(CLAIMABLE_SQL)), "{sql}");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The binary's front door: bad configuration stops it with one clear line,
+//! and `migrate` is safe to repeat on both engines.
+
+use crate::support::db::{create_pg_database, drop_pg_database};
+use crate::support::{TempDir, foxbot};
+
+/// Runs the binary; returns (exit code, stderr).
+fn run(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let out = foxbot(dir.path())
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_one_line_naming(stderr: &str, name: &str) {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got:\n{stderr}");
+    assert!(
+        lines[0].contains(name),
+        "line does not name {name}: {stderr}"
+    );
+}
+
+#[test]
+fn a_bad_database_url_gives_one_clear_line_and_a_non_zero_exit() {
+    let dir = TempDir::new();
+    let (code, err) = run(
+        &dir,
+        &["migrate"],
+        &[("DATABASE_URL", "mysql://localhost/shop")],
+    );
+    assert_eq!(code, 2);
+    assert_one_line_naming(&err, "DATABASE_URL");
+}
+
+#[test]
+fn a_missing_token_gives_one_clear_line_and_a_non_zero_exit() {
+    let dir = TempDir::new();
+    let (code, err) = run(&dir, &["run"], &[("FOXRELOAD_API_KEY", "k")]);
+    assert_eq!(code, 2);
+    assert_one_line_naming(&err, "TELEGRAM_BOT_TOKEN");
+    let (code, err) = run(&dir, &[], &[("TELEGRAM_BOT_TOKEN", "1:t")]);
+    assert_eq!(code, 2, "run is the default command");
+    assert_one_line_naming(&err, "FOXRELOAD_API_KEY");
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing happens before the config is valid"
+    );
+}
+
+#[test]
+fn a_malformed_number_gives_one_clear_line_and_a_non_zero_exit() {
+    let dir = TempDir::new();
+    let (code, err) = run(&dir, &["migrate"], &[("POLL_INTERVAL_SECS", "often")]);
+    assert_eq!(code, 2);
+    assert_one_line_naming(&err, "POLL_INTERVAL_SECS");
+    assert!(!dir.path().join("data").exists());
+}
+
+#[test]
+fn a_malformed_env_file_names_the_line_but_not_its_content() {
+    let dir = TempDir::new();
+    std::fs::write(
+        dir.path().join(".env"),
+        "DATABASE_URL=sqlite://x.db\nTELEGRAM_BOT_TOKEN='sec\n",
+    )
+    .unwrap();
+    let (code, err) = run(&dir, &["migrate"], &[]);
+    assert_eq!(code, 2);
+    assert_one_line_naming(&err, ".env");
+    assert!(!err.contains("sec"), "{err}");
+}
+
+#[test]
+fn an_unreachable_database_gives_one_clear_line() {
+    let dir = TempDir::new();
+    let (code, err) = run(
+        &dir,
+        &["migrate"],
+        &[("DATABASE_URL", "postgres://nobody:hunter2@127.0.0.1:1/none")],
+    );
+    assert_eq!(code, 1);
+    assert_one_line_naming(&err, "cannot open the database");
+    assert!(!err.contains("hunter2"), "password leaked: {err}");
+}
+
+#[test]
+fn migrate_creates_an_sqlite_file_and_running_it_twice_changes_nothing() {
+    let dir = TempDir::new();
+    // The default URL: sqlite://data/foxbot.db, folder created on first run.
+    let (code, err) = run(&dir, &["migrate"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let db = dir.path().join("data/foxbot.db");
+    assert!(db.exists());
+    let (code, err) = run(&dir, &["migrate"], &[]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[tokio::test]
+async fn migrate_on_an_empty_postgres_database_twice_changes_nothing() {
+    let Some((url, name)) = create_pg_database().await else {
+        return;
+    };
+    let dir = TempDir::new();
+    for _ in 0..2 {
+        let (code, err) = run(&dir, &["migrate"], &[("DATABASE_URL", &url)]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' \
+         AND table_name IN ('purchases', 'supplier_attempts', 'delivery_log', 'refunds', 'events')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    drop(conn);
+    drop_pg_database(&name);
+    assert_eq!(applied, 1);
+    assert_eq!(tables, 5);
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let dir = TempDir::new();
+    let out = foxbot(dir.path()).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for word in ["run", "migrate", "Telegram"] {
+        assert!(text.contains(word), "--help lacks {word}:\n{text}");
+    }
+}

@@ -1,0 +1,32 @@
+//! One integration-test binary (one link step); each module is a suite.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+/// Runs each listed `async fn name(db: &TestDb)` once on SQLite and once on
+/// PostgreSQL, as `<suite>::sqlite::name` and `<suite>::postgres::name`.
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = crate::support::TestDb::sqlite().await;
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = crate::support::TestDb::postgres().await else { return };
+                    super::$name(&db).await;
+                }
+            )*
+        }
+    };
+}
+
+mod cli;
+mod store;
