@@ -10,5 +10,6 @@ pub mod clock;
 pub mod config;
 pub mod crash;
 pub mod domain;
+pub mod foxreload;
 pub mod store;
 pub mod telemetry;

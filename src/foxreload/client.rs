@@ -1,0 +1,446 @@
+//! The typed FoxReload client: one HTTP client, one budget, no retries.
+//!
+//! Every call makes exactly one request. A supplier write (create, pay) is
+//! never retried here: whether it may be sent again is the engine's decision,
+//! after it has found out what the first one did.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::budget::{Budget, Priority};
+use super::error::{RejectCode, Rejection, SupplierError};
+use super::model::{
+    Balance, Category, CursorPage, OffsetPage, Order, OrderPage, OrderStatus, Product,
+};
+use crate::domain::{Money, Note, ProductId, Quantity, SupplierOrderId};
+
+/// Replies larger than this are refused unread (a hostile or broken peer).
+const MAX_BODY: usize = 4 * 1024 * 1024;
+/// A 429 without a usable `Retry-After` pauses this long.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub base_url: Url,
+    pub api_key: SecretString,
+    pub timeout: Duration,
+    pub mock_orders: bool,
+}
+
+/// One order line to create.
+#[derive(Debug, Clone)]
+pub struct NewOrder<'a> {
+    pub item: &'a ProductId,
+    pub quantity: Quantity,
+    pub note: &'a Note,
+    /// When set, the supplier refuses the order if its price differs.
+    pub total_price: Option<Money>,
+}
+
+#[derive(Clone)]
+pub struct FoxReload {
+    http: reqwest::Client,
+    base: Url,
+    key: SecretString,
+    mock_orders: bool,
+    budget: Arc<Budget>,
+}
+
+impl std::fmt::Debug for FoxReload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FoxReload")
+            .field("base", &self.base.as_str())
+            .finish()
+    }
+}
+
+/// Whether a failed request may have changed something at the supplier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Read,
+    Write,
+}
+
+impl FoxReload {
+    pub fn new(options: ClientOptions, budget: Arc<Budget>) -> Result<Self, SupplierError> {
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            // A connect that fails is known not to have sent anything; keep
+            // it distinct from a timeout after sending.
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("foxbot/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SupplierError::RetryLater {
+                reason: format!("cannot build the HTTP client: {e}"),
+                retry_after: None,
+            })?;
+        let mut base = options.base_url;
+        // Joining relative paths needs a base that ends in '/'.
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        Ok(FoxReload {
+            http,
+            base,
+            key: options.api_key,
+            mock_orders: options.mock_orders,
+            budget,
+        })
+    }
+
+    pub fn budget(&self) -> &Arc<Budget> {
+        &self.budget
+    }
+
+    // ---- reads -------------------------------------------------------------
+
+    /// One page of categories.
+    pub async fn categories(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<CursorPage<Category>, SupplierError> {
+        let mut query = vec![("limit", "100".to_owned())];
+        if let Some(c) = cursor {
+            query.push(("cursor", c.to_owned()));
+        }
+        self.get("api/categories/", &query).await
+    }
+
+    /// One page of a category's products (`limit` 1–200).
+    pub async fn products(
+        &self,
+        category: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<OffsetPage<Product>, SupplierError> {
+        let query = [
+            ("category_id_or_slug", category.to_owned()),
+            ("limit", limit.clamp(1, 200).to_string()),
+            ("offset", offset.to_string()),
+        ];
+        self.get("api/products/", &query).await
+    }
+
+    pub async fn product(&self, id: &ProductId) -> Result<Product, SupplierError> {
+        self.get(&format!("api/products/{}", id.as_str()), &[])
+            .await
+    }
+
+    pub async fn order(&self, id: &SupplierOrderId) -> Result<Order, SupplierError> {
+        self.get(&format!("api/orders/{}", id.as_str()), &[]).await
+    }
+
+    /// One page of order history, newest first. An empty `statuses` asks for
+    /// every status.
+    pub async fn orders(
+        &self,
+        statuses: &[OrderStatus],
+        limit: u32,
+        offset: u32,
+    ) -> Result<OrderPage, SupplierError> {
+        let mut query = vec![
+            ("limit", limit.clamp(1, 100).to_string()),
+            ("offset", offset.to_string()),
+        ];
+        if !statuses.is_empty() {
+            let list: Vec<&str> = statuses.iter().map(OrderStatus::as_str).collect();
+            query.push(("statuses", list.join(",")));
+        }
+        let body = self
+            .send(Kind::Read, Method::GET, "api/orders/", &query, None)
+            .await?;
+        parse_order_page(&body).map_err(|e| read_garbage("order history", &e))
+    }
+
+    pub async fn balances(&self) -> Result<Vec<Balance>, SupplierError> {
+        self.get("api/access/me/balances/", &[]).await
+    }
+
+    /// The balance in `currency`, or zero if the account has none in it.
+    pub async fn balance(&self, currency: &str) -> Result<Money, SupplierError> {
+        Ok(self
+            .balances()
+            .await?
+            .into_iter()
+            .find(|b| b.currency.eq_ignore_ascii_case(currency))
+            .map(|b| b.amount)
+            .unwrap_or(Money::ZERO))
+    }
+
+    // ---- writes ------------------------------------------------------------
+
+    /// `POST /api/orders/`. Sent once. An error that leaves its outcome open
+    /// is [`SupplierError::Ambiguous`]: the order may exist.
+    pub async fn create_order(&self, order: &NewOrder<'_>) -> Result<Order, SupplierError> {
+        let mut line = json!({
+            "itemId": order.item.as_str(),
+            "quantity": order.quantity.get(),
+        });
+        if !order.note.is_empty() {
+            line["note"] = json!(order.note.fields());
+        }
+        let mut body = json!({ "items": [line] });
+        if let Some(total) = order.total_price {
+            body["totalPrice"] = json!(total.to_string());
+        }
+        if self.mock_orders {
+            body["isMock"] = json!(true);
+        }
+        let reply = self
+            .send(Kind::Write, Method::POST, "api/orders/", &[], Some(body))
+            .await?;
+        parse_write(&reply, "create order")
+    }
+
+    /// `POST /api/orders/{id}/pay` from the account balance. Sent once.
+    pub async fn pay_order(&self, id: &SupplierOrderId) -> Result<Order, SupplierError> {
+        let reply = self
+            .send(
+                Kind::Write,
+                Method::POST,
+                &format!("api/orders/{}/pay", id.as_str()),
+                &[],
+                Some(json!({ "paymentProvider": null })),
+            )
+            .await?;
+        parse_write(&reply, "pay order")
+    }
+
+    // ---- plumbing ------------------------------------------------------------
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, SupplierError> {
+        let body = self
+            .send(Kind::Read, Method::GET, path, query, None)
+            .await?;
+        serde_json::from_slice(&body).map_err(|e| read_garbage(path, &e))
+    }
+
+    /// Sends one request under the budget and returns a 2xx body; every
+    /// other outcome becomes exactly one [`SupplierError`] class.
+    async fn send(
+        &self,
+        kind: Kind,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<serde_json::Value>,
+    ) -> Result<Vec<u8>, SupplierError> {
+        let url = self.base.join(path).map_err(|e| {
+            SupplierError::Rejected(Rejection {
+                status: 0,
+                code: RejectCode::Invalid,
+                detail: format!("bad request path: {e}"),
+            })
+        })?;
+        self.budget
+            .acquire(match kind {
+                Kind::Write => Priority::Write,
+                Kind::Read => Priority::Read,
+            })
+            .await;
+        let mut request = self
+            .http
+            .request(method, url)
+            .header("X-API-Key", self.key.expose_secret())
+            .header("X-Currency", "usd")
+            .header("Accept", "application/json")
+            .query(query);
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return Err(transport_error(kind, &e)),
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = read_body(response).await;
+
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = retry_after
+                .unwrap_or(DEFAULT_RETRY_AFTER)
+                .min(Duration::from_secs(3600));
+            self.budget.pause(wait);
+            return Err(SupplierError::RetryLater {
+                reason: "rate limited (429)".to_owned(),
+                retry_after: Some(wait),
+            });
+        }
+        if status.is_success() {
+            return body.map_err(|why| match kind {
+                Kind::Write => {
+                    SupplierError::Ambiguous(format!("{status} with an unreadable body: {why}"))
+                }
+                Kind::Read => SupplierError::RetryLater {
+                    reason: format!("{status} with an unreadable body: {why}"),
+                    retry_after: None,
+                },
+            });
+        }
+        // 5xx and 408 may come after the supplier did the work.
+        if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
+            let reason = format!("supplier answered {status}");
+            return Err(match kind {
+                Kind::Write => SupplierError::Ambiguous(reason),
+                Kind::Read => SupplierError::RetryLater {
+                    reason,
+                    retry_after,
+                },
+            });
+        }
+        let body = body.unwrap_or_default();
+        Err(SupplierError::Rejected(Rejection::from_reply(
+            status.as_u16(),
+            &body,
+        )))
+    }
+}
+
+/// A transport failure: for a write, anything past connecting may have
+/// reached the supplier.
+fn transport_error(kind: Kind, e: &reqwest::Error) -> SupplierError {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "connection failed"
+    };
+    if e.is_connect() || kind == Kind::Read {
+        return SupplierError::RetryLater {
+            reason: format!("supplier {what}"),
+            retry_after: None,
+        };
+    }
+    SupplierError::Ambiguous(format!("supplier {what} after the request was sent"))
+}
+
+/// Reads at most [`MAX_BODY`] bytes.
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY as u64)
+    {
+        return Err("reply too large".to_owned());
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Err("reply too large".to_owned());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                return Err(if e.is_timeout() {
+                    "timed out while reading".to_owned()
+                } else {
+                    "connection lost while reading".to_owned()
+                });
+            }
+        }
+    }
+}
+
+fn read_garbage(what: &str, e: &serde_json::Error) -> SupplierError {
+    SupplierError::RetryLater {
+        reason: format!("unparsable reply to {what}: {}", short(e)),
+        retry_after: None,
+    }
+}
+
+/// A 2xx body of a write that does not parse is not a success and not a
+/// failure: the write may have been done.
+fn parse_write(body: &[u8], what: &str) -> Result<Order, SupplierError> {
+    serde_json::from_slice::<Order>(body)
+        .map_err(|e| SupplierError::Ambiguous(format!("unparsable reply to {what}: {}", short(&e))))
+}
+
+/// The history reply is a page object or a bare array.
+fn parse_order_page(body: &[u8]) -> Result<OrderPage, serde_json::Error> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        let items: Vec<Order> = serde_json::from_slice(body)?;
+        return Ok(OrderPage { items, total: None });
+    }
+    let page: OffsetPage<Order> = serde_json::from_slice(body)?;
+    Ok(OrderPage {
+        items: page.items,
+        total: page.total,
+    })
+}
+
+/// A serde error without the offending input (it could hold a code).
+fn short(e: &serde_json::Error) -> String {
+    format!(
+        "{:?} at line {} column {}",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_history_shapes_parse() {
+        let page =
+            parse_order_page(br#"{"items":[{"id":"a","status":"paid"}],"total":9}"#).unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.total, Some(9));
+        let bare =
+            parse_order_page(br#" [{"id":"a","status":"paid"},{"id":"b","status":"x"}]"#).unwrap();
+        assert_eq!(bare.items.len(), 2);
+        assert_eq!(bare.total, None);
+    }
+
+    #[test]
+    fn an_unparsable_write_reply_is_ambiguous() {
+        for body in [&b"{\"id\":"[..], b"<html>", b"{\"status\":\"active\"}", b""] {
+            assert!(matches!(
+                parse_write(body, "create"),
+                Err(SupplierError::Ambiguous(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn deeply_nested_bodies_are_refused_without_overflow() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_order_page(deep.as_bytes()).is_err());
+        // Nesting where an order's items belong: refused.
+        let deep_items = format!(
+            "{{\"id\":\"a\",\"status\":\"paid\",\"items\":{}1{}}}",
+            "[".repeat(50_000),
+            "]".repeat(50_000)
+        );
+        assert!(parse_write(deep_items.as_bytes(), "create").is_err());
+        // Nesting in an unknown field is skipped without recursion: no crash.
+        let deep_unknown = format!(
+            "{{\"id\":\"a\",\"status\":\"paid\",\"x\":{}1{}}}",
+            "[".repeat(50_000),
+            "]".repeat(50_000)
+        );
+        let _ = parse_write(deep_unknown.as_bytes(), "create");
+    }
+}

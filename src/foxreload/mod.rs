@@ -1,0 +1,13 @@
+//! FoxReload, the wholesale supplier: a typed client (`client`), its error
+//! classes (`error`), the one call budget (`budget`), and a simulator of the
+//! API for tests and demos (`sim`).
+
+pub mod budget;
+pub mod client;
+pub mod error;
+pub mod model;
+
+pub use budget::{Budget, Priority};
+pub use client::{ClientOptions, FoxReload, NewOrder};
+pub use error::{RejectCode, Rejection, SupplierError};
+pub use model::{Balance, Category, Code, Order, OrderPage, OrderStatus, Product};
