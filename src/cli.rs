@@ -27,6 +27,26 @@ pub enum Command {
     Run,
     /// Create or update the database schema, then exit. Safe to repeat.
     Migrate,
+    /// Record a purchase paid outside Telegram (a manual order, a support
+    /// case) and hand it to the engine: a running `foxbot run` orders it from
+    /// the supplier. Needs FOXRELOAD_API_KEY to check the product.
+    Purchase(PurchaseArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PurchaseArgs {
+    /// Telegram user id of the buyer (their codes are sent to this chat).
+    #[arg(long, value_name = "TELEGRAM_ID")]
+    pub user: String,
+    /// Supplier product id, e.g. product_01krgf…
+    #[arg(long, value_name = "ID")]
+    pub product: String,
+    /// Units to buy.
+    #[arg(long, default_value_t = 1)]
+    pub qty: i64,
+    /// A field the product asks for, e.g. --note player_id=5123; repeat for several.
+    #[arg(long = "note", value_name = "KEY=VALUE")]
+    pub notes: Vec<String>,
 }
 
 /// Entry point of the binary: never panics on bad input, prints one line
@@ -98,7 +118,47 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run => run(config).await,
+        Command::Purchase(args) => {
+            let store = open_store(&config).await?;
+            store.migrate().await.context("migrating the database")?;
+            let supplier = supplier_client(&config)?;
+            let id = crate::engine::manual::record(
+                &store,
+                &supplier,
+                &args.into_request()?,
+                crate::clock::Clock::now_ms(&crate::clock::SystemClock),
+            )
+            .await?;
+            crate::crash::point("after_intent");
+            println!("recorded purchase #{id}; a running `foxbot run` will order it");
+            store.close().await;
+            Ok(())
+        }
     }
+}
+
+impl PurchaseArgs {
+    fn into_request(self) -> anyhow::Result<crate::engine::manual::ManualPurchase> {
+        use crate::domain::{Note, ProductId, Quantity, UserId};
+        Ok(crate::engine::manual::ManualPurchase {
+            user: UserId::parse(&self.user)?,
+            product: ProductId::parse(&self.product)?,
+            quantity: Quantity::new(self.qty)?,
+            note: Note::from_pairs(self.notes.iter().map(String::as_str))?,
+        })
+    }
+}
+
+/// The supplier client, with the one budget of this process.
+pub fn supplier_client(config: &Config) -> anyhow::Result<crate::foxreload::FoxReload> {
+    let budget = std::sync::Arc::new(crate::foxreload::Budget::new(config.foxreload_rate_per_min));
+    let options = crate::foxreload::ClientOptions {
+        base_url: config.foxreload_base_url.clone(),
+        api_key: config.foxreload_key()?.clone(),
+        timeout: config.foxreload_timeout,
+        mock_orders: config.foxreload_mock_orders,
+    };
+    Ok(crate::foxreload::FoxReload::new(options, budget)?)
 }
 
 /// Connects to the configured database.
@@ -113,14 +173,43 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     config.telegram_token()?;
-    config.foxreload_key()?;
+    let supplier = supplier_client(&config)?;
     let store = open_store(&config).await?;
     store.migrate().await.context("migrating the database")?;
-    tracing::info!(database = %config.database_url.redacted(), "foxbot started");
+    let engine = crate::engine::Engine::new(
+        store.clone(),
+        supplier,
+        std::sync::Arc::new(crate::clock::SystemClock),
+        crate::engine::EngineConfig::from_config(&config),
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let tasks = engine.spawn(stopped);
+    tracing::info!(
+        database = %config.database_url.redacted(),
+        instance = %config.instance_id,
+        workers = config.workers,
+        "foxbot started"
+    );
     shutdown_signal().await;
-    tracing::info!("shutting down");
+    tracing::info!("shutting down: finishing the steps in progress");
+    let _ = stop.send(true);
+    // A step in progress finishes (a supplier call is bounded by its
+    // timeout); anything cut short resumes from its committed state.
+    let grace = config.lease;
+    if tokio::time::timeout(grace, futures_join(tasks))
+        .await
+        .is_err()
+    {
+        tracing::warn!("some steps did not finish in time; they resume on the next start");
+    }
     store.close().await;
     Ok(())
+}
+
+async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for t in tasks {
+        let _ = t.await;
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM (teloxide's own handler only sees SIGINT).

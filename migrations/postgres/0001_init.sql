@@ -38,6 +38,7 @@ CREATE TABLE purchases (
     note                TEXT    NOT NULL DEFAULT '{}',  -- canonical JSON object
     signature           TEXT    NOT NULL,               -- (item, quantity, note)
     unit_price          TEXT,                           -- wholesale price the sale was based on
+    order_price         TEXT,                           -- unit price offered to the supplier (re-quoted within tolerance)
     currency            TEXT    NOT NULL,
     stars               BIGINT  NOT NULL CHECK (stars >= 0),
     source              TEXT    NOT NULL,               -- telegram | manual
@@ -63,9 +64,7 @@ CREATE TABLE purchases (
     updated_at          BIGINT  NOT NULL,
     finished_at         BIGINT 
 );
-CREATE INDEX purchases_due ON purchases (next_action_at)
-    WHERE state IN ('ordering', 'submitting', 'reconciling', 'ordered', 'paying',
-                    'on_hold', 'delivering', 'refunding');
+CREATE INDEX purchases_due ON purchases (state, next_action_at);
 CREATE INDEX purchases_state ON purchases (state);
 CREATE INDEX purchases_user ON purchases (user_id, id);
 

@@ -6,6 +6,7 @@ pub mod budget;
 pub mod client;
 pub mod error;
 pub mod model;
+pub mod sim;
 
 pub use budget::{Budget, Priority};
 pub use client::{ClientOptions, FoxReload, NewOrder};

@@ -246,18 +246,38 @@ impl Store {
     /// A fact learned late (the response to an attempt a worker had given
     /// up on): kept on the attempt whatever state it is in, so the
     /// reconciler adopts this order instead of making another.
-    pub async fn note_attempt_order(&self, id: i64, order: &SupplierOrderId) -> Result<Cas> {
-        let rows = with_db!(&self.db, c => {
-            sqlx::query(
+    /// The purchase waiting on the attempt is made due at once (`now`):
+    /// moving a due time earlier is harmless, as whoever claims it re-reads
+    /// everything.
+    pub async fn note_attempt_order(
+        &self,
+        id: i64,
+        order: &SupplierOrderId,
+        now: Millis,
+    ) -> Result<Cas> {
+        let mut tx = self.begin().await?;
+        let rows = with_tx!(&mut tx, c => {
+            let rows = sqlx::query(
                 "UPDATE supplier_attempts SET supplier_order_id = $1 \
                  WHERE id = $2 AND supplier_order_id IS NULL",
             )
             .bind(order.as_str())
             .bind(id)
-            .execute(c)
+            .execute(&mut *c)
             .await?
-            .rows_affected()
+            .rows_affected();
+            sqlx::query(
+                "UPDATE purchases SET next_action_at = $1 \
+                 WHERE current_attempt_id = $2 AND state IN ('submitting', 'reconciling') \
+                   AND next_action_at > $1",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+            rows
         });
+        tx.commit().await?;
         Ok(Cas::from_rows(rows))
     }
 

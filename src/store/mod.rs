@@ -4,6 +4,7 @@
 //! (claiming with `FOR UPDATE SKIP LOCKED`), the store says so explicitly.
 
 mod attempts;
+mod codes;
 mod events;
 mod kv;
 mod purchases;

@@ -29,4 +29,5 @@ macro_rules! on_both_engines {
 }
 
 mod cli;
+mod engine;
 mod store;

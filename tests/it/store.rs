@@ -7,6 +7,9 @@ use foxbot::domain::{PurchaseState, Signature};
 use foxbot::store::{AttemptState, Cas, Change, NewAttempt, Transition};
 
 use crate::support::TestDb;
+
+/// The states these tests claim from.
+const WORKED: &[PurchaseState] = &[PurchaseState::Ordering, PurchaseState::Submitting];
 use crate::support::db::{new_purchase, now};
 
 on_both_engines!(
@@ -27,11 +30,14 @@ async fn a_stale_compare_and_set_changes_nothing(db: &TestDb) {
         .insert_purchase(&new_purchase(1, "p1", 1, &[]), t0)
         .await
         .unwrap();
-    let first = s.claim_due("w1", t0, 10_000, 10).await.unwrap();
+    let first = s.claim_due("w1", WORKED, t0, 10_000, 10).await.unwrap();
     assert_eq!(first.len(), 1);
     let stale = first[0].clone();
     // The lease expires and another worker takes the purchase over.
-    let second = s.claim_due("w2", t0 + 10_001, 10_000, 10).await.unwrap();
+    let second = s
+        .claim_due("w2", WORKED, t0 + 10_001, 10_000, 10)
+        .await
+        .unwrap();
     assert_eq!(second[0].attempt, stale.attempt + 1);
 
     let events_before = s.events_of(id).await.unwrap().len();
@@ -73,7 +79,11 @@ async fn a_transition_from_a_state_the_row_left_changes_nothing(db: &TestDb) {
         .insert_purchase(&new_purchase(1, "p1", 1, &[]), t0)
         .await
         .unwrap();
-    let p = s.claim_due("w1", t0, 10_000, 1).await.unwrap().remove(0);
+    let p = s
+        .claim_due("w1", WORKED, t0, 10_000, 1)
+        .await
+        .unwrap()
+        .remove(0);
     let to_submitting = Transition::of(&p, PurchaseState::Submitting, "test");
     assert!(s.transition(&to_submitting, t0).await.unwrap().applied());
     // Replaying the same transition (same from-state) must lose.
@@ -104,7 +114,7 @@ async fn two_concurrent_claimers_never_get_the_same_purchase(db: &TestDb) {
             let mut mine = Vec::new();
             loop {
                 let got = store
-                    .claim_due(&format!("w{w}"), t0, 60_000, 3)
+                    .claim_due(&format!("w{w}"), WORKED, t0, 60_000, 3)
                     .await
                     .unwrap();
                 if got.is_empty() {
@@ -138,15 +148,22 @@ async fn an_expired_lease_is_taken_over_and_the_old_holder_can_no_longer_write(d
     s.insert_purchase(&new_purchase(1, "p1", 1, &[]), t0)
         .await
         .unwrap();
-    let held = s.claim_due("w1", t0, 1_000, 5).await.unwrap().remove(0);
+    let held = s
+        .claim_due("w1", WORKED, t0, 1_000, 5)
+        .await
+        .unwrap()
+        .remove(0);
     assert!(
-        s.claim_due("w2", t0 + 999, 1_000, 5)
+        s.claim_due("w2", WORKED, t0 + 999, 1_000, 5)
             .await
             .unwrap()
             .is_empty(),
         "lease still live"
     );
-    let taken = s.claim_due("w2", t0 + 1_000, 1_000, 5).await.unwrap();
+    let taken = s
+        .claim_due("w2", WORKED, t0 + 1_000, 1_000, 5)
+        .await
+        .unwrap();
     assert_eq!(taken.len(), 1);
     assert_eq!(taken[0].lease_owner.as_deref(), Some("w2"));
     let old = Transition::of(&held, PurchaseState::DeadLetter, "test");
@@ -158,13 +175,16 @@ async fn an_expired_lease_is_taken_over_and_the_old_holder_can_no_longer_write(d
         .set(Change::ReleaseLease);
     assert!(s.transition(&release, t0 + 1_002).await.unwrap().applied());
     assert!(
-        s.claim_due("w3", t0 + 4_999, 1_000, 5)
+        s.claim_due("w3", WORKED, t0 + 4_999, 1_000, 5)
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        s.claim_due("w3", t0 + 5_000, 1_000, 5).await.unwrap().len(),
+        s.claim_due("w3", WORKED, t0 + 5_000, 1_000, 5)
+            .await
+            .unwrap()
+            .len(),
         1
     );
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod rig;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
