@@ -31,6 +31,9 @@ pub enum Command {
     /// case) and hand it to the engine: a running `foxbot run` orders it from
     /// the supplier. Needs FOXRELOAD_API_KEY to check the product.
     Purchase(PurchaseArgs),
+    /// Serve a simulated FoxReload API (seeded catalog, adjustable balance)
+    /// for demos and tests: point FOXRELOAD_BASE_URL at it.
+    SupplierSim(crate::foxreload::sim::SimArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -118,6 +121,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run => run(config).await,
+        Command::SupplierSim(args) => crate::foxreload::sim::serve(args).await,
         Command::Purchase(args) => {
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;

@@ -530,6 +530,30 @@ mod tests {
         assert_eq!(sci.to_string(), "150");
     }
 
+    proptest::proptest! {
+        /// Any exact decimal, sent as a JSON string or as a JSON number,
+        /// parses to exactly itself.
+        #[test]
+        fn money_round_trips_exactly_from_strings_and_numbers(
+            mantissa in -10_000_000_000_000i64..10_000_000_000_000i64,
+            scale in 0u32..=10,
+        ) {
+            let d = Decimal::new(mantissa, scale);
+            let text = d.to_string();
+            let from_string: Money = serde_json::from_str(&format!("\"{text}\"")).unwrap();
+            let from_number: Money = serde_json::from_str(&text).unwrap();
+            proptest::prop_assert_eq!(from_string.decimal(), d);
+            proptest::prop_assert_eq!(from_number.decimal(), d);
+        }
+
+        /// Arbitrary text never panics the parser.
+        #[test]
+        fn money_parsing_never_panics(text in "\\PC{0,40}") {
+            let _ = Money::parse(&text);
+            let _ = serde_json::from_str::<Money>(&text);
+        }
+    }
+
     #[test]
     fn money_refuses_what_is_not_a_number() {
         for bad in [

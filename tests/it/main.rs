@@ -29,5 +29,7 @@ macro_rules! on_both_engines {
 }
 
 mod cli;
+mod client;
 mod engine;
+mod sim;
 mod store;

@@ -392,6 +392,8 @@ fn hex(b: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::AsyncReadExt;
+
     use super::*;
 
     async fn read_all(input: &[u8]) -> Vec<Result<Option<Request>, Refusal>> {
@@ -470,6 +472,25 @@ POST /api/orders/ HTTP/1.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
                 ),
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_client_expecting_100_continue_is_told_to_go_on() {
+        let (mut client, mut server) = tokio::io::duplex(64 * 1024);
+        client
+            .write_all(b"POST /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+            .await
+            .unwrap();
+        let reader = tokio::spawn(async move {
+            let mut buf = Vec::new();
+            read_request(&mut server, &mut buf).await
+        });
+        let mut answer = [0u8; 25];
+        client.read_exact(&mut answer).await.unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 100 Continue\r\n\r\n");
+        client.write_all(b"{}").await.unwrap();
+        let request = reader.await.unwrap().unwrap().unwrap();
+        assert_eq!(request.body, b"{}");
     }
 
     #[test]

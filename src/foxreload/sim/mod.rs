@@ -153,18 +153,24 @@ pub enum Fault {
     /// body cut in half (even if the work itself was refused).
     MalformedAfterCommit,
     /// 429 with `Retry-After`; nothing is done.
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        /// The `Retry-After` header, in seconds.
+        retry_after_secs: u64,
+    },
 }
 
 /// How an order's life goes once paid: it turns `processing` after a third
 /// of `after`, and reaches its end at `after` (measured from payment).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OrderOutcome {
+    /// Where the order ends.
     pub kind: OutcomeKind,
+    /// How long after payment it gets there.
     pub after: Duration,
 }
 
 impl OrderOutcome {
+    /// `completed` `after` payment.
     pub fn complete(after: Duration) -> Self {
         OrderOutcome {
             kind: OutcomeKind::Complete,
@@ -172,6 +178,7 @@ impl OrderOutcome {
         }
     }
 
+    /// `failed` `after` payment, money returned.
     pub fn fail(after: Duration) -> Self {
         OrderOutcome {
             kind: OutcomeKind::Fail,
@@ -179,6 +186,7 @@ impl OrderOutcome {
         }
     }
 
+    /// `cancelled` (`payment_failure`) `after` payment, money returned.
     pub fn cancel(after: Duration) -> Self {
         OrderOutcome {
             kind: OutcomeKind::Cancel,
@@ -308,6 +316,7 @@ impl Simulator {
         })
     }
 
+    /// The address actually bound (the real port when 0 was asked).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -411,6 +420,7 @@ impl Simulator {
         self.supplier().list_lag = millis(lag);
     }
 
+    /// Turns [`SimOptions::auto_pay`] on or off for orders created from now.
     pub fn set_auto_pay(&self, on: bool) {
         self.supplier().auto_pay = on;
     }
@@ -427,6 +437,7 @@ impl Simulator {
         self.supplier().orders(now)
     }
 
+    /// One order by id, with its current status.
     pub fn order(&self, id: &str) -> Option<SimOrder> {
         let now = self.now();
         self.supplier().order(id, now)
@@ -441,12 +452,16 @@ impl Simulator {
 /// The name of the balance field (see [`SimOptions::balance_field`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BalanceField {
+    /// `amount`, as documented.
     Amount,
+    /// `available`, seen on some accounts.
     Available,
+    /// `balance`, seen on some accounts.
     Balance,
 }
 
 impl BalanceField {
+    /// The JSON field name.
     pub fn as_str(self) -> &'static str {
         match self {
             BalanceField::Amount => "amount",

@@ -815,6 +815,49 @@ mod tests {
     }
 
     #[test]
+    fn hostile_totals_are_refused_without_a_panic() {
+        let mut supplier = Supplier::new(
+            Money::new(Decimal::new(1000, 0)),
+            OrderOutcome {
+                kind: OutcomeKind::Complete,
+                after: Duration::from_secs(2),
+            },
+        );
+        for total in [
+            "\"1e-400\"",
+            "\"9e99999999999\"",
+            "1e400",
+            "-1e-28",
+            "\"79228162514264337593543950336\"",
+            "\"-0\"",
+            "[]",
+            "{}",
+            "true",
+            "\"\"",
+            "1E+999999999999999999999",
+        ] {
+            let body = format!(
+                r#"{{"items":[{{"itemId":"product_steam_10","quantity":1}}],"totalPrice":{total}}}"#
+            );
+            let request = Request {
+                method: "POST".to_owned(),
+                path: "/api/orders/".to_owned(),
+                query: Vec::new(),
+                headers: Vec::new(),
+                body: body.into_bytes(),
+                keep_alive: true,
+            };
+            let response = supplier.handle(Endpoint::CreateOrder, None, &request, 0);
+            assert!(
+                matches!(response.status, 400 | 422),
+                "{total}: {}",
+                response.status
+            );
+        }
+        assert!(supplier.orders(0).is_empty());
+    }
+
+    #[test]
     fn unpaid_orders_expire_and_stalls_never_finish() {
         let mut o = order(OrderOutcome {
             kind: OutcomeKind::Stall,
