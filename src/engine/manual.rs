@@ -86,6 +86,26 @@ pub async fn record(
             }
         )));
     }
+    // Fields with listed options (a server, a region) take one of them.
+    for (field, value) in req.note.fields() {
+        let options = product
+            .note_field_options
+            .as_ref()
+            .and_then(|o| o.get(field))
+            .and_then(|o| o.as_array());
+        if let Some(options) = options {
+            let allowed: Vec<String> = options
+                .iter()
+                .map(|o| o.as_str().map_or_else(|| o.to_string(), str::to_owned))
+                .collect();
+            if !allowed.iter().any(|a| a == value) {
+                return Err(ManualError::Invalid(format!(
+                    "{field} must be one of: {}",
+                    allowed.join(", ")
+                )));
+            }
+        }
+    }
     let new = NewPurchase {
         client_ref: ClientRef::generate(),
         user_id: req.user,

@@ -356,6 +356,7 @@ impl Inner {
         let mut t = if paid {
             Transition::of(p, PurchaseState::WaitingSupplier, "order_linked")
                 .set(Change::WaitingSince(Some(now)))
+                .set(Change::LastError(None))
                 .set(Change::ClearHold)
                 .set(Change::ReleaseLease)
         } else {

@@ -186,6 +186,7 @@ impl Inner {
         let now = self.now();
         let t = Transition::of(p, PurchaseState::WaitingSupplier, "order_paid")
             .set(Change::WaitingSince(Some(p.waiting_since.unwrap_or(now))))
+            .set(Change::LastError(None))
             .set(Change::SupplierStatus(Some(
                 order.status.as_str().to_owned(),
             )))

@@ -217,8 +217,8 @@ impl Inner {
             let evidence =
                 json!({ "order": p.supplier_order_id, "status": status, "waiting_ms": age });
             let reason = format!(
-                "the supplier order is still {status} after {} minutes (paid; ask the supplier)",
-                age / 60_000
+                "the supplier order is still {status} after {} (paid; ask the supplier)",
+                human(age)
             );
             let _ = self.dead_letter(&me, p, &reason, evidence).await?;
         } else if age >= EngineConfig::ms(self.cfg.stall_alert) && p.stall_alerted_at.is_none() {
@@ -241,5 +241,25 @@ impl Inner {
             }
         }
         Ok(())
+    }
+}
+
+/// "45 s", "12 min", "3 h 5 min".
+fn human(ms: i64) -> String {
+    let secs = ms.max(0) / 1000;
+    match secs {
+        0..120 => format!("{secs} s"),
+        120..7200 => format!("{} min", secs / 60),
+        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(super::human(16_000), "16 s");
+        assert_eq!(super::human(600_000), "10 min");
+        assert_eq!(super::human(3 * 3_600_000 + 300_000), "3 h 5 min");
     }
 }

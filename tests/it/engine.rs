@@ -752,6 +752,11 @@ async fn manual_purchases_are_checked_against_the_catalog(db: &TestDb) {
     assert!(missing.to_string().contains("player_id"), "{missing}");
     let extra = rig.try_buy(STEAM, 1, &["player_id=1"]).await.unwrap_err();
     assert!(extra.to_string().contains("does not ask"), "{extra}");
+    let server = rig
+        .try_buy("product_ff_100", 1, &["player_id=1", "server=mars"])
+        .await
+        .unwrap_err();
+    assert!(server.to_string().contains("one of"), "{server}");
     let many = rig.try_buy(STEAM, 999, &[]).await.unwrap_err();
     assert!(many.to_string().contains("at a time"), "{many}");
     assert!(

@@ -28,8 +28,11 @@ macro_rules! on_both_engines {
     };
 }
 
+mod chaos;
 mod cli;
 mod client;
+#[cfg(feature = "crash-points")]
+mod crash;
 mod engine;
 mod sim;
 mod store;

@@ -1,0 +1,227 @@
+//! A randomized run: hundreds of purchases, many sharing a signature, with
+//! every supplier fault class mixed in (list lag, balance running out,
+//! price moves, failures, stalls), worked by two engines on one database in
+//! real time. At the end the guarantees are checked from the ledger and the
+//! database, and the counts are printed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use foxbot::clock::{Clock, SystemClock};
+use foxbot::domain::{ClientRef, Language, Money, Note, ProductId, Quantity, UserId};
+use foxbot::engine::{Engine, EngineConfig};
+use foxbot::foxreload::sim::{Fault, OrderOutcome, SimOptions, Simulator};
+use foxbot::store::NewPurchase;
+use rust_decimal::Decimal;
+
+use crate::support::rig::{KEY, all_settled, check_guarantees, client};
+use crate::support::{TestDb, wait_for};
+
+on_both_engines!(five_hundred_purchases_under_every_fault_keep_the_guarantees);
+
+const PURCHASES: usize = 520;
+const TIMEOUT: Duration = Duration::from_millis(250);
+
+fn config(instance: &str) -> EngineConfig {
+    EngineConfig {
+        lease: Duration::from_secs(2),
+        settle_delay: Duration::from_millis(1_200),
+        poll_interval: Duration::from_millis(100),
+        stall_alert: Duration::from_secs(8),
+        stall_dead: Duration::from_secs(16),
+        balance_wait: Duration::from_secs(30),
+        price_tolerance_percent: Decimal::new(5, 0),
+        workers: 6,
+        worker_idle: Duration::from_millis(20),
+        reconcile_max_pages: 40,
+        instance_id: instance.to_owned(),
+    }
+}
+
+/// (product, wholesale unit price, note fields): a few dozen signatures,
+/// one of them hot (a sixth of all purchases share it).
+fn catalog(i: usize) -> (&'static str, &'static str, Vec<String>) {
+    match i % 6 {
+        0 => ("product_steam_10", "9.20", vec![]),
+        1 => ("product_gplay_25", "23.75", vec![]),
+        2 => (
+            "product_pubg_60",
+            "0.99",
+            vec![format!("player_id={}", i % 16)],
+        ),
+        3 => (
+            "product_ff_100",
+            "1.05",
+            vec![format!("player_id={}", i % 5), "server=sg".into()],
+        ),
+        4 => ("product_psn_pin", "18.40", vec![]),
+        _ => ("product_pubg_60", "0.99", vec!["player_id=77".into()]),
+    }
+}
+
+async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestDb) {
+    let sim = Simulator::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimOptions {
+            api_key: KEY.to_owned(),
+            balance: Money::parse("100000").unwrap(),
+            default_outcome: OrderOutcome::complete(Duration::from_millis(300)),
+            list_lag: Duration::from_millis(300),
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    // Some goods fail, get cancelled, or stall at the supplier.
+    sim.set_product_outcome(
+        "product_gplay_25",
+        OrderOutcome::fail(Duration::from_millis(200)),
+    );
+    sim.set_product_outcome(
+        "product_psn_pin",
+        OrderOutcome::cancel(Duration::from_millis(200)),
+    );
+    sim.set_product_outcome(
+        "product_ff_100",
+        OrderOutcome::stall(Duration::from_millis(200)),
+    );
+    sim.set_chaos(
+        0x5eed,
+        0.12,
+        vec![
+            Fault::DropAfterCommit,
+            Fault::DelayAfterCommit(TIMEOUT * 2),
+            Fault::DelayBeforeCommit(TIMEOUT * 2),
+            Fault::ServerErrorBeforeCommit(503),
+            Fault::ServerErrorAfterCommit(502),
+            Fault::ResetBeforeCommit,
+            Fault::ResetAfterCommit,
+            Fault::MalformedAfterCommit,
+            Fault::RateLimited {
+                retry_after_secs: 1,
+            },
+        ],
+    );
+    // The stall and failure outcomes above are per product; let most orders complete.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let engines = [
+        Engine::new(
+            db.store.clone(),
+            client(&sim.base_url(), TIMEOUT, 60_000),
+            clock.clone(),
+            config("one"),
+        ),
+        Engine::new(
+            db.another_store().await,
+            client(&sim.base_url(), TIMEOUT, 60_000),
+            clock.clone(),
+            config("two"),
+        ),
+    ];
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    for e in &engines {
+        tasks.extend(e.spawn(stopped.clone()));
+    }
+
+    // The operator's world moves meanwhile: the balance runs dry for a while,
+    // prices move within and beyond tolerance.
+    let world = {
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            sim.set_balance(Money::parse("0").unwrap());
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            sim.set_balance(Money::parse("100000").unwrap());
+            sim.set_price("product_steam_10", Some(Money::parse("9.50").unwrap()));
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            sim.set_price("product_steam_10", Some(Money::parse("12.00").unwrap()));
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            sim.set_price("product_steam_10", Some(Money::parse("9.20").unwrap()));
+        })
+    };
+
+    // Purchases arrive in waves while the engines work.
+    for wave in 0..(PURCHASES / 40) {
+        for j in 0..40 {
+            let i = wave * 40 + j;
+            let (product, price, note) = catalog(i);
+            let p = NewPurchase {
+                client_ref: ClientRef::generate(),
+                user_id: UserId(1_000 + (i % 50) as i64),
+                chat_id: 1_000 + (i % 50) as i64,
+                language: Language::En,
+                product_id: ProductId::parse(product).unwrap(),
+                product_name: product.to_owned(),
+                quantity: Quantity::new(1 + (i % 2) as i64).unwrap(),
+                note: Note::from_pairs(note.iter().map(String::as_str)).unwrap(),
+                unit_price: Some(Money::parse(price).unwrap()),
+                currency: "USD".to_owned(),
+                stars: 100,
+                source: "manual",
+                telegram_charge_id: None,
+            };
+            db.store.insert_purchase(&p, clock.now_ms()).await.unwrap();
+        }
+        for e in &engines {
+            e.wake();
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    world.await.unwrap();
+
+    let started = std::time::Instant::now();
+    wait_for(
+        "every purchase to leave the engine",
+        Duration::from_secs(240),
+        || async { all_settled(&db.store).await.then_some(()) },
+    )
+    .await;
+    let _ = stop.send(true);
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    let report = check_guarantees(&db.store, &sim, true).await;
+    let mut by_outcome: BTreeMap<String, usize> = BTreeMap::new();
+    for p in db
+        .store
+        .purchases(&foxbot::store::PurchaseFilter {
+            states: vec![],
+            user_id: None,
+            limit: 100_000,
+        })
+        .await
+        .unwrap()
+    {
+        let why: String = p
+            .last_error
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(50)
+            .collect();
+        *by_outcome
+            .entry(format!("{} ({why})", p.state))
+            .or_default() += 1;
+    }
+    eprintln!(
+        "chaos run ({:?}, settled {:?} after the last wave): {report:#?}\nstates: {by_outcome:#?}",
+        db.store.backend(),
+        started.elapsed()
+    );
+    assert_eq!(report.purchases, PURCHASES);
+    assert!(
+        report.ambiguous > 10,
+        "the run must exercise ambiguity: {report:?}"
+    );
+    assert!(report.found > 0 && report.absent > 0, "{report:?}");
+    assert_eq!(
+        report.abandoned, 0,
+        "nothing should be undecidable here: {report:?}"
+    );
+    assert!(report.delivering > PURCHASES / 3, "{report:?}");
+    // Stalled orders are dead-lettered (with alerts), failures refunded.
+    assert!(report.dead_letter > 0 && report.refunding > 0, "{report:?}");
+}
