@@ -101,6 +101,19 @@ fn migrate_creates_an_sqlite_file_and_running_it_twice_changes_nothing() {
     assert_eq!(code, 0, "{err}");
 }
 
+#[test]
+fn migrate_on_an_existing_empty_sqlite_file_twice_changes_nothing() {
+    let dir = TempDir::new();
+    let file = dir.path().join("shop.db");
+    std::fs::write(&file, b"").unwrap();
+    let url = format!("sqlite://{}", file.display());
+    for _ in 0..2 {
+        let (code, err) = run(&dir, &["migrate"], &[("DATABASE_URL", &url)]);
+        assert_eq!(code, 0, "{err}");
+    }
+    assert!(std::fs::metadata(&file).unwrap().len() > 0);
+}
+
 #[tokio::test]
 async fn migrate_on_an_empty_postgres_database_twice_changes_nothing() {
     let Some((url, name)) = create_pg_database().await else {

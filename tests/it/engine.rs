@@ -45,6 +45,7 @@ on_both_engines!(
     an_unpaid_order_that_expired_is_replaced_once,
     two_engines_on_one_database_pay_each_purchase_once,
     manual_purchases_are_checked_against_the_catalog,
+    an_undecidable_reconciliation_is_dead_lettered_with_its_evidence,
 );
 
 fn money(s: &str) -> Money {
@@ -763,4 +764,51 @@ async fn manual_purchases_are_checked_against_the_catalog(db: &TestDb) {
         db.store.state_counts().await.unwrap().is_empty(),
         "nothing recorded"
     );
+}
+
+async fn an_undecidable_reconciliation_is_dead_lettered_with_its_evidence(db: &TestDb) {
+    // The scan may read one page only, and more than a page of other orders
+    // arrive after the lost create: the history cannot be read back to the
+    // attempt's start, so neither "found" nor "absent" can be proven.
+    let config = foxbot::engine::EngineConfig {
+        reconcile_max_pages: 1,
+        ..test_config("rig")
+    };
+    let rig = Rig::with(&db.store, SimOptions::default(), config).await;
+    rig.sim
+        .push_fault(Endpoint::CreateOrder, Fault::DropAfterCommit);
+    let id = rig.buy(PUBG, 1, &["player_id=1"]).await;
+    rig.work().await;
+    let steam = foxbot::domain::ProductId::parse(STEAM).unwrap();
+    for _ in 0..60 {
+        rig.supplier
+            .create_order(&foxbot::foxreload::NewOrder {
+                item: &steam,
+                quantity: foxbot::domain::Quantity::new(1).unwrap(),
+                note: &foxbot::domain::Note::default(),
+                total_price: None,
+            })
+            .await
+            .unwrap();
+    }
+    rig.advance(61);
+    rig.work().await;
+    let p = rig.purchase(id).await;
+    assert_eq!(p.state, PurchaseState::DeadLetter);
+    assert!(p.last_error.unwrap().contains("may or may not exist"));
+    let attempts = db.store.attempts_of(id).await.unwrap();
+    assert_eq!(
+        attempts[0].state,
+        AttemptState::Abandoned,
+        "the signature is released"
+    );
+    let events = db.store.events_of(id).await.unwrap();
+    let dead = events.iter().find(|e| e.kind == "dead_letter").unwrap();
+    let detail: serde_json::Value = serde_json::from_str(&dead.detail).unwrap();
+    assert_eq!(detail["evidence"]["pages"], 1);
+    assert_eq!(detail["evidence"]["bounded"], false);
+    let alerts = db.store.alerts_of(id).await.unwrap();
+    assert_eq!(alerts[0].kind, "dead_letter");
+    assert_eq!(rig.paid(), 0, "nothing is paid while in doubt");
+    check_guarantees(&db.store, &rig.sim, true).await;
 }

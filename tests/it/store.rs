@@ -21,6 +21,7 @@ on_both_engines!(
     a_telegram_charge_is_recorded_once,
     a_single_role_lease_has_one_holder_until_it_expires,
     migrating_again_changes_nothing,
+    a_claim_takes_only_the_states_asked_for,
 );
 
 async fn a_stale_compare_and_set_changes_nothing(db: &TestDb) {
@@ -354,4 +355,36 @@ async fn migrating_again_changes_nothing(db: &TestDb) {
         .unwrap();
     db.store.migrate().await.unwrap();
     assert!(db.store.purchase(id).await.unwrap().is_some());
+}
+
+async fn a_claim_takes_only_the_states_asked_for(db: &TestDb) {
+    let s = &db.store;
+    let t0 = now();
+    let id = s
+        .insert_purchase(&new_purchase(1, "p1", 1, &[]), t0)
+        .await
+        .unwrap();
+    let p = s
+        .claim_due("w1", WORKED, t0, 1_000, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let handed_on = Transition::of(&p, PurchaseState::Delivering, "test")
+        .set(Change::NextActionAt(t0))
+        .set(Change::ReleaseLease);
+    assert!(s.transition(&handed_on, t0).await.unwrap().applied());
+    let engine = foxbot::engine::ENGINE_STATES;
+    assert!(
+        s.claim_due("w2", engine, t0 + 5_000, 1_000, 9)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let delivery = s
+        .claim_due("d1", &[PurchaseState::Delivering], t0, 1_000, 9)
+        .await
+        .unwrap();
+    assert_eq!(delivery.len(), 1);
+    assert_eq!(delivery[0].id, id);
+    assert_eq!(s.next_due_at(engine).await.unwrap(), None);
 }
