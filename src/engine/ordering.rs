@@ -27,9 +27,15 @@ impl Inner {
         }
         // One unresolved create per signature: queue behind it. (The unique
         // index enforces this; checking first just avoids a failed insert.)
-        if let Some(other) = self.store.unresolved_attempt(&p.signature).await?
-            && other.purchase_id != p.id
-        {
+        if let Some(other) = self.store.unresolved_attempt(&p.signature).await? {
+            if other.purchase_id == p.id {
+                // Our own create is still in doubt: decide it, never send another.
+                let t = Transition::of(p, PurchaseState::Reconciling, "create_ambiguous")
+                    .set(Change::CurrentAttempt(Some(other.id)))
+                    .set(Change::NextActionAt(self.now()))
+                    .detail(json!({ "attempt": other.id, "why": "unresolved attempt found" }));
+                return self.apply(worker, p, t).await;
+            }
             let at = self.after(self.cfg.poll_interval);
             return self
                 .reschedule(
@@ -109,15 +115,8 @@ impl Inner {
         p.state = PurchaseState::Submitting;
         match outcome {
             Ok(order) => {
-                // The fact goes on the attempt first, whoever holds the
-                // purchase: if our lease was lost meanwhile, the next holder
-                // adopts this order instead of making another.
-                let _ = self
-                    .store
-                    .note_attempt_order(attempt_id, &order.id, self.now())
-                    .await?;
-                if !order.matches(&p.product_id, p.quantity.get(), &p.note) {
-                    // Not what we asked for: let the history decide.
+                if !order.answers(&p.product_id, p.quantity.get(), &p.note) {
+                    // Not what we asked for: never pay it; the history decides.
                     return self
                         .to_reconciling(
                             worker,
@@ -127,6 +126,13 @@ impl Inner {
                         )
                         .await;
                 }
+                // The fact goes on the attempt first, whoever holds the
+                // purchase: if our lease was lost meanwhile, the next holder
+                // adopts this order instead of making another.
+                let _ = self
+                    .store
+                    .note_attempt_order(attempt_id, &order.id, self.now())
+                    .await?;
                 self.link(
                     worker,
                     &p,

@@ -113,27 +113,31 @@ impl Inner {
                         && (o.status == OrderStatus::Active || self.is_stalling(p))
                 }
             };
-            let order = if needs_single && self.single_check_due(p) {
+            let (order, direct) = if needs_single && self.single_check_due(p) {
                 report.single_requests += 1;
                 let touch = Transition::of(p, p.state, "checked")
                     .set(Change::LastCheckedAt(self.now()))
                     .quiet();
                 let _ = self.store.transition(&touch, self.now()).await?;
                 match self.supplier.order(&order_id).await {
-                    Ok(o) => Some(o),
+                    Ok(o) => (Some(o), true),
                     Err(e) => {
                         tracing::warn!(purchase = p.id, error = %e, "could not read a watched order");
-                        listed
+                        (listed, false)
                     }
                 }
             } else {
-                listed
+                (listed, false)
             };
-            let Some(order) = order else {
-                self.watch_stall(p, None, &mut report).await?;
-                continue;
-            };
-            self.observe(p, &order, &mut report).await?;
+            match order {
+                // Only a direct read may say a paid order is unpaid: the
+                // history could be a stale snapshot.
+                Some(o) if o.status == OrderStatus::Active && !direct => {
+                    self.watch_stall(p, Some(&o), &mut report).await?;
+                }
+                Some(o) => self.observe(p, &o, &mut report).await?,
+                None => self.watch_stall(p, None, &mut report).await?,
+            }
         }
         Ok(report)
     }

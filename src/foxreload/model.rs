@@ -255,6 +255,20 @@ impl Order {
         }
     }
 
+    /// Whether this order can be the supplier's answer to our request for
+    /// `(item, quantity, note)`: a reply may leave the note out.
+    pub fn answers(&self, item: &ProductId, quantity: i64, note: &Note) -> bool {
+        let [line] = self.items.as_slice() else {
+            return false;
+        };
+        line.item_id == item.as_str()
+            && line.quantity == Some(quantity)
+            && match &line.note {
+                None | Some(Value::Null) => true,
+                Some(v) => Note::from_json(v).as_ref() == Some(note),
+            }
+    }
+
     /// Same item and quantity, but the supplier echoed no usable note: such
     /// an order can be neither claimed nor ruled out.
     pub fn maybe_matches(&self, item: &ProductId, quantity: i64, note: &Note) -> bool {
@@ -367,5 +381,10 @@ mod tests {
         .unwrap();
         assert!(!bare.matches(&item, 2, &note));
         assert!(bare.maybe_matches(&item, 2, &note));
+        assert!(
+            bare.answers(&item, 2, &note),
+            "a reply may leave the note out"
+        );
+        assert!(!o.answers(&item, 2, &Note::from_pairs(["player_id=78"]).unwrap()));
     }
 }
