@@ -55,6 +55,7 @@ impl Inner {
                 states: vec![PurchaseState::WaitingSupplier],
                 user_id: None,
                 limit: MAX_WATCHED,
+                oldest_first: true,
             })
             .await?;
         report.watched = watched.len();

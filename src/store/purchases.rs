@@ -319,6 +319,9 @@ pub struct PurchaseFilter {
     pub states: Vec<PurchaseState>,
     pub user_id: Option<UserId>,
     pub limit: i64,
+    /// Oldest first (the poller: the longest-waiting must never starve);
+    /// otherwise newest first (what people want to see).
+    pub oldest_first: bool,
 }
 
 const CLAIM_SQLITE: &str = "UPDATE purchases \
@@ -432,7 +435,7 @@ impl Store {
         row.map(Purchase::try_from).transpose()
     }
 
-    /// Newest first.
+    /// Newest first unless the filter asks for the oldest.
     pub async fn purchases(&self, filter: &PurchaseFilter) -> Result<Vec<Purchase>> {
         let states: Vec<String> = filter
             .states
@@ -449,11 +452,12 @@ impl Store {
                     "SELECT * FROM purchases \
                      WHERE ($1 = '[]' OR state IN (SELECT value FROM json_each($1))) \
                        AND ($2 IS NULL OR user_id = $2) \
-                     ORDER BY id DESC LIMIT $3",
+                     ORDER BY CASE WHEN $4 THEN id ELSE -id END LIMIT $3",
                 )
                 .bind(&states_json)
                 .bind(filter.user_id.map(|u| u.0))
                 .bind(limit)
+                .bind(filter.oldest_first)
                 .fetch_all(c)
                 .await?
             }
@@ -462,11 +466,12 @@ impl Store {
                     "SELECT * FROM purchases \
                      WHERE ($1 = '[]' OR state IN (SELECT jsonb_array_elements_text($1::jsonb))) \
                        AND ($2::BIGINT IS NULL OR user_id = $2) \
-                     ORDER BY id DESC LIMIT $3",
+                     ORDER BY CASE WHEN $4 THEN id ELSE -id END LIMIT $3",
                 )
                 .bind(&states_json)
                 .bind(filter.user_id.map(|u| u.0))
                 .bind(limit)
+                .bind(filter.oldest_first)
                 .fetch_all(c)
                 .await?
             }

@@ -190,6 +190,7 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
         .purchases(&foxbot::store::PurchaseFilter {
             states: vec![],
             user_id: None,
+            oldest_first: false,
             limit: 100_000,
         })
         .await

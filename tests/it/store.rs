@@ -22,6 +22,7 @@ on_both_engines!(
     a_single_role_lease_has_one_holder_until_it_expires,
     migrating_again_changes_nothing,
     a_claim_takes_only_the_states_asked_for,
+    listings_filter_by_state_and_user_in_the_order_asked,
 );
 
 async fn a_stale_compare_and_set_changes_nothing(db: &TestDb) {
@@ -387,4 +388,51 @@ async fn a_claim_takes_only_the_states_asked_for(db: &TestDb) {
     assert_eq!(delivery.len(), 1);
     assert_eq!(delivery[0].id, id);
     assert_eq!(s.next_due_at(engine).await.unwrap(), None);
+}
+
+async fn listings_filter_by_state_and_user_in_the_order_asked(db: &TestDb) {
+    use foxbot::store::PurchaseFilter;
+    let s = &db.store;
+    let t0 = now();
+    let mut ids = Vec::new();
+    for user in [1, 2, 1] {
+        ids.push(
+            s.insert_purchase(&new_purchase(user, "p1", 1, &[]), t0)
+                .await
+                .unwrap(),
+        );
+    }
+    let list = |filter: PurchaseFilter| async move {
+        s.purchases(&filter)
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect::<Vec<_>>()
+    };
+    let all = PurchaseFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        list(all.clone()).await,
+        [ids[2], ids[1], ids[0]],
+        "newest first"
+    );
+    let oldest = PurchaseFilter {
+        oldest_first: true,
+        limit: 2,
+        ..Default::default()
+    };
+    assert_eq!(list(oldest).await, [ids[0], ids[1]]);
+    let mine = PurchaseFilter {
+        user_id: Some(foxbot::domain::UserId(1)),
+        ..all.clone()
+    };
+    assert_eq!(list(mine).await, [ids[2], ids[0]]);
+    let done = PurchaseFilter {
+        states: vec![PurchaseState::Delivered],
+        ..all
+    };
+    assert!(list(done).await.is_empty());
 }

@@ -192,6 +192,7 @@ pub async fn all_settled(store: &Store) -> bool {
                 PurchaseState::WaitingSupplier,
             ],
             user_id: None,
+            oldest_first: false,
             limit: 1,
         })
         .await
@@ -247,6 +248,7 @@ pub async fn check_guarantees(store: &Store, sim: &Simulator, quiescent: bool) -
         .purchases(&PurchaseFilter {
             states: vec![],
             user_id: None,
+            oldest_first: false,
             limit: 1_000_000,
         })
         .await
