@@ -315,6 +315,29 @@ impl Inner {
             .await
     }
 
+    /// Runs a supplier read, trying again (twice, briefly) if it fails for a
+    /// passing reason: reads change nothing, so they may be repeated. A 429
+    /// needs no extra wait here: the budget already holds every caller.
+    async fn read<T, F, Fut>(&self, mut call: F) -> std::result::Result<T, SupplierError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, SupplierError>>,
+    {
+        const TRIES: i64 = 3;
+        let mut tries = 1;
+        loop {
+            match call().await {
+                Err(SupplierError::RetryLater { .. }) if tries < TRIES => {
+                    let pause =
+                        backoff(Duration::from_millis(100), Duration::from_secs(1), tries, 0);
+                    tokio::time::sleep(pause).await;
+                    tries += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
     /// Exponential in the number of claims, with a per-purchase spread, capped.
     fn backoff(&self, p: &Purchase) -> Duration {
         backoff(

@@ -428,7 +428,7 @@ impl Inner {
         {
             return Ok(head.id);
         }
-        let page = self.supplier.orders(&[], 1, 0).await?;
+        let page = self.read(|| self.supplier.orders(&[], 1, 0)).await?;
         let id = page
             .items
             .first()

@@ -73,7 +73,7 @@ impl Inner {
         let max_pages = watched.len() / PAGE as usize + 1;
         let mut offset = 0u32;
         for _ in 0..max_pages {
-            let page = match self.supplier.orders(&[], PAGE, offset).await {
+            let page = match self.read(|| self.supplier.orders(&[], PAGE, offset)).await {
                 Ok(page) => page,
                 Err(e) => {
                     tracing::warn!(error = %e, "poller could not read the order history");

@@ -292,7 +292,9 @@ impl Inner {
         let mut position = 0usize;
         let mut orders = Vec::new();
         'pages: while facts.pages < self.cfg.reconcile_max_pages {
-            let page = self.supplier.orders(&[], PAGE, offset).await?;
+            let page = self
+                .read(|| self.supplier.orders(&[], PAGE, offset))
+                .await?;
             facts.pages += 1;
             if offset == 0
                 && let Some(first) = page.items.first()

@@ -46,6 +46,7 @@ on_both_engines!(
     two_engines_on_one_database_pay_each_purchase_once,
     manual_purchases_are_checked_against_the_catalog,
     an_undecidable_reconciliation_is_dead_lettered_with_its_evidence,
+    a_failed_history_read_is_retried_within_the_scan,
 );
 
 fn money(s: &str) -> Money {
@@ -811,4 +812,24 @@ async fn an_undecidable_reconciliation_is_dead_lettered_with_its_evidence(db: &T
     assert_eq!(alerts[0].kind, "dead_letter");
     assert_eq!(rig.paid(), 0, "nothing is paid while in doubt");
     check_guarantees(&db.store, &rig.sim, true).await;
+}
+
+async fn a_failed_history_read_is_retried_within_the_scan(db: &TestDb) {
+    let rig = Rig::new(&db.store).await;
+    rig.sim
+        .push_fault(Endpoint::CreateOrder, Fault::DropAfterCommit);
+    let id = rig.buy(STEAM, 1, &[]).await;
+    rig.work().await;
+    assert_eq!(rig.state(id).await, PurchaseState::Reconciling);
+    // Reads change nothing: two failures in a row are tried again at once.
+    rig.sim
+        .push_fault(Endpoint::ListOrders, Fault::ServerErrorBeforeCommit(503));
+    rig.sim
+        .push_fault(Endpoint::ListOrders, Fault::ResetBeforeCommit);
+    let lists = rig.sim.request_count(Endpoint::ListOrders);
+    rig.advance(61);
+    rig.work().await;
+    assert_eq!(rig.state(id).await, PurchaseState::WaitingSupplier);
+    assert_eq!(rig.sim.request_count(Endpoint::ListOrders), lists + 3);
+    assert_eq!((rig.created(), rig.paid()), (1, 1));
 }
