@@ -73,7 +73,7 @@ fn settings(db: &TestDb, sim: &Simulator) -> Vec<(&'static str, String)> {
         ("FOXRELOAD_API_KEY", KEY.to_owned()),
         ("FOXRELOAD_BASE_URL", sim.base_url()),
         ("DATABASE_URL", db.url_text.clone()),
-        ("FOXRELOAD_TIMEOUT_SECS", "0.5".to_owned()),
+        ("FOXRELOAD_TIMEOUT_SECS", "1".to_owned()),
         ("SETTLE_DELAY_SECS", "1".to_owned()),
         ("LEASE_SECS", "2".to_owned()),
         ("POLL_INTERVAL_SECS", "0.1".to_owned()),

@@ -201,7 +201,7 @@ async fn a_create_that_lands_after_the_client_gave_up_is_found(db: &TestDb) {
     // The request is still running at the supplier; it lands later.
     wait_for(
         "the delayed order to land",
-        Duration::from_secs(5),
+        Duration::from_secs(10),
         || async { (rig.sim.orders().len() == 1).then_some(()) },
     )
     .await;

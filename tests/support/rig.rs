@@ -57,7 +57,7 @@ pub struct Rig {
 }
 
 /// The client's timeout in rig tests; faults that must outlast it sleep longer.
-pub const CLIENT_TIMEOUT: Duration = Duration::from_millis(400);
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Rig {
     pub async fn new(store: &Store) -> Rig {
