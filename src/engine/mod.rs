@@ -87,10 +87,6 @@ impl EngineConfig {
         }
     }
 
-    fn ms(d: Duration) -> Millis {
-        millis(d)
-    }
-
     /// Longest wait between retries of a failing step.
     fn max_backoff(&self) -> Duration {
         (self.poll_interval * 30).min(Duration::from_secs(60))
@@ -202,7 +198,7 @@ impl Engine {
     pub async fn work_once(&self, worker: &str) -> Result<usize> {
         let inner = &self.inner;
         let now = inner.now();
-        let lease = EngineConfig::ms(inner.cfg.lease);
+        let lease = millis(inner.cfg.lease);
         let claimed = inner
             .store
             .claim_due(worker, ENGINE_STATES, now, lease, 1)

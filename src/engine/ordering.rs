@@ -7,7 +7,9 @@
 
 use serde_json::json;
 
-use super::{EngineConfig, Inner, MAX_CREATES, Next, Result};
+use crate::clock::millis;
+
+use super::{Inner, MAX_CREATES, Next, Result};
 use crate::crash;
 use crate::domain::{PurchaseState, SupplierOrderId};
 use crate::foxreload::{NewOrder, Order, OrderStatus, RejectCode, Rejection, SupplierError};
@@ -36,15 +38,7 @@ impl Inner {
                     .detail(json!({ "attempt": other.id, "why": "unresolved attempt found" }));
                 return self.apply(worker, p, t).await;
             }
-            let at = self.after(self.cfg.poll_interval);
-            return self
-                .reschedule(
-                    worker,
-                    p,
-                    at,
-                    "waiting for an unresolved order with the same item and note",
-                )
-                .await;
+            return self.queue_behind_unresolved(worker, p).await;
         }
         let watermark = match self.watermark().await {
             Ok(w) => w,
@@ -73,15 +67,7 @@ impl Inner {
             Ok(id) => id,
             Err(e) if e.is_conflict() => {
                 drop(tx);
-                let at = self.after(self.cfg.poll_interval);
-                return self
-                    .reschedule(
-                        worker,
-                        p,
-                        at,
-                        "waiting for an unresolved order with the same item and note",
-                    )
-                    .await;
+                return self.queue_behind_unresolved(worker, p).await;
             }
             Err(e) => return Err(e.into()),
         };
@@ -165,6 +151,19 @@ impl Inner {
         }
     }
 
+    /// Another purchase's create with the same signature is unresolved:
+    /// look again after a poll interval.
+    async fn queue_behind_unresolved(&self, worker: &str, p: &Purchase) -> Result<Next> {
+        let at = self.after(self.cfg.poll_interval);
+        self.reschedule(
+            worker,
+            p,
+            at,
+            "waiting for an unresolved order with the same item and note",
+        )
+        .await
+    }
+
     /// Resolves the attempt and applies the purchase transition together.
     async fn close_attempt(
         &self,
@@ -209,7 +208,7 @@ impl Inner {
             .attempt(attempt_id)
             .await?
             .map_or(self.now(), |a| a.started_at);
-        let settle_at = started.saturating_add(EngineConfig::ms(self.cfg.settle_delay));
+        let settle_at = started.saturating_add(millis(self.cfg.settle_delay));
         let now = self.now();
         let t = Transition::of(p, PurchaseState::Reconciling, "create_ambiguous")
             .set(Change::NextActionAt(settle_at))

@@ -8,6 +8,8 @@
 
 use serde_json::json;
 
+use crate::clock::millis;
+
 use super::{Inner, Next, Result};
 use crate::crash;
 use crate::domain::PurchaseState;
@@ -29,7 +31,7 @@ impl Inner {
         if p.state == PurchaseState::Paying
             && let Some(sent) = p.pay_sent_at
         {
-            let settle_at = sent.saturating_add(super::EngineConfig::ms(self.cfg.poll_interval));
+            let settle_at = sent.saturating_add(millis(self.cfg.poll_interval));
             if self.now() < settle_at {
                 return self.reschedule(worker, p, settle_at, "pay settling").await;
             }
@@ -236,7 +238,7 @@ impl Inner {
     /// dead-letter threshold.
     async fn read_failed(&self, worker: &str, p: &Purchase, e: &SupplierError) -> Result<Next> {
         let since = p.pay_sent_at.unwrap_or(p.updated_at);
-        if self.now().saturating_sub(since) > super::EngineConfig::ms(self.cfg.stall_dead) {
+        if self.now().saturating_sub(since) > millis(self.cfg.stall_dead) {
             let evidence = json!({ "error": e.to_string() });
             return self
                 .dead_letter(
@@ -319,7 +321,7 @@ impl Inner {
     /// `on_hold`: go on once the cause is gone; refund after the deadline.
     pub(super) async fn check_hold(&self, worker: &str, p: &Purchase) -> Result<Next> {
         let since = p.hold_since.unwrap_or(p.updated_at);
-        if self.now().saturating_sub(since) >= super::EngineConfig::ms(self.cfg.balance_wait) {
+        if self.now().saturating_sub(since) >= millis(self.cfg.balance_wait) {
             let reason = match p.hold_reason.as_deref() {
                 Some(HOLD_AUTH) => "the supplier kept refusing our API key",
                 _ => "the supplier balance was not topped up in time",
@@ -349,7 +351,7 @@ impl Inner {
     /// The supplier balance, read at most once per poll interval.
     async fn cached_balance(&self, currency: &str) -> Result<crate::domain::Money, SupplierError> {
         let now = self.now();
-        let fresh_for = super::EngineConfig::ms(self.cfg.poll_interval);
+        let fresh_for = millis(self.cfg.poll_interval);
         if let Ok(guard) = self.balance.lock()
             && let Some((at, amount)) = *guard
             && now.saturating_sub(at) < fresh_for

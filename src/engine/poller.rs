@@ -12,7 +12,9 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use super::{EngineConfig, Inner, Result};
+use crate::clock::millis;
+
+use super::{Inner, Result};
 use crate::domain::{PurchaseState, SupplierOrderId};
 use crate::foxreload::{Order, OrderStatus};
 use crate::store::{Change, Purchase, PurchaseFilter, Transition};
@@ -39,8 +41,7 @@ impl Inner {
     pub(super) async fn poll_once(&self) -> Result<PollReport> {
         let mut report = PollReport::default();
         let now = self.now();
-        let ttl =
-            EngineConfig::ms((self.cfg.poll_interval * 3).max(std::time::Duration::from_secs(10)));
+        let ttl = millis((self.cfg.poll_interval * 3).max(std::time::Duration::from_secs(10)));
         if !self
             .store
             .hold_lease(LEASE, &self.cfg.instance_id, now, ttl)
@@ -145,13 +146,12 @@ impl Inner {
 
     fn is_stalling(&self, p: &Purchase) -> bool {
         let since = p.waiting_since.unwrap_or(p.updated_at);
-        self.now().saturating_sub(since) >= EngineConfig::ms(self.cfg.stall_alert)
+        self.now().saturating_sub(since) >= millis(self.cfg.stall_alert)
     }
 
     fn single_check_due(&self, p: &Purchase) -> bool {
-        p.last_checked_at.is_none_or(|t| {
-            self.now().saturating_sub(t) >= EngineConfig::ms(self.cfg.single_check())
-        })
+        p.last_checked_at
+            .is_none_or(|t| self.now().saturating_sub(t) >= millis(self.cfg.single_check()))
     }
 
     /// Acts on a watched order's status.
@@ -217,7 +217,7 @@ impl Inner {
         let age = now.saturating_sub(since);
         let status = order.map_or("unknown".to_owned(), |o| o.status.as_str().to_owned());
         let me = self.cfg.instance_id.clone();
-        if age >= EngineConfig::ms(self.cfg.stall_dead) {
+        if age >= millis(self.cfg.stall_dead) {
             report.stalled += 1;
             let evidence =
                 json!({ "order": p.supplier_order_id, "status": status, "waiting_ms": age });
@@ -226,7 +226,7 @@ impl Inner {
                 human(age)
             );
             let _ = self.dead_letter(&me, p, &reason, evidence).await?;
-        } else if age >= EngineConfig::ms(self.cfg.stall_alert) && p.stall_alerted_at.is_none() {
+        } else if age >= millis(self.cfg.stall_alert) && p.stall_alerted_at.is_none() {
             report.stalled += 1;
             let text = format!(
                 "Purchase #{}: supplier order {} is still {status} after {} minutes",

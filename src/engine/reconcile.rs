@@ -24,7 +24,9 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::{CLEAN_SCANS_FOR_ABSENT, EngineConfig, Inner, Next, Result};
+use crate::clock::millis;
+
+use super::{CLEAN_SCANS_FOR_ABSENT, Inner, Next, Result};
 use crate::crash;
 use crate::domain::{PurchaseState, SupplierOrderId};
 use crate::foxreload::{OrderStatus, SupplierError};
@@ -130,7 +132,7 @@ impl Inner {
         }
         let settle_at = attempt
             .started_at
-            .saturating_add(EngineConfig::ms(self.cfg.settle_delay));
+            .saturating_add(millis(self.cfg.settle_delay));
         if self.now() < settle_at {
             return self.reschedule(worker, p, settle_at, "settling").await;
         }
@@ -144,7 +146,7 @@ impl Inner {
             Err(e) => {
                 let give_up_at = attempt
                     .started_at
-                    .saturating_add(EngineConfig::ms(self.cfg.stall_dead));
+                    .saturating_add(millis(self.cfg.stall_dead));
                 if self.now() >= give_up_at {
                     let evidence = json!({ "attempt": attempt.id, "error": e.to_string() });
                     return self

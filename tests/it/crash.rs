@@ -12,18 +12,6 @@ use foxbot::foxreload::sim::{Endpoint, Fault, OrderOutcome, SimOptions, Simulato
 use crate::support::rig::{KEY, all_settled, check_guarantees};
 use crate::support::{TempDir, TestDb, foxbot, wait_for};
 
-/// Every crash point the sweep covers; must be all of them.
-const SWEPT: &[&str] = &[
-    "after_intent",
-    "after_submitting",
-    "after_create_call",
-    "after_link",
-    "after_pay_sent",
-    "after_pay_call",
-    "during_reconcile",
-    "after_reconcile_link",
-];
-
 #[test]
 fn the_sweep_covers_every_crash_point() {
     assert_eq!(SWEPT, foxbot::crash::POINTS);
@@ -31,6 +19,9 @@ fn the_sweep_covers_every_crash_point() {
 
 macro_rules! sweep {
     ($($name:ident => $point:literal),* $(,)?) => {
+        /// Every crash point the sweep below covers; must be all of them.
+        const SWEPT: &[&str] = &[$($point),*];
+
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

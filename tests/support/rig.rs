@@ -180,17 +180,11 @@ impl Rig {
 /// Every purchase has left the engine: handed to delivery or refund, or
 /// dead-lettered.
 pub async fn all_settled(store: &Store) -> bool {
+    let mut states = foxbot::engine::ENGINE_STATES.to_vec();
+    states.push(PurchaseState::WaitingSupplier);
     let open = store
         .purchases(&PurchaseFilter {
-            states: vec![
-                PurchaseState::Ordering,
-                PurchaseState::Submitting,
-                PurchaseState::Reconciling,
-                PurchaseState::Ordered,
-                PurchaseState::Paying,
-                PurchaseState::OnHold,
-                PurchaseState::WaitingSupplier,
-            ],
+            states,
             user_id: None,
             oldest_first: false,
             limit: 1,
