@@ -1,7 +1,9 @@
 //! Supplier create attempts: what was sent (or may have been), what we knew
 //! before sending it, and how it was resolved.
 
-use super::{Cas, Result, Store, StoreError, Tx, with_db, with_tx};
+use sqlx::AssertSqlSafe;
+
+use super::{Cas, Result, Store, StoreError, Tx, json_strings, with_db, with_tx};
 use crate::clock::Millis;
 use crate::domain::{Signature, SupplierOrderId};
 
@@ -155,40 +157,26 @@ impl Tx {
         now: Millis,
     ) -> Result<Cas> {
         let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
-        let from_json = serde_json::to_string(&from).unwrap_or_else(|_| "[]".to_owned());
         let resolved_at = (!to.is_unresolved()).then_some(now);
-        let rows = match self {
-            Tx::Sqlite(t) => sqlx::query(
-                "UPDATE supplier_attempts SET state = $1, \
-                     supplier_order_id = COALESCE($2, supplier_order_id), \
-                     outcome = $3, resolved_at = $4 \
-                 WHERE id = $5 AND state IN (SELECT value FROM json_each($6))",
-            )
-            .bind(to.as_str())
-            .bind(order.map(|o| o.as_str()))
-            .bind(outcome)
-            .bind(resolved_at)
-            .bind(id)
-            .bind(&from_json)
-            .execute(&mut **t)
-            .await?
-            .rows_affected(),
-            Tx::Postgres(t) => sqlx::query(
-                "UPDATE supplier_attempts SET state = $1, \
-                     supplier_order_id = COALESCE($2, supplier_order_id), \
-                     outcome = $3, resolved_at = $4 \
-                 WHERE id = $5 AND state IN (SELECT jsonb_array_elements_text($6::jsonb))",
-            )
-            .bind(to.as_str())
-            .bind(order.map(|o| o.as_str()))
-            .bind(outcome)
-            .bind(resolved_at)
-            .bind(id)
-            .bind(&from_json)
-            .execute(&mut **t)
-            .await?
-            .rows_affected(),
-        };
+        let sql = format!(
+            "UPDATE supplier_attempts SET state = $1, \
+                 supplier_order_id = COALESCE($2, supplier_order_id), \
+                 outcome = $3, resolved_at = $4 \
+             WHERE id = $5 AND state IN ({})",
+            self.backend().json_list(6)
+        );
+        let rows = with_tx!(self, c => {
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(to.as_str())
+                .bind(order.map(|o| o.as_str()))
+                .bind(outcome)
+                .bind(resolved_at)
+                .bind(id)
+                .bind(json_strings(&from))
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
         Ok(Cas::from_rows(rows))
     }
 
@@ -292,35 +280,21 @@ impl Store {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = orders.iter().map(|o| o.as_str()).collect();
-        let json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned());
-        let taken: Vec<String> = match &self.db {
-            super::Db::Sqlite(c) => {
-                sqlx::query_scalar(
-                    "SELECT supplier_order_id FROM purchases \
-                     WHERE id <> $2 AND supplier_order_id IN (SELECT value FROM json_each($1)) \
-                     UNION \
-                     SELECT supplier_order_id FROM supplier_attempts \
-                     WHERE purchase_id <> $2 AND supplier_order_id IN (SELECT value FROM json_each($1))",
-                )
-                .bind(&json)
+        let list = self.backend().json_list(1);
+        let sql = format!(
+            "SELECT supplier_order_id FROM purchases \
+             WHERE id <> $2 AND supplier_order_id IN ({list}) \
+             UNION \
+             SELECT supplier_order_id FROM supplier_attempts \
+             WHERE purchase_id <> $2 AND supplier_order_id IN ({list})"
+        );
+        let taken: Vec<String> = with_db!(&self.db, c => {
+            sqlx::query_scalar(AssertSqlSafe(sql))
+                .bind(json_strings(&ids))
                 .bind(purchase_id)
                 .fetch_all(c)
                 .await?
-            }
-            super::Db::Postgres(c) => {
-                sqlx::query_scalar(
-                    "SELECT supplier_order_id FROM purchases \
-                     WHERE id <> $2 AND supplier_order_id IN (SELECT jsonb_array_elements_text($1::jsonb)) \
-                     UNION \
-                     SELECT supplier_order_id FROM supplier_attempts \
-                     WHERE purchase_id <> $2 AND supplier_order_id IN (SELECT jsonb_array_elements_text($1::jsonb))",
-                )
-                .bind(&json)
-                .bind(purchase_id)
-                .fetch_all(c)
-                .await?
-            }
-        };
+        });
         taken
             .iter()
             .map(|t| SupplierOrderId::parse(t).map_err(|e| StoreError::Corrupt(e.to_string())))

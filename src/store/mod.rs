@@ -86,6 +86,32 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// A subquery giving the rows of the JSON array of strings bound at
+    /// `$n`: lists travel as one JSON parameter, so each query has one text
+    /// and one set of binds on both engines.
+    fn json_list(self, n: usize) -> String {
+        match self {
+            Backend::Sqlite => format!("SELECT value FROM json_each(${n})"),
+            Backend::Postgres => format!("SELECT jsonb_array_elements_text(${n}::jsonb)"),
+        }
+    }
+
+    /// The larger of two values: `MAX(a, b)` in SQLite, `GREATEST` in PostgreSQL.
+    fn greatest(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "MAX",
+            Backend::Postgres => "GREATEST",
+        }
+    }
+}
+
+/// A list of strings as the single JSON parameter [`Backend::json_list`] reads.
+fn json_strings<S: AsRef<str>>(items: &[S]) -> String {
+    let items: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    serde_json::to_string(&items).unwrap_or_else(|_| "[]".to_owned())
+}
+
 #[derive(Clone)]
 pub(crate) enum Db {
     Sqlite(SqlitePool),
@@ -236,6 +262,13 @@ impl Store {
 }
 
 impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
     pub async fn commit(self) -> Result<()> {
         match self {
             Tx::Sqlite(t) => t.commit().await?,

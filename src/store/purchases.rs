@@ -5,7 +5,7 @@
 use serde_json::Value;
 use sqlx::AssertSqlSafe;
 
-use super::{Cas, Result, Store, StoreError, Tx, with_db, with_tx};
+use super::{Backend, Cas, Result, Store, StoreError, Tx, json_strings, with_db, with_tx};
 use crate::clock::Millis;
 use crate::domain::{
     ClientRef, Money, Note, ProductId, PurchaseState, Quantity, Signature, SupplierOrderId, UserId,
@@ -324,29 +324,9 @@ pub struct PurchaseFilter {
     pub oldest_first: bool,
 }
 
-const CLAIM_SQLITE: &str = "UPDATE purchases \
-     SET attempt = attempt + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
-     WHERE id IN (SELECT id FROM purchases \
-         WHERE state IN (SELECT value FROM json_each($5)) \
-           AND next_action_at <= $3 \
-           AND (lease_expires_at IS NULL OR lease_expires_at <= $3) \
-         ORDER BY next_action_at, id LIMIT $4) \
-     RETURNING *";
-
-// SKIP LOCKED: concurrent claimers in other processes pass over rows another
-// claimer is taking, instead of waiting for them or taking them twice.
-const CLAIM_POSTGRES: &str = "UPDATE purchases \
-     SET attempt = attempt + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
-     WHERE id IN (SELECT id FROM purchases \
-         WHERE state = ANY($5) \
-           AND next_action_at <= $3 \
-           AND (lease_expires_at IS NULL OR lease_expires_at <= $3) \
-         ORDER BY next_action_at, id LIMIT $4 \
-         FOR UPDATE SKIP LOCKED) \
-     RETURNING *";
-
-fn state_names(states: &[PurchaseState]) -> Vec<String> {
-    states.iter().map(|s| s.as_str().to_owned()).collect()
+fn state_names(states: &[PurchaseState]) -> String {
+    let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+    json_strings(&names)
 }
 
 impl Store {
@@ -437,45 +417,24 @@ impl Store {
 
     /// Newest first unless the filter asks for the oldest.
     pub async fn purchases(&self, filter: &PurchaseFilter) -> Result<Vec<Purchase>> {
-        let states: Vec<String> = filter
-            .states
-            .iter()
-            .map(|s| s.as_str().to_owned())
-            .collect();
-        let states_json = serde_json::to_string(&states).unwrap_or_else(|_| "[]".to_owned());
         let limit = if filter.limit > 0 { filter.limit } else { 100 };
-        // The state list travels as one JSON parameter so the SQL text stays
-        // fixed on both engines.
-        let rows: Vec<PurchaseRow> = match &self.db {
-            super::Db::Sqlite(c) => {
-                sqlx::query_as(
-                    "SELECT * FROM purchases \
-                     WHERE ($1 = '[]' OR state IN (SELECT value FROM json_each($1))) \
-                       AND ($2 IS NULL OR user_id = $2) \
-                     ORDER BY CASE WHEN $4 THEN id ELSE -id END LIMIT $3",
-                )
-                .bind(&states_json)
+        // Built from fixed fragments only.
+        let sql = format!(
+            "SELECT * FROM purchases \
+             WHERE ($1 = '[]' OR state IN ({})) \
+               AND ($2 IS NULL OR user_id = $2) \
+             ORDER BY CASE WHEN $4 THEN id ELSE -id END LIMIT $3",
+            self.backend().json_list(1)
+        );
+        let rows: Vec<PurchaseRow> = with_db!(&self.db, c => {
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(state_names(&filter.states))
                 .bind(filter.user_id.map(|u| u.0))
                 .bind(limit)
                 .bind(filter.oldest_first)
                 .fetch_all(c)
                 .await?
-            }
-            super::Db::Postgres(c) => {
-                sqlx::query_as(
-                    "SELECT * FROM purchases \
-                     WHERE ($1 = '[]' OR state IN (SELECT jsonb_array_elements_text($1::jsonb))) \
-                       AND ($2::BIGINT IS NULL OR user_id = $2) \
-                     ORDER BY CASE WHEN $4 THEN id ELSE -id END LIMIT $3",
-                )
-                .bind(&states_json)
-                .bind(filter.user_id.map(|u| u.0))
-                .bind(limit)
-                .bind(filter.oldest_first)
-                .fetch_all(c)
-                .await?
-            }
-        };
+        });
         typed(rows)
     }
 
@@ -491,30 +450,35 @@ impl Store {
         lease_ms: Millis,
         limit: i64,
     ) -> Result<Vec<Purchase>> {
-        let names = state_names(states);
-        let until = now.saturating_add(lease_ms);
-        let rows: Vec<PurchaseRow> = match &self.db {
-            super::Db::Sqlite(c) => {
-                sqlx::query_as(CLAIM_SQLITE)
-                    .bind(owner)
-                    .bind(until)
-                    .bind(now)
-                    .bind(limit)
-                    .bind(serde_json::to_string(&names).unwrap_or_default())
-                    .fetch_all(c)
-                    .await?
-            }
-            super::Db::Postgres(c) => {
-                sqlx::query_as(CLAIM_POSTGRES)
-                    .bind(owner)
-                    .bind(until)
-                    .bind(now)
-                    .bind(limit)
-                    .bind(names)
-                    .fetch_all(c)
-                    .await?
-            }
+        let backend = self.backend();
+        // SKIP LOCKED: concurrent claimers in other processes pass over rows
+        // another claimer is taking, instead of waiting for them or taking
+        // them twice. (SQLite has one writer; it needs no row locks.)
+        let lock = match backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
+        let sql = format!(
+            "UPDATE purchases \
+             SET attempt = attempt + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
+             WHERE id IN (SELECT id FROM purchases \
+                 WHERE state IN ({}) \
+                   AND next_action_at <= $3 \
+                   AND (lease_expires_at IS NULL OR lease_expires_at <= $3) \
+                 ORDER BY next_action_at, id LIMIT $4{lock}) \
+             RETURNING *",
+            backend.json_list(5)
+        );
+        let rows: Vec<PurchaseRow> = with_db!(&self.db, c => {
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(owner)
+                .bind(now.saturating_add(lease_ms))
+                .bind(now)
+                .bind(limit)
+                .bind(state_names(states))
+                .fetch_all(c)
+                .await?
+        });
         typed(rows)
     }
 
@@ -548,27 +512,19 @@ impl Store {
     /// When the next purchase in one of `states` becomes due (or its lease
     /// runs out), for idle sleeps.
     pub async fn next_due_at(&self, states: &[PurchaseState]) -> Result<Option<Millis>> {
-        let names = serde_json::to_string(&state_names(states)).unwrap_or_default();
-        let at: Option<i64> = match &self.db {
-            super::Db::Sqlite(c) => {
-                sqlx::query_scalar(
-                    "SELECT MIN(MAX(next_action_at, COALESCE(lease_expires_at, 0))) FROM purchases \
-                     WHERE state IN (SELECT value FROM json_each($1))",
-                )
-                .bind(names)
+        let backend = self.backend();
+        let sql = format!(
+            "SELECT MIN({}(next_action_at, COALESCE(lease_expires_at, 0))) FROM purchases \
+             WHERE state IN ({})",
+            backend.greatest(),
+            backend.json_list(1)
+        );
+        let at: Option<i64> = with_db!(&self.db, c => {
+            sqlx::query_scalar(AssertSqlSafe(sql))
+                .bind(state_names(states))
                 .fetch_one(c)
                 .await?
-            }
-            super::Db::Postgres(c) => {
-                sqlx::query_scalar(
-                    "SELECT MIN(GREATEST(next_action_at, COALESCE(lease_expires_at, 0))) FROM purchases \
-                     WHERE state IN (SELECT jsonb_array_elements_text($1::jsonb))",
-                )
-                .bind(names)
-                .fetch_one(c)
-                .await?
-            }
-        };
+        });
         Ok(at)
     }
 
