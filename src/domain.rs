@@ -199,6 +199,51 @@ impl fmt::Display for SupplierOrderId {
     }
 }
 
+/// The newest supplier order known to exist at some instant: orders of a
+/// signature at or below it existed before an attempt that records it, so
+/// they are never that attempt's order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Watermark {
+    /// The account had no orders at all.
+    Empty,
+    /// The order at the top of the history.
+    Order(SupplierOrderId),
+}
+
+impl Watermark {
+    /// As kept in the database: `""` for [`Watermark::Empty`].
+    pub fn parse_stored(text: &str) -> Result<Self, InvalidValue> {
+        if text.is_empty() {
+            Ok(Watermark::Empty)
+        } else {
+            SupplierOrderId::parse(text).map(Watermark::Order)
+        }
+    }
+
+    pub fn as_stored(&self) -> &str {
+        match self {
+            Watermark::Empty => "",
+            Watermark::Order(id) => id.as_str(),
+        }
+    }
+
+    pub fn order(&self) -> Option<&SupplierOrderId> {
+        match self {
+            Watermark::Empty => None,
+            Watermark::Order(id) => Some(id),
+        }
+    }
+}
+
+impl fmt::Display for Watermark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Watermark::Empty => f.write_str("(no orders)"),
+            Watermark::Order(id) => f.write_str(id.as_str()),
+        }
+    }
+}
+
 /// The supplier's id of a product.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ProductId(String);
@@ -503,6 +548,148 @@ impl PurchaseState {
     /// or finished).
     pub fn is_claimable(self) -> bool {
         !self.is_final() && self != PurchaseState::WaitingSupplier
+    }
+}
+
+impl PurchaseState {
+    /// The table of allowed moves: the store refuses any other. Staying in
+    /// a non-final state (a reschedule) is always allowed; nothing leaves a
+    /// final state.
+    pub fn may_move_to(self, to: PurchaseState) -> bool {
+        use PurchaseState::*;
+        if self.is_final() {
+            return false;
+        }
+        if self == to {
+            return true;
+        }
+        // Any purchase may need a person.
+        if to == DeadLetter {
+            return true;
+        }
+        match self {
+            Ordering => matches!(to, Submitting | Reconciling | OnHold | Refunding),
+            Submitting => matches!(
+                to,
+                Ordering | Reconciling | Ordered | WaitingSupplier | OnHold | Refunding
+            ),
+            Reconciling => matches!(to, Ordering | Ordered | WaitingSupplier),
+            Ordered => matches!(
+                to,
+                Ordering | Paying | OnHold | WaitingSupplier | Delivering | Refunding
+            ),
+            // A pay that may have been sent never leads to a new order.
+            Paying => matches!(
+                to,
+                Ordered | OnHold | WaitingSupplier | Delivering | Refunding
+            ),
+            OnHold => matches!(
+                to,
+                Ordering | Ordered | WaitingSupplier | Delivering | Refunding
+            ),
+            WaitingSupplier => matches!(to, Ordered | Delivering | Refunding),
+            Delivering => to == Delivered,
+            Refunding => to == Refunded,
+            Delivered | Refunded | DeadLetter => false,
+        }
+    }
+}
+
+/// Names a string-kinded enum stored in the database by its snake_case name.
+macro_rules! stored_names {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name { $($(#[$vmeta])* $variant,)* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)* }
+            }
+
+            pub fn parse(text: &str) -> Result<Self, InvalidValue> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|k| k.as_str() == text)
+                    .ok_or_else(|| invalid(stringify!($name), format!("unknown value {text:?}")))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+stored_names! {
+    /// What an event row records about a purchase.
+    pub enum EventKind {
+        Created => "created",
+        CreateSent => "create_sent",
+        CreateNotSent => "create_not_sent",
+        CreateAmbiguous => "create_ambiguous",
+        CreateRejected => "create_rejected",
+        CreateAbsent => "create_absent",
+        ScanClean => "scan_clean",
+        PriceRequoted => "price_requoted",
+        OrderLinked => "order_linked",
+        OrderExpired => "order_expired",
+        PaySent => "pay_sent",
+        PayNotSent => "pay_not_sent",
+        PayPending => "pay_pending",
+        OrderPaid => "order_paid",
+        OrderUnpaid => "order_unpaid",
+        OrderCompleted => "order_completed",
+        CodesMissing => "codes_missing",
+        OnHold => "on_hold",
+        HoldLifted => "hold_lifted",
+        RefundNeeded => "refund_needed",
+        DeadLetter => "dead_letter",
+        StallAlerted => "stall_alerted",
+        Delivered => "delivered",
+        Refunded => "refunded",
+        Reschedule => "reschedule",
+        Checked => "checked",
+    }
+}
+
+stored_names! {
+    /// What an admin alert is about.
+    pub enum AlertKind {
+        DeadLetter => "dead_letter",
+        Refund => "refund",
+        Stall => "stall",
+        LowBalance => "low_balance",
+        SupplierAuth => "supplier_auth",
+        UnknownStatus => "unknown_status",
+        DoubleCharge => "double_charge",
+        CorruptRow => "corrupt_row",
+        WorkerPanic => "worker_panic",
+    }
+}
+
+stored_names! {
+    /// Why a purchase waits for the operator.
+    pub enum HoldReason {
+        /// The supplier balance is too low: waiting for a top-up.
+        Balance => "balance",
+        /// The supplier refuses our key (401/403).
+        Auth => "auth",
+    }
+}
+
+stored_names! {
+    /// Where a purchase came from.
+    pub enum PurchaseSource {
+        /// Paid in Telegram Stars.
+        Telegram => "telegram",
+        /// Entered by an operator (`foxbot purchase`), paid outside Telegram.
+        Manual => "manual",
     }
 }
 

@@ -118,7 +118,7 @@ pub async fn record(
         unit_price: product.price,
         currency: product.currency.clone().unwrap_or_else(|| "USD".to_owned()),
         stars: 0,
-        source: "manual",
+        source: crate::domain::PurchaseSource::Manual,
         telegram_charge_id: None,
     };
     Ok(store.insert_purchase(&new, now).await?)

@@ -15,28 +15,32 @@
 //! Delivering codes and refunding Stars (`delivering`, `refunding`) are
 //! claimed by the delivery workers, not here.
 
+mod history;
 pub mod manual;
 mod ordering;
 mod paying;
 mod poller;
 mod reconcile;
+mod stalls;
+mod transitions;
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
 use crate::config::Config;
-use crate::domain::{Money, PurchaseState};
+use crate::domain::{AlertKind, Money, PurchaseState};
 use crate::foxreload::{FoxReload, SupplierError};
-use crate::store::{Cas, Change, Purchase, Store, StoreError, Transition};
+use crate::store::{AttemptState, Cas, Purchase, Store, StoreError, Transition, Tx};
 
 pub use poller::PollReport;
-pub use reconcile::{Candidate, Decision, decide};
+pub use reconcile::{Candidate, Decision, ScanFacts, decide};
 
 /// The states the engine's workers claim.
 pub const ENGINE_STATES: &[PurchaseState] = &[
@@ -51,9 +55,17 @@ pub const ENGINE_STATES: &[PurchaseState] = &[
 /// Supplier creates one purchase may start before it is refunded instead.
 pub const MAX_CREATES: i64 = 5;
 
+/// Pay requests one linked order may get before a person looks: a supplier
+/// that accepts pay but leaves the order `active`, or refuses it as not
+/// possible while showing it `active`, is not paid again and again.
+pub const MAX_PAYS: i64 = 3;
+
 /// Clean history scans needed, after the settle delay, before an ambiguous
 /// create counts as never made.
 pub const CLEAN_SCANS_FOR_ABSENT: i64 = 2;
+
+/// The contract: a paid order shows `paid` within this long.
+const PAY_LANDS_WITHIN: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -68,6 +80,9 @@ pub struct EngineConfig {
     pub worker_idle: Duration,
     pub reconcile_max_pages: u32,
     pub instance_id: String,
+    /// The supplier client's request timeout: a request on the wire may
+    /// reach the supplier until it runs out.
+    pub supplier_timeout: Duration,
 }
 
 impl EngineConfig {
@@ -84,6 +99,7 @@ impl EngineConfig {
             worker_idle: c.worker_idle,
             reconcile_max_pages: c.reconcile_max_pages,
             instance_id: c.instance_id.clone(),
+            supplier_timeout: c.foxreload_timeout,
         }
     }
 
@@ -100,6 +116,26 @@ impl EngineConfig {
     /// How often a paid order the list cannot show is fetched on its own.
     fn single_check(&self) -> Duration {
         self.poll_interval * 5
+    }
+
+    /// How long after its intent is committed a write may still leave. The
+    /// lease covers that plus the request timeout (the configuration keeps
+    /// the lease longer than the timeout).
+    pub fn send_window(&self) -> Duration {
+        let spare = self.lease.saturating_sub(self.supplier_timeout) / 2;
+        spare.clamp(Duration::from_millis(100), Duration::from_secs(5))
+    }
+
+    /// The last instant a write committed at `at` may reach the supplier.
+    pub fn reach_by(&self, at: Millis) -> Millis {
+        at.saturating_add(millis(self.send_window() + self.supplier_timeout))
+    }
+
+    /// How long after a pay whose outcome we did not see its order is read:
+    /// the pay may reach the supplier until [`Self::reach_by`], and the
+    /// order shows `paid` within the contract's five seconds after that.
+    pub fn pay_settle(&self) -> Duration {
+        (self.send_window() + self.supplier_timeout + PAY_LANDS_WITHIN).max(self.poll_interval)
     }
 }
 
@@ -153,21 +189,36 @@ impl Engine {
         self.inner.wake.notify_waiters();
     }
 
-    /// Starts the workers and the poller; they stop when `shutdown` turns true.
+    /// Starts the workers and the poller, each restarted if it panics; they
+    /// stop when `shutdown` turns true.
     pub fn spawn(&self, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
         let mut tasks = Vec::new();
         for n in 0..self.inner.cfg.workers.max(1) {
             let engine = self.clone();
-            let stop = shutdown.clone();
             let name = format!("{}/w{n}", self.inner.cfg.instance_id);
-            tasks.push(tokio::spawn(
-                async move { engine.run_worker(name, stop).await },
-            ));
+            tasks.push(tokio::spawn(supervise(
+                name.clone(),
+                self.inner.store.clone(),
+                self.inner.clock.clone(),
+                shutdown.clone(),
+                move |stop| {
+                    let engine = engine.clone();
+                    let name = name.clone();
+                    async move { engine.run_worker(name, stop).await }
+                },
+            )));
         }
         let engine = self.clone();
-        tasks.push(tokio::spawn(
-            async move { engine.run_poller(shutdown).await },
-        ));
+        tasks.push(tokio::spawn(supervise(
+            format!("{}/poller", self.inner.cfg.instance_id),
+            self.inner.store.clone(),
+            self.inner.clock.clone(),
+            shutdown,
+            move |stop| {
+                let engine = engine.clone();
+                async move { engine.run_poller(stop).await }
+            },
+        )));
         tasks
     }
 
@@ -199,12 +250,13 @@ impl Engine {
         let inner = &self.inner;
         let now = inner.now();
         let lease = millis(inner.cfg.lease);
-        let claimed = inner
+        let claim = inner
             .store
             .claim_due(worker, ENGINE_STATES, now, lease, 1)
             .await?;
-        let count = claimed.len();
-        for p in claimed {
+        inner.report_corrupt(&claim.corrupt).await?;
+        let count = claim.purchases.len() + claim.corrupt.len();
+        for p in claim.purchases {
             inner.work(worker, p).await?;
         }
         Ok(count)
@@ -224,9 +276,52 @@ impl Engine {
         let _ = self.inner.store.drop_lease(poller::LEASE, &owner).await;
     }
 
-    /// One poller cycle, if this process holds the poller lease.
+    /// One poller cycle, if this process holds the poller lease: watches
+    /// paid orders, then alerts on (and finally dead-letters) purchases that
+    /// have waited too long in any state.
     pub async fn poll_once(&self) -> Result<PollReport> {
         self.inner.poll_once().await
+    }
+}
+
+/// Runs `task` until `shutdown`, starting it again (after a pause, with an
+/// admin alert) if it panics: one bad purchase must not silently stop a
+/// worker for good.
+pub async fn supervise<F, Fut>(
+    name: String,
+    store: Store,
+    clock: SharedClock,
+    shutdown: watch::Receiver<bool>,
+    mut task: F,
+) where
+    F: FnMut(watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut restarts: i64 = 0;
+    loop {
+        let outcome = tokio::spawn(task(shutdown.clone())).await;
+        let Err(e) = outcome else { return };
+        if !e.is_panic() || *shutdown.borrow() {
+            return;
+        }
+        restarts += 1;
+        tracing::error!(task = %name, restarts, "task panicked; restarting it");
+        let now = clock.now_ms();
+        let key = format!("worker_panic:{name}:{}", now / 3_600_000);
+        let text = format!("{name} panicked and was restarted ({restarts} so far). See the logs.");
+        if let Err(e) = store
+            .raise_alert(AlertKind::WorkerPanic, None, Some(&key), &text, now)
+            .await
+        {
+            tracing::error!(error = %e, "could not raise the panic alert");
+        }
+        tokio::time::sleep(backoff(
+            Duration::from_millis(200),
+            Duration::from_secs(30),
+            restarts,
+            0,
+        ))
+        .await;
     }
 }
 
@@ -264,11 +359,11 @@ impl Inner {
 
     /// After an applied transition: go on if the purchase is still ours,
     /// in an engine state, and due.
-    async fn next_after(&self, worker: &str, id: i64, attempt: i64) -> Result<Next> {
+    async fn next_after(&self, worker: &str, id: i64, fence: i64) -> Result<Next> {
         let Some(p) = self.store.purchase(id).await? else {
             return Ok(Next::Stop);
         };
-        let ours = p.lease_owner.as_deref() == Some(worker) && p.attempt == attempt;
+        let ours = p.lease_owner.as_deref() == Some(worker) && p.fence == fence;
         if ours && ENGINE_STATES.contains(&p.state) && p.next_action_at <= self.now() {
             Ok(Next::Continue(Box::new(p)))
         } else {
@@ -280,7 +375,7 @@ impl Inner {
     async fn apply(&self, worker: &str, p: &Purchase, t: Transition) -> Result<Next> {
         let t = t.by(worker);
         match self.store.transition(&t, self.now()).await? {
-            Cas::Applied => self.next_after(worker, p.id, p.attempt).await,
+            Cas::Applied => self.next_after(worker, p.id, p.fence).await,
             Cas::LostRace => {
                 tracing::info!(purchase = p.id, from = %t.from, to = %t.to, "lost a race; another worker owns it");
                 Ok(Next::Stop)
@@ -290,12 +385,8 @@ impl Inner {
 
     /// Keeps the state and tries again at `at`, giving the lease back.
     async fn reschedule(&self, worker: &str, p: &Purchase, at: Millis, why: &str) -> Result<Next> {
-        let t = Transition::of(p, p.state, "reschedule")
-            .set(Change::NextActionAt(at))
-            .set(Change::LastError(Some(why.to_owned())))
-            .set(Change::ReleaseLease)
-            .quiet();
-        self.apply(worker, p, t).await
+        self.apply(worker, p, transitions::reschedule(p, at, why))
+            .await
     }
 
     /// A step failed for a passing reason: back off and retry.
@@ -317,7 +408,7 @@ impl Inner {
     async fn read<T, F, Fut>(&self, mut call: F) -> std::result::Result<T, SupplierError>
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = std::result::Result<T, SupplierError>>,
+        Fut: Future<Output = std::result::Result<T, SupplierError>>,
     {
         const TRIES: i64 = 3;
         let mut tries = 1;
@@ -339,7 +430,7 @@ impl Inner {
         backoff(
             self.cfg.poll_interval,
             self.cfg.max_backoff(),
-            p.attempt,
+            p.fence,
             p.id,
         )
     }
@@ -353,12 +444,7 @@ impl Inner {
     /// Sends the purchase to the refund path (Stars go back to the buyer).
     async fn refund(&self, worker: &str, p: &Purchase, reason: &str, alert: bool) -> Result<Next> {
         let now = self.now();
-        let t = Transition::of(p, PurchaseState::Refunding, "refund_needed")
-            .set(Change::LastError(Some(reason.to_owned())))
-            .set(Change::NextActionAt(now))
-            .set(Change::ReleaseLease)
-            .detail(json!({ "reason": reason }))
-            .by(worker);
+        let t = transitions::refund_needed(p, reason, now).by(worker);
         let mut tx = self.store.begin().await?;
         if !tx.transition(&t, now).await?.applied() {
             return Ok(Next::Stop);
@@ -366,7 +452,7 @@ impl Inner {
         if alert {
             let text = format!("Purchase #{} will be refunded: {reason}", p.id);
             let key = format!("refund:{}", p.id);
-            tx.raise_alert("refund", Some(p.id), Some(&key), &text, now)
+            tx.raise_alert(AlertKind::Refund, Some(p.id), Some(&key), &text, now)
                 .await?;
         }
         tx.commit().await?;
@@ -382,32 +468,81 @@ impl Inner {
         reason: &str,
         evidence: Value,
     ) -> Result<Next> {
-        let now = self.now();
-        let t = Transition::of(p, PurchaseState::DeadLetter, "dead_letter")
-            .set(Change::LastError(Some(reason.to_owned())))
-            .detail(json!({ "reason": reason, "evidence": evidence }))
-            .by(worker);
         let mut tx = self.store.begin().await?;
-        if !tx.transition(&t, now).await?.applied() {
+        if !self
+            .dead_letter_in(&mut tx, worker, p, reason, evidence)
+            .await?
+        {
             return Ok(Next::Stop);
         }
-        let text = format!("Purchase #{} needs attention: {reason}", p.id);
-        let key = format!("dead_letter:{}", p.id);
-        tx.raise_alert("dead_letter", Some(p.id), Some(&key), &text, now)
-            .await?;
         tx.commit().await?;
         tracing::warn!(purchase = p.id, reason, "purchase dead-lettered");
         Ok(Next::Stop)
     }
 
+    /// The dead letter inside `tx`, with its alert. The purchase's own
+    /// create still unresolved (`submitting`, `reconciling`) is abandoned in
+    /// the same transaction, so its signature's lock is released together
+    /// with the dead letter or not at all. False: the race was lost.
+    async fn dead_letter_in(
+        &self,
+        tx: &mut Tx,
+        worker: &str,
+        p: &Purchase,
+        reason: &str,
+        evidence: Value,
+    ) -> Result<bool> {
+        let now = self.now();
+        let t = transitions::dead_letter(p, reason, evidence).by(worker);
+        if !tx.transition(&t, now).await?.applied() {
+            return Ok(false);
+        }
+        if let Some(attempt) = p.current_attempt_id {
+            let _ = tx
+                .resolve_attempt(
+                    attempt,
+                    &[AttemptState::Submitting, AttemptState::Unknown],
+                    AttemptState::Abandoned,
+                    None,
+                    reason,
+                    now,
+                )
+                .await?;
+        }
+        let text = format!("Purchase #{} needs attention: {reason}", p.id);
+        let key = format!("dead_letter:{}", p.id);
+        tx.raise_alert(AlertKind::DeadLetter, Some(p.id), Some(&key), &text, now)
+            .await?;
+        Ok(true)
+    }
+
     /// Raises an admin alert at most once per `key`.
-    async fn alert(&self, kind: &str, p: Option<i64>, key: &str, text: &str) -> Result<()> {
+    async fn alert(&self, kind: AlertKind, p: Option<i64>, key: &str, text: &str) -> Result<()> {
         if self
             .store
             .raise_alert(kind, p, Some(key), text, self.now())
             .await?
         {
-            tracing::warn!(kind, purchase = ?p, "{text}");
+            tracing::warn!(kind = kind.as_str(), purchase = ?p, "{text}");
+        }
+        Ok(())
+    }
+
+    /// Rows that could not be read: set aside (never claimed again until a
+    /// person repairs them) and reported once each.
+    async fn report_corrupt(&self, corrupt: &[crate::store::CorruptRow]) -> Result<()> {
+        for row in corrupt {
+            tracing::error!(purchase = row.id, problem = %row.problem, "corrupt purchase row set aside");
+            self.alert(
+                AlertKind::CorruptRow,
+                Some(row.id),
+                &format!("corrupt:{}", row.id),
+                &format!(
+                    "Purchase #{} cannot be read ({}); it is set aside until repaired.",
+                    row.id, row.problem
+                ),
+            )
+            .await?;
         }
         Ok(())
     }

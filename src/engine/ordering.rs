@@ -4,42 +4,34 @@
 //! create is only ever sent from `ordering`, after `submitting` (and the
 //! attempt row that holds the signature's lock) is committed; any outcome we
 //! cannot read goes to reconciliation, never to a retry.
-
-use serde_json::json;
+//!
+//! A create reaches the wire within a bounded time of `submitting`, or never:
+//! its turn in the supplier budget is taken *before* the commit (a 429 pause
+//! can hold a waiting call for an hour, long after its lease), and it carries
+//! a send-by instant the client checks right before sending. The attempt
+//! records the last instant the request could still reach the supplier
+//! (`reach_by`), and the settle delay counts from there.
 
 use crate::clock::millis;
 
-use super::{Inner, MAX_CREATES, Next, Result};
+use super::{Inner, MAX_CREATES, Next, Result, transitions};
 use crate::crash;
-use crate::domain::{PurchaseState, SupplierOrderId};
-use crate::foxreload::{NewOrder, Order, OrderStatus, RejectCode, Rejection, SupplierError};
-use crate::store::{AttemptState, Change, NewAttempt, Purchase, SupplierAttempt, Transition};
-
-/// Where the newest supplier order id seen in the order history is kept.
-pub(super) const HEAD_KEY: &str = "supplier.head";
-/// A head older than this is read again before a create.
-const HEAD_MAX_AGE_MS: i64 = 10 * 60 * 1000;
+use crate::domain::{HoldReason, PurchaseState, SupplierOrderId, Watermark};
+use crate::foxreload::{
+    NewOrder, Order, OrderStatus, RejectCode, Rejection, SupplierError, WriteSlot,
+};
+use crate::store::{AttemptState, NewAttempt, Purchase, SupplierAttempt, Transition};
 
 impl Inner {
-    /// `ordering`: start one create attempt and send it.
+    /// `ordering`: start one create attempt and send it, in four phases:
+    /// preflight, the budget slot and the watermark, the commit, the call.
     pub(super) async fn start_create(&self, worker: &str, p: &Purchase) -> Result<Next> {
-        if p.order_attempts >= MAX_CREATES {
-            let reason = format!("no supplier order could be placed in {MAX_CREATES} attempts");
-            return self.refund(worker, p, &reason, true).await;
+        if let Some(next) = self.create_preflight(worker, p).await? {
+            return Ok(next);
         }
-        // One unresolved create per signature: queue behind it. (The unique
-        // index enforces this; checking first just avoids a failed insert.)
-        if let Some(other) = self.store.unresolved_attempt(&p.signature).await? {
-            if other.purchase_id == p.id {
-                // Our own create is still in doubt: decide it, never send another.
-                let t = Transition::of(p, PurchaseState::Reconciling, "create_ambiguous")
-                    .set(Change::CurrentAttempt(Some(other.id)))
-                    .set(Change::NextActionAt(self.now()))
-                    .detail(json!({ "attempt": other.id, "why": "unresolved attempt found" }));
-                return self.apply(worker, p, t).await;
-            }
-            return self.queue_behind_unresolved(worker, p).await;
-        }
+        // The slot first: whatever the budget makes us wait, we wait before
+        // anything is committed. Then the watermark, fresh at the commit.
+        let slot = self.supplier.write_slot().await;
         let watermark = match self.watermark().await {
             Ok(w) => w,
             Err(SupplierError::Rejected(r)) if r.code == RejectCode::Unauthorized => {
@@ -47,51 +39,24 @@ impl Inner {
             }
             Err(e) => return self.retry_later(worker, p, &e).await,
         };
-        if !self.keep_lease(worker, p).await? {
+        let Some((attempt_id, send_by)) = self.commit_submitting(worker, p, &watermark).await?
+        else {
             return Ok(Next::Stop);
-        }
-
-        // Commit `submitting` right before the call: from here on, a crash
-        // means "it may have been sent".
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
-        let attempt_id = match tx
-            .insert_attempt(&NewAttempt {
-                purchase_id: p.id,
-                signature: p.signature.clone(),
-                watermark: Some(watermark.clone()),
-                started_at: now,
-            })
-            .await
-        {
-            Ok(id) => id,
-            Err(e) if e.is_conflict() => {
-                drop(tx);
-                return self.queue_behind_unresolved(worker, p).await;
-            }
-            Err(e) => return Err(e.into()),
         };
-        let t = Transition::of(p, PurchaseState::Submitting, "create_sent")
-            .set(Change::CurrentAttempt(Some(attempt_id)))
-            .set(Change::CountOrderAttempt)
-            .set(Change::PaySentAt(None))
-            .detail(json!({ "attempt": attempt_id, "watermark": watermark }))
-            .by(worker);
-        if !tx.transition(&t, now).await?.applied() {
-            return Ok(Next::Stop);
-        }
-        tx.commit().await?;
         crash::point("after_submitting");
 
         let total_price = p.order_price.and_then(|unit| unit.times(p.quantity.get()));
         let outcome = self
             .supplier
-            .create_order(&NewOrder {
-                item: &p.product_id,
-                quantity: p.quantity,
-                note: &p.note,
-                total_price,
-            })
+            .create_order(
+                &NewOrder {
+                    item: &p.product_id,
+                    quantity: p.quantity,
+                    note: &p.note,
+                    total_price,
+                },
+                slot_by(slot, send_by, self),
+            )
             .await;
         crash::point("after_create_call");
 
@@ -99,6 +64,79 @@ impl Inner {
         // it, so if another worker took the purchase over meanwhile, we lose.
         let mut p = p.clone();
         p.state = PurchaseState::Submitting;
+        p.current_attempt_id = Some(attempt_id);
+        self.create_outcome(worker, &p, attempt_id, outcome).await
+    }
+
+    /// Checks that stop a create before it starts: too many creates, or
+    /// another unresolved create with the same signature.
+    async fn create_preflight(&self, worker: &str, p: &Purchase) -> Result<Option<Next>> {
+        if p.order_attempts >= MAX_CREATES {
+            let reason = format!("no supplier order could be placed in {MAX_CREATES} attempts");
+            return self.refund(worker, p, &reason, true).await.map(Some);
+        }
+        // One unresolved create per signature: queue behind it. (The unique
+        // index enforces this; checking first just avoids a failed insert.)
+        if let Some(other) = self.store.unresolved_attempt(&p.signature).await? {
+            if other.purchase_id == p.id {
+                // Our own create is still in doubt: decide it, never send another.
+                let t = transitions::own_unresolved_found(p, other.id, self.now());
+                return self.apply(worker, p, t).await.map(Some);
+            }
+            return self.queue_behind_unresolved(worker, p).await.map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Commits the attempt and `submitting` together, extending the lease
+    /// over the call. Returns the attempt and its send-by instant, or `None`
+    /// if the purchase was lost or queued.
+    async fn commit_submitting(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        watermark: &Watermark,
+    ) -> Result<Option<(i64, crate::clock::Millis)>> {
+        if !self.keep_lease(worker, p).await? {
+            return Ok(None);
+        }
+        let now = self.now();
+        let send_by = now.saturating_add(millis(self.cfg.send_window()));
+        let mut tx = self.store.begin().await?;
+        let attempt_id = match tx
+            .insert_attempt(&NewAttempt {
+                purchase_id: p.id,
+                signature: p.signature.clone(),
+                watermark: watermark.clone(),
+                started_at: now,
+                reach_by: self.cfg.reach_by(now),
+            })
+            .await
+        {
+            Ok(id) => id,
+            Err(e) if e.is_conflict() => {
+                drop(tx);
+                self.queue_behind_unresolved(worker, p).await?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let t = transitions::create_sent(p, attempt_id, watermark, send_by).by(worker);
+        if !tx.transition(&t, now).await?.applied() {
+            return Ok(None);
+        }
+        tx.commit().await?;
+        Ok(Some((attempt_id, send_by)))
+    }
+
+    /// Records what the create call said.
+    async fn create_outcome(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        attempt_id: i64,
+        outcome: std::result::Result<Order, SupplierError>,
+    ) -> Result<Next> {
         match outcome {
             Ok(order) => {
                 if !order.answers(&p.product_id, p.quantity.get(), &p.note) {
@@ -106,7 +144,7 @@ impl Inner {
                     return self
                         .to_reconciling(
                             worker,
-                            &p,
+                            p,
                             attempt_id,
                             "the create reply does not match the request",
                         )
@@ -121,7 +159,7 @@ impl Inner {
                     .await?;
                 self.link(
                     worker,
-                    &p,
+                    p,
                     attempt_id,
                     AttemptState::Created,
                     &order.id,
@@ -130,29 +168,25 @@ impl Inner {
                 .await
             }
             Err(SupplierError::Ambiguous(why)) => {
-                self.to_reconciling(worker, &p, attempt_id, &why).await
+                self.to_reconciling(worker, p, attempt_id, &why).await
             }
             Err(SupplierError::RetryLater {
                 reason,
                 retry_after,
             }) => {
                 // It never reached the supplier: the attempt is over, nothing made.
-                let wait = retry_after.unwrap_or_else(|| self.backoff(&p));
-                let t = Transition::of(&p, PurchaseState::Ordering, "create_not_sent")
-                    .set(Change::NextActionAt(self.after(wait)))
-                    .set(Change::LastError(Some(reason.clone())))
-                    .set(Change::ReleaseLease);
-                self.close_attempt(worker, &p, attempt_id, AttemptState::NotSent, &reason, t)
+                let wait = retry_after.unwrap_or_else(|| self.backoff(p));
+                let t = transitions::create_not_sent(p, self.after(wait), &reason);
+                self.close_attempt(worker, p, attempt_id, AttemptState::NotSent, &reason, t)
                     .await
             }
-            Err(SupplierError::Rejected(r)) => {
-                self.create_rejected(worker, &p, attempt_id, r).await
-            }
+            Err(SupplierError::Rejected(r)) => self.create_rejected(worker, p, attempt_id, r).await,
         }
     }
 
     /// Another purchase's create with the same signature is unresolved:
-    /// look again after a poll interval.
+    /// look again after a poll interval. The wait has the state clock of
+    /// `ordering` over it: past the stall thresholds admins hear of it.
     async fn queue_behind_unresolved(&self, worker: &str, p: &Purchase) -> Result<Next> {
         let at = self.after(self.cfg.poll_interval);
         self.reschedule(
@@ -191,11 +225,11 @@ impl Inner {
             return Ok(Next::Stop);
         }
         tx.commit().await?;
-        self.next_after(worker, p.id, p.attempt).await
+        self.next_after(worker, p.id, p.fence).await
     }
 
-    /// The create's outcome is unknown: wait for the settle delay, then read
-    /// the supplier's history.
+    /// The create's outcome is unknown: wait for the settle delay after the
+    /// last instant it could reach the supplier, then read the history.
     async fn to_reconciling(
         &self,
         worker: &str,
@@ -203,19 +237,14 @@ impl Inner {
         attempt_id: i64,
         why: &str,
     ) -> Result<Next> {
-        let started = self
+        let reach_by = self
             .store
             .attempt(attempt_id)
             .await?
-            .map_or(self.now(), |a| a.started_at);
-        let settle_at = started.saturating_add(millis(self.cfg.settle_delay));
+            .map_or(self.now(), |a| a.reach_by);
+        let settle_at = reach_by.saturating_add(millis(self.cfg.settle_delay));
         let now = self.now();
-        let t = Transition::of(p, PurchaseState::Reconciling, "create_ambiguous")
-            .set(Change::NextActionAt(settle_at))
-            .set(Change::LastError(Some(why.to_owned())))
-            .set(Change::ReleaseLease)
-            .detail(json!({ "attempt": attempt_id, "why": why }))
-            .by(worker);
+        let t = transitions::create_ambiguous(p, attempt_id, settle_at, why).by(worker);
         let mut tx = self.store.begin().await?;
         let _ = tx
             .resolve_attempt(
@@ -250,65 +279,42 @@ impl Inner {
     ) -> Result<Next> {
         let outcome = r.to_string();
         let now = self.now();
-        match r.code {
+        let t = match r.code {
             RejectCode::BalanceNotEnough | RejectCode::Unauthorized => {
                 let t = self.hold_transition(p, &r.code, PurchaseState::Ordering);
                 let next = self
                     .close_attempt(worker, p, attempt_id, AttemptState::Rejected, &outcome, t)
                     .await?;
                 self.alert_hold(p, &r.code).await?;
-                Ok(next)
+                return Ok(next);
             }
             RejectCode::OfferPriceNotMatched => {
                 // Re-quote: a read, harmless. Within tolerance of what the
                 // customer paid for, offer the new price; beyond it, refund.
-                let quote = self.supplier.product(&p.product_id).await;
-                let t = match quote.as_ref().map(|q| q.price) {
+                match self.supplier.product(&p.product_id).await.map(|q| q.price) {
                     Ok(Some(price)) if self.price_acceptable(p, price) => {
-                        Transition::of(p, PurchaseState::Ordering, "price_requoted")
-                            .set(Change::OrderPrice(Some(price)))
-                            .set(Change::NextActionAt(now))
-                            .detail(json!({ "new_unit_price": price.to_string() }))
+                        transitions::price_requoted(p, price, now)
                     }
-                    Ok(_) => {
-                        let t = Transition::of(p, PurchaseState::Refunding, "refund_needed")
-                            .set(Change::LastError(Some(
-                                "the supplier's price rose beyond the accepted tolerance"
-                                    .to_owned(),
-                            )))
-                            .set(Change::NextActionAt(now))
-                            .set(Change::ReleaseLease);
-                        return self
-                            .close_attempt(
-                                worker,
-                                p,
-                                attempt_id,
-                                AttemptState::Rejected,
-                                &outcome,
-                                t,
-                            )
-                            .await;
-                    }
-                    Err(e) => Transition::of(p, PurchaseState::Ordering, "create_rejected")
-                        .set(Change::LastError(Some(format!("re-quote failed: {e}"))))
-                        .set(Change::NextActionAt(self.after(self.backoff(p))))
-                        .set(Change::ReleaseLease),
-                };
-                self.close_attempt(worker, p, attempt_id, AttemptState::Rejected, &outcome, t)
-                    .await
+                    Ok(_) => transitions::refund_needed(
+                        p,
+                        "the supplier's price rose beyond the accepted tolerance",
+                        now,
+                    ),
+                    Err(e) => transitions::create_rejected(
+                        p,
+                        self.after(self.backoff(p)),
+                        &format!("re-quote failed: {e}"),
+                    ),
+                }
             }
-            _ => {
-                let t = Transition::of(p, PurchaseState::Refunding, "refund_needed")
-                    .set(Change::LastError(Some(format!(
-                        "the supplier refused the order: {outcome}"
-                    ))))
-                    .set(Change::NextActionAt(now))
-                    .set(Change::ReleaseLease)
-                    .detail(json!({ "rejection": outcome }));
-                self.close_attempt(worker, p, attempt_id, AttemptState::Rejected, &outcome, t)
-                    .await
-            }
-        }
+            _ => transitions::refund_needed(
+                p,
+                &format!("the supplier refused the order: {outcome}"),
+                now,
+            ),
+        };
+        self.close_attempt(worker, p, attempt_id, AttemptState::Rejected, &outcome, t)
+            .await
     }
 
     /// `submitting` found on a claim: the worker that sent it is gone. The
@@ -316,7 +322,12 @@ impl Inner {
     pub(super) async fn resume_submitting(&self, worker: &str, p: &Purchase) -> Result<Next> {
         let Some(attempt) = self.current_attempt(p).await? else {
             return self
-                .dead_letter(worker, p, "submitting without an attempt record", json!({}))
+                .dead_letter(
+                    worker,
+                    p,
+                    "submitting without an attempt record",
+                    serde_json::json!({}),
+                )
                 .await;
         };
         if let Some(order) = attempt.supplier_order_id.clone() {
@@ -357,23 +368,7 @@ impl Inner {
         status: Option<&OrderStatus>,
     ) -> Result<Next> {
         let now = self.now();
-        let paid = status.is_some_and(OrderStatus::is_paid_or_later);
-        let mut t = if paid {
-            Transition::of(p, PurchaseState::WaitingSupplier, "order_linked")
-                .set(Change::WaitingSince(Some(now)))
-                .set(Change::LastError(None))
-                .set(Change::ClearHold)
-                .set(Change::ReleaseLease)
-        } else {
-            Transition::of(p, PurchaseState::Ordered, "order_linked").set(Change::NextActionAt(now))
-        };
-        t = t
-            .set(Change::SupplierOrderId(Some(order.clone())))
-            .set(Change::SupplierStatus(
-                status.map(|s| s.as_str().to_owned()),
-            ))
-            .detail(json!({ "attempt": attempt_id, "order": order, "how": how.as_str() }))
-            .by(worker);
+        let t = transitions::order_linked(p, attempt_id, order, how, status, now).by(worker);
         let mut tx = self.store.begin().await?;
         // The attempt may already be resolved (a late reply noted on it);
         // the purchase transition below is what must not lose.
@@ -391,12 +386,17 @@ impl Inner {
             Ok(cas) if cas.applied() => {}
             Ok(_) => return Ok(Next::Stop),
             Err(e) if e.is_conflict() => {
+                // The order is linked to another purchase. Roll back, then
+                // dead-letter and abandon the attempt in one transaction: its
+                // signature's lock is never left held.
                 drop(tx);
-                let evidence = json!({ "order": order, "attempt": attempt_id });
+                let evidence = serde_json::json!({ "order": order, "attempt": attempt_id });
+                let mut p = p.clone();
+                p.current_attempt_id = Some(attempt_id);
                 return self
                     .dead_letter(
                         worker,
-                        p,
+                        &p,
                         "the supplier order is already linked to another purchase",
                         evidence,
                     )
@@ -411,56 +411,23 @@ impl Inner {
             "after_link"
         });
         tracing::info!(purchase = p.id, order = %order, how = how.as_str(), "supplier order linked");
-        self.next_after(worker, p.id, p.attempt).await
-    }
-
-    /// The newest order id known to exist in the supplier's history, or ""
-    /// if it had none: orders of a signature at or below it existed before
-    /// an attempt that records it, so they are never that attempt's order.
-    /// Only ids read from the history itself are used (a create reply's id
-    /// may not be listed yet).
-    pub(super) async fn watermark(&self) -> Result<String, SupplierError> {
-        let now = self.now();
-        if let Ok(Some(stored)) = self.store.kv_get(HEAD_KEY).await
-            && let Ok(head) = serde_json::from_str::<Head>(&stored)
-            && now.saturating_sub(head.at) < HEAD_MAX_AGE_MS
-        {
-            return Ok(head.id);
-        }
-        let page = self.read(|| self.supplier.orders(&[], 1, 0)).await?;
-        let id = page
-            .items
-            .first()
-            .map(|o| o.id.to_string())
-            .unwrap_or_default();
-        self.remember_head(&id).await;
-        Ok(id)
-    }
-
-    /// Records the newest order id seen at the top of the history.
-    pub(super) async fn remember_head(&self, id: &str) {
-        let head = Head {
-            id: id.to_owned(),
-            at: self.now(),
-        };
-        if let Ok(text) = serde_json::to_string(&head)
-            && let Err(e) = self.store.kv_set(HEAD_KEY, &text, head.at).await
-        {
-            tracing::warn!(error = %e, "could not record the supplier history head");
-        }
+        self.next_after(worker, p.id, p.fence).await
     }
 
     /// Whether the supplier may be paid `unit` for what the customer bought
-    /// at `p.unit_price`.
+    /// at `p.unit_price`. Arithmetic that would overflow says no.
     pub(super) fn price_acceptable(&self, p: &Purchase, unit: crate::domain::Money) -> bool {
-        match p.unit_price {
-            None => true,
-            Some(sold_at) => {
-                let factor = rust_decimal::Decimal::ONE
-                    + self.cfg.price_tolerance_percent / rust_decimal::Decimal::from(100);
-                unit.decimal() <= sold_at.decimal() * factor
-            }
-        }
+        let Some(sold_at) = p.unit_price else {
+            return true;
+        };
+        let hundred = rust_decimal::Decimal::ONE_HUNDRED;
+        let limit = self
+            .cfg
+            .price_tolerance_percent
+            .checked_div(hundred)
+            .and_then(|f| f.checked_add(rust_decimal::Decimal::ONE))
+            .and_then(|f| sold_at.decimal().checked_mul(f));
+        limit.is_some_and(|limit| unit.decimal() <= limit)
     }
 
     /// The order's total is within tolerance of the sale (when both known).
@@ -476,10 +443,31 @@ impl Inner {
             _ => true,
         }
     }
+
+    /// The hold a refusal (low balance, refused key) calls for.
+    pub(super) fn hold_transition(
+        &self,
+        p: &Purchase,
+        code: &RejectCode,
+        resume: PurchaseState,
+    ) -> Transition {
+        let reason = if *code == RejectCode::Unauthorized {
+            HoldReason::Auth
+        } else {
+            HoldReason::Balance
+        };
+        transitions::on_hold(
+            p,
+            reason,
+            code.as_str(),
+            resume,
+            self.now(),
+            self.after(self.cfg.hold_check()),
+        )
+    }
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Head {
-    id: String,
-    at: i64,
+/// The write slot with its send-by instant on the engine's clock.
+fn slot_by(slot: WriteSlot, send_by: crate::clock::Millis, inner: &Inner) -> WriteSlot {
+    slot.send_by(send_by, inner.clock.clone())
 }

@@ -10,14 +10,11 @@ use serde_json::json;
 
 use crate::clock::millis;
 
-use super::{Inner, Next, Result};
+use super::{Inner, MAX_PAYS, Next, Result, transitions};
 use crate::crash;
-use crate::domain::PurchaseState;
+use crate::domain::{AlertKind, HoldReason, PurchaseState};
 use crate::foxreload::{Order, OrderStatus, RejectCode, SupplierError};
-use crate::store::{Change, Purchase, Transition};
-
-const HOLD_BALANCE: &str = "balance";
-const HOLD_AUTH: &str = "auth";
+use crate::store::Purchase;
 
 impl Inner {
     /// `ordered` / `paying`: read the linked order, then act on what it says.
@@ -27,17 +24,26 @@ impl Inner {
                 .dead_letter(worker, p, "no supplier order is linked", json!({}))
                 .await;
         };
-        // After a pay whose outcome we did not see, give it a moment to land.
+        // After a pay whose outcome we did not see, give it time to land:
+        // it may reach the supplier until its send-by instant plus the
+        // timeout, and the order shows `paid` within 5 s after that.
         if p.state == PurchaseState::Paying
             && let Some(sent) = p.pay_sent_at
         {
-            let settle_at = sent.saturating_add(millis(self.cfg.poll_interval));
+            let settle_at = sent.saturating_add(millis(self.cfg.pay_settle()));
             if self.now() < settle_at {
                 return self.reschedule(worker, p, settle_at, "pay settling").await;
             }
         }
         let order = match self.supplier.order(&order_id).await {
-            Ok(o) => o,
+            Ok(o) if o.id == order_id => o,
+            Ok(_) => {
+                let e = SupplierError::RetryLater {
+                    reason: "the supplier answered with another order".to_owned(),
+                    retry_after: None,
+                };
+                return self.retry_later(worker, p, &e).await;
+            }
             Err(SupplierError::Rejected(r)) if r.code == RejectCode::NotFound => {
                 let evidence = json!({ "order": order_id, "reply": r.to_string() });
                 return self
@@ -52,14 +58,15 @@ impl Inner {
             Err(SupplierError::Rejected(r)) if r.code == RejectCode::Unauthorized => {
                 return self.hold(worker, p, &r.code, p.state_to_resume()).await;
             }
-            Err(e) => return self.read_failed(worker, p, &e).await,
+            // The state clock bounds how long this may go on.
+            Err(e) => return self.retry_later(worker, p, &e).await,
         };
         match order.status {
             OrderStatus::Active => self.pay_active(worker, p, &order).await,
             ref s if s.is_paid_or_later() && *s != OrderStatus::Completed => {
                 self.to_waiting(worker, p, &order).await
             }
-            OrderStatus::Completed => self.complete(worker, p, &order).await,
+            OrderStatus::Completed => self.complete(worker, p, &order, true).await,
             OrderStatus::Failed => {
                 let reason = failure_text("the supplier order failed", &order);
                 self.refund(worker, p, &reason, false).await
@@ -67,14 +74,7 @@ impl Inner {
             OrderStatus::Cancelled if p.pay_sent_at.is_none() => {
                 // Never paid and now cancelled (payment window expired): this
                 // order can no longer take money; make a new one.
-                let t = Transition::of(p, PurchaseState::Ordering, "order_expired")
-                    .set(Change::SupplierOrderId(None))
-                    .set(Change::SupplierStatus(Some(
-                        order.status.as_str().to_owned(),
-                    )))
-                    .set(Change::CurrentAttempt(None))
-                    .set(Change::NextActionAt(self.now()))
-                    .detail(json!({ "order": order_id, "cancel_reason": order.cancel_reason }));
+                let t = transitions::order_expired(p, &order, self.now());
                 self.apply(worker, p, t).await
             }
             OrderStatus::Cancelled => {
@@ -82,17 +82,7 @@ impl Inner {
                 self.refund(worker, p, &reason, false).await
             }
             OrderStatus::Other(ref s) => {
-                let text = format!(
-                    "Purchase #{}: the supplier reports unknown status {s:?} for order {order_id}",
-                    p.id
-                );
-                self.alert(
-                    "unknown_status",
-                    Some(p.id),
-                    &format!("unknown_status:{order_id}"),
-                    &text,
-                )
-                .await?;
+                self.alert_unknown_status(p, &order_id, s).await?;
                 let at = self.after(self.backoff(p));
                 self.reschedule(worker, p, at, "unknown order status").await
             }
@@ -100,39 +90,80 @@ impl Inner {
         }
     }
 
+    pub(super) async fn alert_unknown_status(
+        &self,
+        p: &Purchase,
+        order: &crate::domain::SupplierOrderId,
+        status: &str,
+    ) -> Result<()> {
+        let text = format!(
+            "Purchase #{}: the supplier reports unknown status {status:?} for order {order}",
+            p.id
+        );
+        self.alert(
+            AlertKind::UnknownStatus,
+            Some(p.id),
+            &format!("unknown_status:{order}"),
+            &text,
+        )
+        .await
+    }
+
+    /// The linked order is `active`: pay it, once per claim, a bounded
+    /// number of times in all.
     async fn pay_active(&self, worker: &str, p: &Purchase, order: &Order) -> Result<Next> {
         if !self.total_acceptable(p, order) {
             let total = order.total_price.map(|t| t.to_string()).unwrap_or_default();
             let reason = format!("the supplier asks {total}, beyond the accepted price");
             return self.refund(worker, p, &reason, true).await;
         }
+        if p.pays_sent >= MAX_PAYS {
+            let evidence = json!({ "order": order.id, "pays_sent": p.pays_sent });
+            let reason = format!(
+                "the supplier order stays active after {} pay requests",
+                p.pays_sent
+            );
+            return self.dead_letter(worker, p, &reason, evidence).await;
+        }
+        // The budget slot before the commit, as for creates.
+        let slot = self.supplier.write_slot().await;
         if !self.keep_lease(worker, p).await? {
             return Ok(Next::Stop);
         }
         let now = self.now();
-        let t = Transition::of(p, PurchaseState::Paying, "pay_sent")
-            .set(Change::PaySentAt(Some(now)))
-            .detail(json!({ "order": order.id }))
-            .by(worker);
+        let t = transitions::pay_sent(p, &order.id, now).by(worker);
         if !self.store.transition(&t, now).await?.applied() {
             return Ok(Next::Stop);
         }
         crash::point("after_pay_sent");
-        let outcome = self.supplier.pay_order(&order.id).await;
+        let send_by = now.saturating_add(millis(self.cfg.send_window()));
+        let outcome = self
+            .supplier
+            .pay_order(&order.id, slot.send_by(send_by, self.clock.clone()))
+            .await;
         crash::point("after_pay_call");
 
         let mut p = p.clone();
         p.state = PurchaseState::Paying;
         p.pay_sent_at = Some(now);
+        p.pays_sent += 1;
         match outcome {
-            Ok(paid) if paid.status.is_paid_or_later() => self.to_waiting(worker, &p, &paid).await,
-            Ok(_) => {
-                let at = self.after(self.cfg.poll_interval);
+            // Only a reply about the order we paid says anything about it.
+            Ok(paid) if paid.id == order.id && paid.status.is_paid_or_later() => {
+                self.to_waiting(worker, &p, &paid).await
+            }
+            Ok(paid) if paid.id == order.id => {
+                let at = self.after(self.cfg.pay_settle());
                 self.reschedule(worker, &p, at, "pay accepted but the order is not paid yet")
                     .await
             }
+            Ok(_) => {
+                let at = self.after(self.cfg.pay_settle());
+                self.reschedule(worker, &p, at, "the pay reply names another order")
+                    .await
+            }
             Err(SupplierError::Ambiguous(why)) => {
-                let at = self.after(self.cfg.poll_interval);
+                let at = self.after(self.cfg.pay_settle());
                 self.reschedule(worker, &p, at, &format!("pay outcome unknown: {why}"))
                     .await
             }
@@ -142,88 +173,108 @@ impl Inner {
             }) => {
                 // Never reached the supplier.
                 let wait = retry_after.unwrap_or_else(|| self.backoff(&p));
-                let t = Transition::of(&p, PurchaseState::Ordered, "pay_not_sent")
-                    .set(Change::PaySentAt(None))
-                    .set(Change::NextActionAt(self.after(wait)))
-                    .set(Change::LastError(Some(reason)))
-                    .set(Change::ReleaseLease);
+                let t = transitions::pay_not_sent(&p, self.after(wait), &reason);
                 self.apply(worker, &p, t).await
             }
-            Err(SupplierError::Rejected(r)) => match r.code {
-                RejectCode::BalanceNotEnough | RejectCode::Unauthorized => {
-                    // Definitely not paid: forget the pay we sent.
-                    let t = self
-                        .hold_transition(&p, &r.code, PurchaseState::Ordered)
-                        .set(Change::PaySentAt(None));
-                    let next = self.apply(worker, &p, t).await?;
-                    self.alert_hold(&p, &r.code).await?;
-                    Ok(next)
-                }
-                // Not payable (already paid, or expired): the order's status
-                // says which; read it again shortly.
-                RejectCode::OrderPaymentNotPossible => {
-                    let at = self.after(self.cfg.poll_interval);
-                    self.reschedule(worker, &p, at, &r.to_string()).await
-                }
-                RejectCode::NotFound => {
-                    let evidence = json!({ "order": order.id, "reply": r.to_string() });
-                    self.dead_letter(
-                        worker,
-                        &p,
-                        "the supplier does not know the order we pay",
-                        evidence,
-                    )
-                    .await
-                }
-                _ => {
-                    let reason = format!("the supplier refused payment: {r}");
-                    self.refund(worker, &p, &reason, true).await
-                }
-            },
+            Err(SupplierError::Rejected(r)) => self.pay_rejected(worker, &p, order, r).await,
+        }
+    }
+
+    async fn pay_rejected(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        order: &Order,
+        r: crate::foxreload::Rejection,
+    ) -> Result<Next> {
+        match r.code {
+            RejectCode::BalanceNotEnough | RejectCode::Unauthorized => {
+                // Definitely not paid: forget the pay we sent.
+                let t = self
+                    .hold_transition(p, &r.code, PurchaseState::Ordered)
+                    .set(crate::store::Change::PaySentAt(None));
+                let next = self.apply(worker, p, t).await?;
+                self.alert_hold(p, &r.code).await?;
+                Ok(next)
+            }
+            // Not payable (already paid, or expired): the order's status
+            // says which. Read it, never pay on the strength of this reply.
+            RejectCode::OrderPaymentNotPossible => {
+                let at = self.after(self.cfg.poll_interval);
+                self.reschedule(worker, p, at, &r.to_string()).await
+            }
+            RejectCode::NotFound => {
+                let evidence = json!({ "order": order.id, "reply": r.to_string() });
+                self.dead_letter(
+                    worker,
+                    p,
+                    "the supplier does not know the order we pay",
+                    evidence,
+                )
+                .await
+            }
+            _ => {
+                let reason = format!("the supplier refused payment: {r}");
+                self.refund(worker, p, &reason, true).await
+            }
         }
     }
 
     /// Paid at the supplier: the poller watches it from here.
-    async fn to_waiting(&self, worker: &str, p: &Purchase, order: &Order) -> Result<Next> {
-        let now = self.now();
-        let t = Transition::of(p, PurchaseState::WaitingSupplier, "order_paid")
-            .set(Change::WaitingSince(Some(p.waiting_since.unwrap_or(now))))
-            .set(Change::LastError(None))
-            .set(Change::SupplierStatus(Some(
-                order.status.as_str().to_owned(),
-            )))
-            .set(Change::ClearHold)
-            .set(Change::ReleaseLease)
-            .detail(json!({ "order": order.id, "status": order.status.as_str() }));
+    pub(super) async fn to_waiting(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        order: &Order,
+    ) -> Result<Next> {
+        let t = transitions::order_paid(p, order, self.now());
         self.apply(worker, p, t).await
     }
 
-    /// The order is complete: keep its codes and hand the purchase to delivery.
-    pub(super) async fn complete(&self, worker: &str, p: &Purchase, order: &Order) -> Result<Next> {
-        let codes = order.codes();
-        // A top-up (a note names the player) may be delivered without codes;
-        // a gift card never is.
-        if codes.is_empty() && p.note.is_empty() {
-            let evidence = json!({ "order": order.id });
+    /// The order is complete. With every code in hand, keep them and hand
+    /// the purchase to delivery. A list row without codes is never enough:
+    /// the order is read alone (`direct` says whether `order` already was).
+    /// A direct read without codes is read once more later; then a person
+    /// looks. An empty code set is never stored as final.
+    pub(super) async fn complete(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        order: &Order,
+        direct: bool,
+    ) -> Result<Next> {
+        if !order.has_all_codes() {
+            if !direct {
+                return match self.read(|| self.supplier.order(&order.id)).await {
+                    Ok(read) if read.id == order.id && read.status == OrderStatus::Completed => {
+                        Box::pin(self.complete(worker, p, &read, true)).await
+                    }
+                    // Not what the list said: the next look decides.
+                    Ok(_) => Ok(Next::Stop),
+                    Err(e) => {
+                        tracing::warn!(purchase = p.id, error = %e, "could not read a completed order");
+                        Ok(Next::Stop)
+                    }
+                };
+            }
+            if p.empty_reads < 1 {
+                let at = self.after(self.cfg.single_check());
+                let t = transitions::codes_missing(p, &order.id, at);
+                return self.apply(worker, p, t).await;
+            }
+            let evidence = json!({ "order": order.id, "reads": p.empty_reads + 1 });
             return self
                 .dead_letter(
                     worker,
                     p,
-                    "the supplier completed the order without codes",
+                    "the supplier completed the order but shows no codes, read alone twice",
                     evidence,
                 )
                 .await;
         }
+        let codes = order.codes();
         let now = self.now();
-        let t = Transition::of(p, PurchaseState::Delivering, "order_completed")
-            .set(Change::SupplierStatus(Some(
-                order.status.as_str().to_owned(),
-            )))
-            .set(Change::ClearHold)
-            .set(Change::NextActionAt(now))
-            .set(Change::ReleaseLease)
-            .detail(json!({ "order": order.id, "codes": codes.len() }))
-            .by(worker);
+        let t = transitions::order_completed(p, order, codes.len(), now).by(worker);
         let mut tx = self.store.begin().await?;
         if !tx.transition(&t, now).await?.applied() {
             return Ok(Next::Stop);
@@ -232,48 +283,6 @@ impl Inner {
         tx.commit().await?;
         tracing::info!(purchase = p.id, order = %order.id, codes = codes.len(), "supplier order completed");
         Ok(Next::Stop)
-    }
-
-    /// A read failed: retry later, unless it has been failing past the
-    /// dead-letter threshold.
-    async fn read_failed(&self, worker: &str, p: &Purchase, e: &SupplierError) -> Result<Next> {
-        let since = p.pay_sent_at.unwrap_or(p.updated_at);
-        if self.now().saturating_sub(since) > millis(self.cfg.stall_dead) {
-            let evidence = json!({ "error": e.to_string() });
-            return self
-                .dead_letter(
-                    worker,
-                    p,
-                    "the supplier order could not be read for too long",
-                    evidence,
-                )
-                .await;
-        }
-        self.retry_later(worker, p, e).await
-    }
-
-    /// The transition into a hold, keeping the first hold's start so the
-    /// deadline does not move with each retry.
-    pub(super) fn hold_transition(
-        &self,
-        p: &Purchase,
-        code: &RejectCode,
-        resume: PurchaseState,
-    ) -> Transition {
-        let reason = if *code == RejectCode::Unauthorized {
-            HOLD_AUTH
-        } else {
-            HOLD_BALANCE
-        };
-        Transition::of(p, PurchaseState::OnHold, "on_hold")
-            .set(Change::Hold {
-                reason: reason.to_owned(),
-                since: p.hold_since.unwrap_or_else(|| self.now()),
-                resume,
-            })
-            .set(Change::NextActionAt(self.after(self.cfg.hold_check())))
-            .set(Change::ReleaseLease)
-            .detail(json!({ "reason": reason, "code": code.as_str() }))
     }
 
     pub(super) async fn hold(
@@ -296,7 +305,7 @@ impl Inner {
         if *code == RejectCode::Unauthorized {
             let text = "The supplier refuses our API key (401/403): check FOXRELOAD_API_KEY and the IP allowlist. Purchases are on hold.";
             self.alert(
-                "supplier_auth",
+                AlertKind::SupplierAuth,
                 Some(p.id),
                 &format!("supplier_auth:{hour}"),
                 text,
@@ -309,7 +318,7 @@ impl Inner {
                 self.cfg.balance_wait.as_secs() / 60
             );
             self.alert(
-                "low_balance",
+                AlertKind::LowBalance,
                 Some(p.id),
                 &format!("low_balance:{hour}"),
                 &text,
@@ -318,17 +327,14 @@ impl Inner {
         }
     }
 
-    /// `on_hold`: go on once the cause is gone; refund after the deadline.
+    /// `on_hold`: go on once the cause is gone; at the deadline, refund —
+    /// unless the linked order turns out paid.
     pub(super) async fn check_hold(&self, worker: &str, p: &Purchase) -> Result<Next> {
-        let since = p.hold_since.unwrap_or(p.updated_at);
+        let since = p.hold_since.unwrap_or(p.state_since);
         if self.now().saturating_sub(since) >= millis(self.cfg.balance_wait) {
-            let reason = match p.hold_reason.as_deref() {
-                Some(HOLD_AUTH) => "the supplier kept refusing our API key",
-                _ => "the supplier balance was not topped up in time",
-            };
-            return self.refund(worker, p, reason, true).await;
+            return self.hold_deadline(worker, p).await;
         }
-        if p.hold_reason.as_deref() == Some(HOLD_BALANCE) {
+        if p.hold_reason == Some(HoldReason::Balance) {
             let needed = p.order_price.and_then(|u| u.times(p.quantity.get()));
             match self.cached_balance(&p.currency).await {
                 Ok(balance) if needed.is_none_or(|n| balance >= n) => {}
@@ -342,10 +348,45 @@ impl Inner {
             }
         }
         let resume = p.resume_state.unwrap_or(PurchaseState::Ordering);
-        let t = Transition::of(p, resume, "hold_lifted")
-            .set(Change::NextActionAt(self.now()))
-            .detail(json!({ "reason": p.hold_reason }));
+        let t = transitions::hold_lifted(p, resume, self.now());
         self.apply(worker, p, t).await
+    }
+
+    /// The hold's deadline. A pay whose outcome was unknown may have landed
+    /// before the hold: read the linked order first. Paid goes on to the
+    /// poller (or delivery), never to a refund; only an order we know was
+    /// not paid (or no order) is refunded.
+    async fn hold_deadline(&self, worker: &str, p: &Purchase) -> Result<Next> {
+        let reason = match p.hold_reason {
+            Some(HoldReason::Auth) => "the supplier kept refusing our API key",
+            _ => "the supplier balance was not topped up in time",
+        };
+        let Some(order_id) = p.supplier_order_id.clone() else {
+            return self.refund(worker, p, reason, true).await;
+        };
+        match self.supplier.order(&order_id).await {
+            Ok(order) if order.id == order_id && order.status == OrderStatus::Completed => {
+                self.complete(worker, p, &order, true).await
+            }
+            Ok(order) if order.id == order_id && order.status.is_paid_or_later() => {
+                self.to_waiting(worker, p, &order).await
+            }
+            Ok(order)
+                if order.id == order_id
+                    && matches!(
+                        order.status,
+                        OrderStatus::Active | OrderStatus::Cancelled | OrderStatus::Failed
+                    ) =>
+            {
+                self.refund(worker, p, reason, true).await
+            }
+            Ok(_) => {
+                let at = self.after(self.backoff(p));
+                self.reschedule(worker, p, at, "the linked order's status is unclear")
+                    .await
+            }
+            Err(e) => self.retry_later(worker, p, &e).await,
+        }
     }
 
     /// The supplier balance, read at most once per poll interval.

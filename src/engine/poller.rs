@@ -8,22 +8,22 @@
 //! own, at most every few poll intervals. Orders running too long alert the
 //! admins, and past the dead-letter threshold need a person.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use serde_json::json;
-
+use super::history::Step;
+use super::{Inner, Result, transitions};
 use crate::clock::millis;
-
-use super::{Inner, Result};
 use crate::domain::{PurchaseState, SupplierOrderId};
 use crate::foxreload::{Order, OrderStatus};
-use crate::store::{Change, Purchase, PurchaseFilter, Transition};
+use crate::store::{Purchase, PurchaseFilter};
 
 /// The single-role lease that makes one process the poller.
 pub(super) const LEASE: &str = "poller";
-const PAGE: u32 = 50;
 /// Purchases watched at most per cycle (the oldest wait for the next one).
 const MAX_WATCHED: i64 = 2_000;
+/// Orders read on their own per cycle at most: the list answers for the
+/// rest, and stalled orders must not starve writes and scans.
+const MAX_SINGLE_READS: usize = 4;
 
 /// What one cycle did, for tests and benchmarks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,119 +34,141 @@ pub struct PollReport {
     pub single_requests: usize,
     pub completed: usize,
     pub failed: usize,
+    /// Purchases that got a stall alert or a dead letter this cycle.
     pub stalled: usize,
 }
 
 impl Inner {
+    /// Takes or renews the poller lease; false if another process holds it.
+    async fn hold_poller_lease(&self) -> Result<bool> {
+        let ttl = millis((self.cfg.poll_interval * 3).max(std::time::Duration::from_secs(10)));
+        Ok(self
+            .store
+            .hold_lease(LEASE, &self.cfg.instance_id, self.now(), ttl)
+            .await?)
+    }
+
     pub(super) async fn poll_once(&self) -> Result<PollReport> {
         let mut report = PollReport::default();
-        let now = self.now();
-        let ttl = millis((self.cfg.poll_interval * 3).max(std::time::Duration::from_secs(10)));
-        if !self
-            .store
-            .hold_lease(LEASE, &self.cfg.instance_id, now, ttl)
-            .await?
-        {
+        if !self.hold_poller_lease().await? {
             return Ok(report);
         }
         report.held_lease = true;
-        let watched = self
+        self.watch_paid_orders(&mut report).await?;
+        // The lease again: the cycle may have taken a while.
+        if self.hold_poller_lease().await? {
+            self.sweep_stalls(&mut report).await?;
+        }
+        Ok(report)
+    }
+
+    async fn watch_paid_orders(&self, report: &mut PollReport) -> Result<()> {
+        let rows = self
             .store
-            .purchases(&PurchaseFilter {
+            .purchases_for_work(&PurchaseFilter {
                 states: vec![PurchaseState::WaitingSupplier],
                 user_id: None,
                 limit: MAX_WATCHED,
                 oldest_first: true,
             })
             .await?;
+        self.report_corrupt(&rows.corrupt).await?;
+        let watched = rows.purchases;
         report.watched = watched.len();
         if watched.is_empty() {
-            return Ok(report);
+            return Ok(());
         }
-        let wanted: HashMap<SupplierOrderId, &Purchase> = watched
-            .iter()
-            .filter_map(|p| p.supplier_order_id.clone().map(|o| (o, p)))
-            .collect();
+        let mut seen = self.list_watched(&watched, report).await;
 
-        // One pass over the newest history, enough pages to cover every
-        // watched order if they are all recent.
-        let mut seen: HashMap<SupplierOrderId, Order> = HashMap::new();
-        let max_pages = watched.len() / PAGE as usize + 1;
-        let mut offset = 0u32;
-        for _ in 0..max_pages {
-            let page = match self.read(|| self.supplier.orders(&[], PAGE, offset)).await {
-                Ok(page) => page,
-                Err(e) => {
-                    tracing::warn!(error = %e, "poller could not read the order history");
-                    break;
-                }
-            };
-            report.list_requests += 1;
-            if offset == 0
-                && let Some(first) = page.items.first()
-            {
-                self.remember_head(first.id.as_str()).await;
-            }
-            let n = page.items.len() as u32;
-            for order in page.items {
-                if wanted.contains_key(&order.id) {
-                    seen.insert(order.id.clone(), order);
-                }
-            }
-            offset += n;
-            let end = n == 0 || page.total.map_or(n < PAGE, |t| i64::from(offset) >= t);
-            if end || seen.len() == wanted.len() {
-                break;
-            }
-        }
-
+        // Orders the list cannot answer for are read alone: the longest
+        // unchecked first, a few per cycle.
+        let mut singles: Vec<&Purchase> = Vec::new();
         for p in &watched {
+            let Some(order_id) = &p.supplier_order_id else {
+                continue;
+            };
+            match seen.remove(order_id) {
+                Some(o) if self.list_answers(p, &o) => self.observe(p, &o, false, report).await?,
+                _ => singles.push(p),
+            }
+        }
+        singles.retain(|p| self.single_check_due(p));
+        singles.sort_by_key(|p| p.last_checked_at.unwrap_or(i64::MIN));
+        for p in singles.into_iter().take(MAX_SINGLE_READS) {
+            if !self.hold_poller_lease().await? {
+                return Ok(());
+            }
             let Some(order_id) = p.supplier_order_id.clone() else {
                 continue;
             };
-            let listed = seen.remove(&order_id);
-            // The list cannot answer for this order, or shows it long
-            // running, or shows it unpaid (a stale snapshot?): ask for it
-            // alone, at most every few intervals.
-            let needs_single = match &listed {
-                None => true,
-                Some(o) => {
-                    !o.status.is_terminal()
-                        && (o.status == OrderStatus::Active || self.is_stalling(p))
+            report.single_requests += 1;
+            let _ = self
+                .store
+                .transition(&transitions::checked(p, self.now()), self.now())
+                .await?;
+            match self.supplier.order(&order_id).await {
+                Ok(o) if o.id == order_id => self.observe(p, &o, true, report).await?,
+                Ok(_) => {
+                    tracing::warn!(purchase = p.id, "the supplier answered with another order")
                 }
-            };
-            let (order, direct) = if needs_single && self.single_check_due(p) {
-                report.single_requests += 1;
-                let touch = Transition::of(p, p.state, "checked")
-                    .set(Change::LastCheckedAt(self.now()))
-                    .quiet();
-                let _ = self.store.transition(&touch, self.now()).await?;
-                match self.supplier.order(&order_id).await {
-                    Ok(o) => (Some(o), true),
-                    Err(e) => {
-                        tracing::warn!(purchase = p.id, error = %e, "could not read a watched order");
-                        (listed, false)
-                    }
+                Err(e) => {
+                    tracing::warn!(purchase = p.id, error = %e, "could not read a watched order");
                 }
-            } else {
-                (listed, false)
-            };
-            match order {
-                // Only a direct read may say a paid order is unpaid: the
-                // history could be a stale snapshot.
-                Some(o) if o.status == OrderStatus::Active && !direct => {
-                    self.watch_stall(p, Some(&o), &mut report).await?;
-                }
-                Some(o) => self.observe(p, &o, &mut report).await?,
-                None => self.watch_stall(p, None, &mut report).await?,
             }
         }
-        Ok(report)
+        Ok(())
+    }
+
+    /// One pass over the newest history, enough pages to cover every
+    /// watched order if they are all recent; renews the lease as it goes.
+    async fn list_watched(
+        &self,
+        watched: &[Purchase],
+        report: &mut PollReport,
+    ) -> HashMap<SupplierOrderId, Order> {
+        let mut wanted: HashSet<&SupplierOrderId> = watched
+            .iter()
+            .filter_map(|p| p.supplier_order_id.as_ref())
+            .collect();
+        let max_pages =
+            u32::try_from(watched.len() / super::history::PAGE as usize + 1).unwrap_or(u32::MAX);
+        let mut seen = HashMap::new();
+        let walk = self
+            .walk_history(max_pages, |row| {
+                if let Some(o) = row.order()
+                    && wanted.remove(&o.id)
+                {
+                    seen.insert(o.id.clone(), o.clone());
+                    if wanted.is_empty() {
+                        return Step::KeepAndStop;
+                    }
+                }
+                Step::Keep
+            })
+            .await;
+        match walk {
+            Ok(w) => report.list_requests += w.pages as usize,
+            Err(e) => tracing::warn!(error = %e, "poller could not read the order history"),
+        }
+        let _ = self.hold_poller_lease().await;
+        seen
+    }
+
+    /// Whether a list row is enough to act on: a terminal order (completed
+    /// with all its codes), or one still moving that is not stalling. An
+    /// `active` row may be a stale snapshot: only a direct read may say a
+    /// paid order is unpaid.
+    fn list_answers(&self, p: &Purchase, o: &Order) -> bool {
+        match o.status {
+            OrderStatus::Completed => o.has_all_codes(),
+            OrderStatus::Failed | OrderStatus::Cancelled => true,
+            OrderStatus::Active => false,
+            _ => !self.is_stalling(p),
+        }
     }
 
     fn is_stalling(&self, p: &Purchase) -> bool {
-        let since = p.waiting_since.unwrap_or(p.updated_at);
-        self.now().saturating_sub(since) >= millis(self.cfg.stall_alert)
+        self.now().saturating_sub(p.state_since) >= millis(self.cfg.stall_alert)
     }
 
     fn single_check_due(&self, p: &Purchase) -> bool {
@@ -155,12 +177,18 @@ impl Inner {
     }
 
     /// Acts on a watched order's status.
-    async fn observe(&self, p: &Purchase, order: &Order, report: &mut PollReport) -> Result<()> {
+    async fn observe(
+        &self,
+        p: &Purchase,
+        order: &Order,
+        direct: bool,
+        report: &mut PollReport,
+    ) -> Result<()> {
         let me = self.cfg.instance_id.clone();
         match &order.status {
             OrderStatus::Completed => {
                 report.completed += 1;
-                self.complete(&me, p, order).await?;
+                self.complete(&me, p, order, direct).await?;
             }
             OrderStatus::Failed | OrderStatus::Cancelled => {
                 report.failed += 1;
@@ -177,94 +205,14 @@ impl Inner {
                 };
                 self.refund(&me, p, &reason, false).await?;
             }
-            OrderStatus::Active => {
-                // Confirmed unpaid by a direct read: pay was never taken.
-                let t = Transition::of(p, PurchaseState::Ordered, "order_unpaid")
-                    .set(Change::NextActionAt(self.now()))
-                    .detail(json!({ "order": order.id }));
+            // Confirmed unpaid by a direct read: pay was never taken.
+            OrderStatus::Active if direct => {
+                let t = transitions::order_unpaid(p, &order.id, self.now());
                 let _ = self.apply(&me, p, t).await?;
             }
-            OrderStatus::Other(s) => {
-                let text = format!(
-                    "Purchase #{}: the supplier reports unknown status {s:?} for order {}",
-                    p.id, order.id
-                );
-                self.alert(
-                    "unknown_status",
-                    Some(p.id),
-                    &format!("unknown_status:{}", order.id),
-                    &text,
-                )
-                .await?;
-                self.watch_stall(p, Some(order), report).await?;
-            }
-            OrderStatus::Paid | OrderStatus::Processing => {
-                self.watch_stall(p, Some(order), report).await?;
-            }
+            OrderStatus::Other(s) => self.alert_unknown_status(p, &order.id, s).await?,
+            OrderStatus::Active | OrderStatus::Paid | OrderStatus::Processing => {}
         }
         Ok(())
-    }
-
-    /// Alerts once past the stall threshold; dead-letters past the last one.
-    async fn watch_stall(
-        &self,
-        p: &Purchase,
-        order: Option<&Order>,
-        report: &mut PollReport,
-    ) -> Result<()> {
-        let now = self.now();
-        let since = p.waiting_since.unwrap_or(p.updated_at);
-        let age = now.saturating_sub(since);
-        let status = order.map_or("unknown".to_owned(), |o| o.status.as_str().to_owned());
-        let me = self.cfg.instance_id.clone();
-        if age >= millis(self.cfg.stall_dead) {
-            report.stalled += 1;
-            let evidence =
-                json!({ "order": p.supplier_order_id, "status": status, "waiting_ms": age });
-            let reason = format!(
-                "the supplier order is still {status} after {} (paid; ask the supplier)",
-                human(age)
-            );
-            let _ = self.dead_letter(&me, p, &reason, evidence).await?;
-        } else if age >= millis(self.cfg.stall_alert) && p.stall_alerted_at.is_none() {
-            report.stalled += 1;
-            let text = format!(
-                "Purchase #{}: supplier order {} is still {status} after {} minutes",
-                p.id,
-                p.supplier_order_id
-                    .as_ref()
-                    .map(|o| o.as_str())
-                    .unwrap_or("?"),
-                age / 60_000
-            );
-            let t = Transition::of(p, p.state, "stall_alerted")
-                .set(Change::StallAlertedAt(Some(now)))
-                .detail(json!({ "status": status }));
-            if self.store.transition(&t.by(&me), now).await?.applied() {
-                self.alert("stall", Some(p.id), &format!("stall:{}", p.id), &text)
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// "45 s", "12 min", "3 h 5 min".
-fn human(ms: i64) -> String {
-    let secs = ms.max(0) / 1000;
-    match secs {
-        0..120 => format!("{secs} s"),
-        120..7200 => format!("{} min", secs / 60),
-        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(super::human(16_000), "16 s");
-        assert_eq!(super::human(600_000), "10 min");
-        assert_eq!(super::human(3 * 3_600_000 + 300_000), "3 h 5 min");
     }
 }

@@ -26,14 +26,16 @@ use serde_json::json;
 
 use crate::clock::millis;
 
-use super::{CLEAN_SCANS_FOR_ABSENT, Inner, Next, Result};
+use super::history::{Reached, Step};
+use super::{CLEAN_SCANS_FOR_ABSENT, Inner, Next, Result, transitions};
 use crate::crash;
-use crate::domain::{PurchaseState, SupplierOrderId};
-use crate::foxreload::{OrderStatus, SupplierError};
-use crate::store::{AttemptState, Change, Purchase, SupplierAttempt, Transition};
+use crate::domain::{AlertKind, SupplierOrderId};
+use crate::foxreload::{HistoryRow, Likeness, Order, OrderStatus, RejectCode, SupplierError};
+use crate::store::{AttemptState, Cas, Purchase, SupplierAttempt};
 
-/// History page size for scans.
-const PAGE: u32 = 50;
+/// Orders a scan may read on their own (rows the list cannot judge); past
+/// this, the rest count as unclear.
+const MAX_DIRECT_READS: usize = 50;
 
 /// A history order with the attempt's signature, tied to no other purchase.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,12 +50,14 @@ pub struct Candidate {
 #[derive(Debug, Clone, Default)]
 pub struct ScanFacts {
     pub candidates: Vec<Candidate>,
-    /// Same item and quantity, but no readable note: can be neither claimed
-    /// nor ruled out.
-    pub unclear: Vec<SupplierOrderId>,
+    /// Orders that could be the attempt's but could not be judged, even
+    /// when read alone: neither claimed nor ruled out.
+    pub unclear: Vec<String>,
     /// The scan reached the attempt's watermark or the end of the history.
     pub bounded: bool,
     pub pages: u32,
+    /// Orders read on their own because their history row could not be judged.
+    pub direct_reads: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,7 +86,7 @@ pub fn decide(facts: &ScanFacts) -> Decision {
     if facts.candidates.is_empty() {
         if !facts.unclear.is_empty() {
             return Decision::Undecidable(format!(
-                "{} order(s) with this item and quantity show no readable note",
+                "{} order(s) could be ours but cannot be judged, even read alone",
                 facts.unclear.len()
             ));
         }
@@ -130,8 +134,9 @@ impl Inner {
                 .link(worker, p, attempt.id, AttemptState::Found, &order, None)
                 .await;
         }
+        // "Not found" only counts once the request can no longer land.
         let settle_at = attempt
-            .started_at
+            .reach_by
             .saturating_add(millis(self.cfg.settle_delay));
         if self.now() < settle_at {
             return self.reschedule(worker, p, settle_at, "settling").await;
@@ -143,29 +148,14 @@ impl Inner {
 
         let facts = match self.scan(p, &attempt).await {
             Ok(f) => f,
-            Err(e) => {
-                let give_up_at = attempt
-                    .started_at
-                    .saturating_add(millis(self.cfg.stall_dead));
-                if self.now() >= give_up_at {
-                    let evidence = json!({ "attempt": attempt.id, "error": e.to_string() });
-                    return self
-                        .abandon(
-                            worker,
-                            p,
-                            &attempt,
-                            "the supplier's history could not be read",
-                            evidence,
-                        )
-                        .await;
-                }
-                return self.retry_later(worker, p, &e).await;
-            }
+            // The state clock bounds how long this may go on.
+            Err(e) => return self.retry_later(worker, p, &e).await,
         };
         let evidence = json!({
             "attempt": attempt.id,
             "pages": facts.pages,
             "bounded": facts.bounded,
+            "direct_reads": facts.direct_reads,
             "candidates": facts.candidates.iter().map(|c| json!({"id": c.id, "status": c.status.as_str()})).collect::<Vec<_>>(),
             "unclear": facts.unclear,
         });
@@ -176,23 +166,7 @@ impl Inner {
                 paid_extra,
             } => {
                 if !paid_extra.is_empty() {
-                    let text = format!(
-                        "Purchase #{}: the supplier charged for more than one matching order ({} extra: {}). Check the supplier account.",
-                        p.id,
-                        paid_extra.len(),
-                        paid_extra
-                            .iter()
-                            .map(|o| o.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
-                    self.alert(
-                        "double_charge",
-                        Some(p.id),
-                        &format!("double_charge:{}", p.id),
-                        &text,
-                    )
-                    .await?;
+                    self.alert_double_charge(p, &paid_extra).await?;
                 }
                 let status = facts
                     .candidates
@@ -210,120 +184,117 @@ impl Inner {
                 )
                 .await
             }
-            Decision::NotFound => {
-                let scans = attempt.clean_scans + 1;
-                let now = self.now();
-                let mut tx = self.store.begin().await?;
-                tx.set_clean_scans(attempt.id, scans).await?;
-                let t = if scans >= CLEAN_SCANS_FOR_ABSENT {
-                    // Proven absent: exactly one new create is now allowed.
-                    let _ = tx
-                        .resolve_attempt(
-                            attempt.id,
-                            &[AttemptState::Unknown],
-                            AttemptState::Absent,
-                            None,
-                            "not in history after the settle delay and two scans",
-                            now,
-                        )
-                        .await?;
-                    Transition::of(p, PurchaseState::Ordering, "create_absent")
-                        .set(Change::NextActionAt(now))
-                        .set(Change::CurrentAttempt(None))
-                        .detail(evidence)
-                } else {
-                    let gap = (self.cfg.settle_delay / 2).max(self.cfg.poll_interval);
-                    Transition::of(p, PurchaseState::Reconciling, "scan_clean")
-                        .set(Change::NextActionAt(self.after(gap)))
-                        .set(Change::ReleaseLease)
-                        .detail(evidence)
-                };
-                if !tx.transition(&t.by(worker), now).await?.applied() {
-                    return Ok(Next::Stop);
-                }
-                tx.commit().await?;
-                self.next_after(worker, p.id, p.attempt).await
+            Decision::NotFound => self.scan_found_nothing(worker, p, &attempt, evidence).await,
+            Decision::Undecidable(why) => {
+                let reason = format!("an order may or may not exist: {why}");
+                self.dead_letter(worker, p, &reason, evidence).await
             }
-            Decision::Undecidable(why) => self.abandon(worker, p, &attempt, &why, evidence).await,
         }
     }
 
-    /// The attempt cannot be decided: release its signature and dead-letter
-    /// the purchase with the evidence.
-    async fn abandon(
+    /// A clean scan: one more towards proving absence. Absence is decided
+    /// in the same transaction that re-checks the attempt: a reply noted on
+    /// it meanwhile wins, and is adopted instead.
+    async fn scan_found_nothing(
         &self,
         worker: &str,
         p: &Purchase,
         attempt: &SupplierAttempt,
-        why: &str,
         evidence: serde_json::Value,
     ) -> Result<Next> {
+        let scans = attempt.clean_scans + 1;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let _ = tx
-            .resolve_attempt(
-                attempt.id,
-                &[AttemptState::Unknown],
-                AttemptState::Abandoned,
-                None,
-                why,
-                now,
-            )
-            .await?;
+        tx.set_clean_scans(attempt.id, scans).await?;
+        let t = if scans >= CLEAN_SCANS_FOR_ABSENT {
+            // Proven absent: exactly one new create is now allowed.
+            if tx.mark_attempt_absent(attempt.id, now).await? == Cas::LostRace {
+                drop(tx);
+                return self.adopt_noted_reply(worker, p, attempt.id).await;
+            }
+            transitions::create_absent(p, now, evidence)
+        } else {
+            let gap = (self.cfg.settle_delay / 2).max(self.cfg.poll_interval);
+            transitions::scan_clean(p, self.after(gap), evidence)
+        };
+        if !tx.transition(&t.by(worker), now).await?.applied() {
+            return Ok(Next::Stop);
+        }
         tx.commit().await?;
-        self.dead_letter(
-            worker,
-            p,
-            &format!("an order may or may not exist: {why}"),
-            evidence,
+        self.next_after(worker, p.id, p.fence).await
+    }
+
+    /// The attempt could not be marked absent: a reply was noted on it
+    /// after the scan. Link that order.
+    async fn adopt_noted_reply(&self, worker: &str, p: &Purchase, attempt_id: i64) -> Result<Next> {
+        match self.store.attempt(attempt_id).await? {
+            Some(SupplierAttempt {
+                supplier_order_id: Some(order),
+                ..
+            }) => {
+                tracing::info!(purchase = p.id, order = %order, "a reply noted during the scan wins over absence");
+                self.link(worker, p, attempt_id, AttemptState::Found, &order, None)
+                    .await
+            }
+            // Resolved some other way by someone else: look again later.
+            _ => {
+                let at = self.after(self.cfg.poll_interval);
+                self.reschedule(worker, p, at, "the attempt changed during the scan")
+                    .await
+            }
+        }
+    }
+
+    async fn alert_double_charge(
+        &self,
+        p: &Purchase,
+        paid_extra: &[SupplierOrderId],
+    ) -> Result<()> {
+        let text = format!(
+            "Purchase #{}: the supplier charged for more than one matching order ({} extra: {}). Check the supplier account.",
+            p.id,
+            paid_extra.len(),
+            paid_extra
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        self.alert(
+            AlertKind::DoubleCharge,
+            Some(p.id),
+            &format!("double_charge:{}", p.id),
+            &text,
         )
         .await
     }
 
     /// Reads the history newest first, back to the attempt's watermark (or
-    /// the end), collecting orders that could be the attempt's.
+    /// the end), and judges every order that could be the attempt's. A row
+    /// the list cannot judge (a summary without items, quantity or note; a
+    /// note with extra fields; a row that does not parse) is read alone;
+    /// what still cannot be judged is unclear, never "not ours".
     async fn scan(
         &self,
         p: &Purchase,
         attempt: &SupplierAttempt,
     ) -> Result<ScanFacts, SupplierError> {
-        let watermark = attempt.watermark.as_deref().filter(|w| !w.is_empty());
-        let mut facts = ScanFacts::default();
-        let mut seen: HashSet<SupplierOrderId> = HashSet::new();
-        let mut offset: u32 = 0;
-        let mut position = 0usize;
-        let mut orders = Vec::new();
-        'pages: while facts.pages < self.cfg.reconcile_max_pages {
-            let page = self
-                .read(|| self.supplier.orders(&[], PAGE, offset))
-                .await?;
-            facts.pages += 1;
-            if offset == 0
-                && let Some(first) = page.items.first()
-            {
-                self.remember_head(first.id.as_str()).await;
-            }
-            let n = page.items.len() as u32;
-            for order in page.items {
-                if Some(order.id.as_str()) == watermark {
-                    facts.bounded = true;
-                    break 'pages;
+        let watermark = attempt.watermark.as_ref().and_then(|w| w.order().cloned());
+        let walk = self
+            .walk_history(self.cfg.reconcile_max_pages, |row| {
+                if watermark.is_some() && row.id() == watermark.as_ref() {
+                    Step::StopBefore
+                } else {
+                    Step::Keep
                 }
-                // Pages shift while new orders arrive; count each order once.
-                if seen.insert(order.id.clone()) {
-                    orders.push((position, order));
-                    position += 1;
-                }
-            }
-            offset += n;
-            let end = n == 0 || page.total.map_or(n < PAGE, |t| i64::from(offset) >= t);
-            if end {
-                facts.bounded = true;
-                break;
-            }
-        }
-        let qty = p.quantity.get();
-        let ids: Vec<SupplierOrderId> = orders.iter().map(|(_, o)| o.id.clone()).collect();
+            })
+            .await?;
+        let mut facts = ScanFacts {
+            bounded: walk.reached != Reached::PageLimit,
+            pages: walk.pages,
+            ..ScanFacts::default()
+        };
+        let ids: Vec<SupplierOrderId> = walk.rows.iter().filter_map(|r| r.id().cloned()).collect();
         let taken: HashSet<SupplierOrderId> = self
             .store
             .orders_taken_by_others(&ids, p.id)
@@ -334,21 +305,65 @@ impl Inner {
             })?
             .into_iter()
             .collect();
-        for (position, order) in orders {
-            if taken.contains(&order.id) {
+        for (position, row) in walk.rows.iter().enumerate() {
+            if row.id().is_some_and(|id| taken.contains(id)) {
                 continue;
             }
-            if order.matches(&p.product_id, qty, &p.note) {
-                facts.candidates.push(Candidate {
-                    id: order.id.clone(),
-                    status: order.status.clone(),
+            let listed = match row {
+                HistoryRow::Order(o) => self.judge(p, o),
+                HistoryRow::Unreadable(_) => Likeness::Unknown,
+            };
+            match (listed, row) {
+                (Likeness::Same, HistoryRow::Order(o)) => facts.candidates.push(Candidate {
+                    id: o.id.clone(),
+                    status: o.status.clone(),
                     position,
-                });
-            } else if order.maybe_matches(&p.product_id, qty, &p.note) {
-                facts.unclear.push(order.id.clone());
+                }),
+                (Likeness::Different, _) => {}
+                (_, row) => self.judge_alone(p, row, position, &mut facts).await?,
             }
         }
         Ok(facts)
+    }
+
+    fn judge(&self, p: &Purchase, order: &Order) -> Likeness {
+        order.likeness(&p.product_id, p.quantity.get(), &p.note)
+    }
+
+    /// Reads one order the list could not judge and judges it again.
+    async fn judge_alone(
+        &self,
+        p: &Purchase,
+        row: &HistoryRow,
+        position: usize,
+        facts: &mut ScanFacts,
+    ) -> Result<(), SupplierError> {
+        let Some(id) = row.id() else {
+            facts.unclear.push(format!(
+                "an unreadable row without an id at position {position}"
+            ));
+            return Ok(());
+        };
+        if facts.direct_reads >= MAX_DIRECT_READS {
+            facts.unclear.push(id.to_string());
+            return Ok(());
+        }
+        facts.direct_reads += 1;
+        match self.read(|| self.supplier.order(id)).await {
+            Ok(order) => match self.judge(p, &order) {
+                Likeness::Same => facts.candidates.push(Candidate {
+                    id: order.id.clone(),
+                    status: order.status.clone(),
+                    position,
+                }),
+                Likeness::Different => {}
+                Likeness::Unknown => facts.unclear.push(id.to_string()),
+            },
+            // The supplier knows no such order: nothing of ours to find there.
+            Err(SupplierError::Rejected(r)) if r.code == RejectCode::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        Ok(())
     }
 }
 
@@ -370,6 +385,7 @@ mod tests {
             unclear: vec![],
             bounded: true,
             pages: 1,
+            direct_reads: 0,
         }
     }
 
@@ -393,7 +409,7 @@ mod tests {
     #[test]
     fn orders_without_a_readable_note_block_a_not_found() {
         let mut f = facts(vec![]);
-        f.unclear.push(SupplierOrderId::parse("x").unwrap());
+        f.unclear.push("x".to_owned());
         assert!(matches!(decide(&f), Decision::Undecidable(_)));
         // But a real match is still adopted: same-signature orders are interchangeable.
         f.candidates.push(c("a", OrderStatus::Active, 3));

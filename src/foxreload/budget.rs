@@ -165,6 +165,11 @@ impl Budget {
         self.changed.notify_waiters();
     }
 
+    /// Writes waiting for their turn now.
+    pub fn writes_waiting(&self) -> usize {
+        self.with_state(|s| s.writes_waiting)
+    }
+
     /// Calls admitted in the last minute.
     pub fn used_last_minute(&self) -> usize {
         let now = Instant::now();

@@ -17,6 +17,7 @@ use super::error::{RejectCode, Rejection, SupplierError};
 use super::model::{
     Balance, Category, CursorPage, OffsetPage, Order, OrderPage, OrderStatus, Product,
 };
+use crate::clock::{Millis, SharedClock};
 use crate::domain::{Money, Note, ProductId, Quantity, SupplierOrderId};
 
 /// Replies larger than this are refused unread (a hostile or broken peer).
@@ -42,6 +43,29 @@ pub struct NewOrder<'a> {
     pub total_price: Option<Money>,
 }
 
+/// A supplier write's turn in the budget. Take it *before* committing the
+/// intent to write, so that a committed write never waits in the budget (a
+/// 429 pause can last an hour, long after the lease that guards it).
+#[must_use = "a write slot is spent when it is taken"]
+pub struct WriteSlot {
+    send_by: Option<(Millis, SharedClock)>,
+}
+
+impl WriteSlot {
+    /// The write must leave by `at` (on `clock`), or not at all: the client
+    /// checks right before sending, and past it sends nothing.
+    pub fn send_by(mut self, at: Millis, clock: SharedClock) -> Self {
+        self.send_by = Some((at, clock));
+        self
+    }
+
+    fn too_late(&self) -> bool {
+        self.send_by
+            .as_ref()
+            .is_some_and(|(at, clock)| clock.now_ms() > *at)
+    }
+}
+
 #[derive(Clone)]
 pub struct FoxReload {
     http: reqwest::Client,
@@ -64,6 +88,13 @@ impl std::fmt::Debug for FoxReload {
 enum Kind {
     Read,
     Write,
+}
+
+/// A request about to be sent: a read takes its turn in the budget when
+/// sent; a write brings the slot it took earlier.
+enum Call {
+    Read,
+    Write(WriteSlot),
 }
 
 impl FoxReload {
@@ -154,7 +185,7 @@ impl FoxReload {
             query.push(("statuses", list.join(",")));
         }
         let body = self
-            .send(Kind::Read, Method::GET, "api/orders/", &query, None)
+            .send(Call::Read, Method::GET, "api/orders/", &query, None)
             .await?;
         parse_order_page(&body).map_err(|e| read_garbage("order history", &e))
     }
@@ -176,9 +207,19 @@ impl FoxReload {
 
     // ---- writes ------------------------------------------------------------
 
+    /// Waits for a write's turn in the budget (writes go before reads).
+    pub async fn write_slot(&self) -> WriteSlot {
+        self.budget.acquire(Priority::Write).await;
+        WriteSlot { send_by: None }
+    }
+
     /// `POST /api/orders/`. Sent once. An error that leaves its outcome open
     /// is [`SupplierError::Ambiguous`]: the order may exist.
-    pub async fn create_order(&self, order: &NewOrder<'_>) -> Result<Order, SupplierError> {
+    pub async fn create_order(
+        &self,
+        order: &NewOrder<'_>,
+        slot: WriteSlot,
+    ) -> Result<Order, SupplierError> {
         let mut line = json!({
             "itemId": order.item.as_str(),
             "quantity": order.quantity.get(),
@@ -194,16 +235,26 @@ impl FoxReload {
             body["isMock"] = json!(true);
         }
         let reply = self
-            .send(Kind::Write, Method::POST, "api/orders/", &[], Some(body))
+            .send(
+                Call::Write(slot),
+                Method::POST,
+                "api/orders/",
+                &[],
+                Some(body),
+            )
             .await?;
         parse_write(&reply, "create order")
     }
 
     /// `POST /api/orders/{id}/pay` from the account balance. Sent once.
-    pub async fn pay_order(&self, id: &SupplierOrderId) -> Result<Order, SupplierError> {
+    pub async fn pay_order(
+        &self,
+        id: &SupplierOrderId,
+        slot: WriteSlot,
+    ) -> Result<Order, SupplierError> {
         let reply = self
             .send(
-                Kind::Write,
+                Call::Write(slot),
                 Method::POST,
                 &format!("api/orders/{}/pay", id.as_str()),
                 &[],
@@ -221,7 +272,7 @@ impl FoxReload {
         query: &[(&str, String)],
     ) -> Result<T, SupplierError> {
         let body = self
-            .send(Kind::Read, Method::GET, path, query, None)
+            .send(Call::Read, Method::GET, path, query, None)
             .await?;
         serde_json::from_slice(&body).map_err(|e| read_garbage(path, &e))
     }
@@ -230,7 +281,7 @@ impl FoxReload {
     /// other outcome becomes exactly one [`SupplierError`] class.
     async fn send(
         &self,
-        kind: Kind,
+        call: Call,
         method: Method,
         path: &str,
         query: &[(&str, String)],
@@ -243,12 +294,23 @@ impl FoxReload {
                 detail: format!("bad request path: {e}"),
             })
         })?;
-        self.budget
-            .acquire(match kind {
-                Kind::Write => Priority::Write,
-                Kind::Read => Priority::Read,
-            })
-            .await;
+        let kind = match call {
+            Call::Read => {
+                self.budget.acquire(Priority::Read).await;
+                Kind::Read
+            }
+            // A write took its turn in the budget before its intent was
+            // committed; it goes now, or never.
+            Call::Write(slot) => {
+                if slot.too_late() {
+                    return Err(SupplierError::RetryLater {
+                        reason: "not sent: its send-by instant had passed".to_owned(),
+                        retry_after: None,
+                    });
+                }
+                Kind::Write
+            }
+        };
         let mut request = self
             .http
             .request(method, url)
@@ -374,18 +436,16 @@ fn parse_write(body: &[u8], what: &str) -> Result<Order, SupplierError> {
         .map_err(|e| SupplierError::Ambiguous(format!("unparsable reply to {what}: {}", short(&e))))
 }
 
-/// The history reply is a page object or a bare array.
+/// The history reply is a page object or a bare array. Each row is parsed
+/// on its own, so one malformed order cannot hide the others.
 fn parse_order_page(body: &[u8]) -> Result<OrderPage, serde_json::Error> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
-        let items: Vec<Order> = serde_json::from_slice(body)?;
-        return Ok(OrderPage { items, total: None });
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(body)?;
+        return Ok(OrderPage::from_rows(rows, None));
     }
-    let page: OffsetPage<Order> = serde_json::from_slice(body)?;
-    Ok(OrderPage {
-        items: page.items,
-        total: page.total,
-    })
+    let page: OffsetPage<serde_json::Value> = serde_json::from_slice(body)?;
+    Ok(OrderPage::from_rows(page.items, page.total))
 }
 
 /// A serde error without the offending input (it could hold a code).
@@ -406,11 +466,11 @@ mod tests {
     fn both_history_shapes_parse() {
         let page =
             parse_order_page(br#"{"items":[{"id":"a","status":"paid"}],"total":9}"#).unwrap();
-        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.orders().count(), 1);
         assert_eq!(page.total, Some(9));
         let bare =
             parse_order_page(br#" [{"id":"a","status":"paid"},{"id":"b","status":"x"}]"#).unwrap();
-        assert_eq!(bare.items.len(), 2);
+        assert_eq!(bare.orders().count(), 2);
         assert_eq!(bare.total, None);
     }
 

@@ -9,6 +9,9 @@ pub mod model;
 pub mod sim;
 
 pub use budget::{Budget, Priority};
-pub use client::{ClientOptions, FoxReload, NewOrder};
+pub use client::{ClientOptions, FoxReload, NewOrder, WriteSlot};
 pub use error::{RejectCode, Rejection, SupplierError};
-pub use model::{Balance, Category, Code, Order, OrderPage, OrderStatus, Product};
+pub use model::{
+    Balance, Category, Code, HistoryRow, Likeness, Order, OrderPage, OrderStatus, Product,
+    UnreadableRow,
+};

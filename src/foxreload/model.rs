@@ -28,6 +28,15 @@ fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
     }
 }
 
+/// Text that may arrive as a JSON string or number; anything else is absent.
+fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
 /// A list that may be null or missing.
 fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
@@ -233,30 +242,51 @@ pub struct Order {
     pub total_price: Option<Money>,
     #[serde(default)]
     pub currency: Option<String>,
-    #[serde(default)]
+    /// RFC 3339 by the contract; a number (Unix time) is kept as its text.
+    #[serde(default, deserialize_with = "lenient_text")]
     pub created_at: Option<String>,
     #[serde(default)]
     pub is_mock: Option<bool>,
 }
 
+/// How a supplier order compares with the single line `(item, quantity,
+/// note)` we would have asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Likeness {
+    /// Every field is shown and equal: it may be ours.
+    Same,
+    /// A field it shows differs: it is not ours.
+    Different,
+    /// It shows too little to tell (a summary without items, quantity or
+    /// note), or more than we sent (a note with extra fields). Never a
+    /// reason to conclude either way.
+    Unknown,
+}
+
 impl Order {
-    /// Whether this order is the single line `(item, quantity, note)`; an
-    /// order echoing no note only matches an empty note.
-    pub fn matches(&self, item: &ProductId, quantity: i64, note: &Note) -> bool {
-        let [line] = self.items.as_slice() else {
-            return false;
+    /// Compares this order with `(item, quantity, note)`. What the order does
+    /// not show is never taken as a difference: a list row may be a summary.
+    pub fn likeness(&self, item: &ProductId, quantity: i64, note: &Note) -> Likeness {
+        let line = match self.items.as_slice() {
+            [] => return Likeness::Unknown,
+            [line] => line,
+            // We only ever create single-line orders.
+            _ => return Likeness::Different,
         };
-        if line.item_id != item.as_str() || line.quantity != Some(quantity) {
-            return false;
+        if line.item_id != item.as_str() || line.quantity.is_some_and(|q| q != quantity) {
+            return Likeness::Different;
         }
-        match &line.note {
-            None | Some(Value::Null) => note.is_empty(),
-            Some(v) => Note::from_json(v).as_ref() == Some(note),
+        let note_likeness = note_likeness(line.note.as_ref(), note);
+        match (line.quantity, note_likeness) {
+            (_, Likeness::Different) => Likeness::Different,
+            (Some(_), Likeness::Same) => Likeness::Same,
+            _ => Likeness::Unknown,
         }
     }
 
     /// Whether this order can be the supplier's answer to our request for
-    /// `(item, quantity, note)`: a reply may leave the note out.
+    /// `(item, quantity, note)`: a reply may leave the note out, but must
+    /// show the item and quantity.
     pub fn answers(&self, item: &ProductId, quantity: i64, note: &Note) -> bool {
         let [line] = self.items.as_slice() else {
             return false;
@@ -269,19 +299,15 @@ impl Order {
             }
     }
 
-    /// Same item and quantity, but the supplier echoed no usable note: such
-    /// an order can be neither claimed nor ruled out.
-    pub fn maybe_matches(&self, item: &ProductId, quantity: i64, note: &Note) -> bool {
-        let [line] = self.items.as_slice() else {
-            return false;
-        };
-        line.item_id == item.as_str()
-            && line.quantity == Some(quantity)
-            && !note.is_empty()
-            && line
-                .note
-                .as_ref()
-                .is_none_or(|v| Note::from_json(v).is_none())
+    /// Every item that did not fail carries at least one code. A list row
+    /// that leaves the codes out does not have them all.
+    pub fn has_all_codes(&self) -> bool {
+        !self.items.is_empty()
+            && self
+                .items
+                .iter()
+                .filter(|i| i.error.is_none())
+                .all(|i| !i.external_data.is_empty())
     }
 
     /// Every code of the order, in item order.
@@ -298,11 +324,109 @@ impl Order {
     }
 }
 
-/// A page of order history, from either reply shape.
+/// How the note an order shows compares with ours. A value the supplier
+/// sent as a number compares by its text.
+fn note_likeness(shown: Option<&Value>, ours: &Note) -> Likeness {
+    let fields = match shown {
+        None | Some(Value::Null) if ours.is_empty() => return Likeness::Same,
+        None | Some(Value::Null) => return Likeness::Unknown,
+        Some(Value::Object(fields)) => fields,
+        Some(_) => return Likeness::Unknown,
+    };
+    let mut unknown = false;
+    for (key, value) in ours.fields() {
+        match fields.get(key).map(scalar_text) {
+            Some(Some(text)) if text.trim() == value.as_str() => {}
+            Some(Some(_)) => return Likeness::Different,
+            // Missing or not a plain value: cannot be compared.
+            _ => unknown = true,
+        }
+    }
+    if unknown || fields.len() != ours.fields().len() {
+        return Likeness::Unknown;
+    }
+    Likeness::Same
+}
+
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A history row that is not a readable order (a wrong type somewhere, a
+/// missing status). It still says something: its `id`, when it has one,
+/// can be read alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnreadableRow {
+    pub id: Option<SupplierOrderId>,
+    pub problem: String,
+}
+
+/// A page of order history, from either reply shape. Rows are parsed one
+/// by one: one malformed order does not make the page unreadable.
 #[derive(Debug, Clone)]
 pub struct OrderPage {
-    pub items: Vec<Order>,
+    /// Every row, in page order (newest first).
+    pub rows: Vec<HistoryRow>,
+    /// The history's size, when the reply is a page object that says it.
     pub total: Option<i64>,
+}
+
+/// One row of the order history.
+#[derive(Debug, Clone)]
+pub enum HistoryRow {
+    Order(Box<Order>),
+    Unreadable(UnreadableRow),
+}
+
+impl HistoryRow {
+    pub fn id(&self) -> Option<&SupplierOrderId> {
+        match self {
+            HistoryRow::Order(o) => Some(&o.id),
+            HistoryRow::Unreadable(u) => u.id.as_ref(),
+        }
+    }
+
+    pub fn order(&self) -> Option<&Order> {
+        match self {
+            HistoryRow::Order(o) => Some(o),
+            HistoryRow::Unreadable(_) => None,
+        }
+    }
+}
+
+impl OrderPage {
+    /// The rows that parsed as orders, in page order.
+    pub fn orders(&self) -> impl Iterator<Item = &Order> {
+        self.rows.iter().filter_map(HistoryRow::order)
+    }
+
+    /// Parses each row on its own.
+    pub fn from_rows(rows: Vec<Value>, total: Option<i64>) -> Self {
+        let mut page = OrderPage {
+            rows: Vec::with_capacity(rows.len()),
+            total,
+        };
+        for row in rows {
+            let id = row
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|id| SupplierOrderId::parse(id).ok());
+            page.rows.push(match serde_json::from_value::<Order>(row) {
+                Ok(order) => HistoryRow::Order(Box::new(order)),
+                Err(e) => HistoryRow::Unreadable(UnreadableRow {
+                    id,
+                    // The classification only: the text could quote a code.
+                    problem: format!("{:?} error at column {}", e.classify(), e.column()),
+                }),
+            });
+        }
+        page
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -362,29 +486,98 @@ mod tests {
         }
     }
 
+    fn order(json: &str) -> Order {
+        serde_json::from_str(json).unwrap()
+    }
+
     #[test]
-    fn matching_uses_item_quantity_and_note() {
-        let o: Order = serde_json::from_str(
-            r#"{"id":"o-1","status":"active","items":[{"itemId":"product_1","quantity":2,
-                "note":{"player_id":77}}]}"#,
-        )
-        .unwrap();
+    fn likeness_uses_item_quantity_and_note() {
         let item = ProductId::parse("product_1").unwrap();
         let note = Note::from_pairs(["player_id=77"]).unwrap();
-        assert!(o.matches(&item, 2, &note));
-        assert!(!o.matches(&item, 1, &note));
-        assert!(!o.matches(&item, 2, &Note::default()));
-        assert!(!o.maybe_matches(&item, 2, &note));
-        let bare: Order = serde_json::from_str(
+        let full = order(
+            r#"{"id":"o-1","status":"active","items":[{"itemId":"product_1","quantity":2,
+                "note":{"player_id":77}}]}"#,
+        );
+        assert_eq!(full.likeness(&item, 2, &note), Likeness::Same);
+        assert_eq!(full.likeness(&item, 1, &note), Likeness::Different);
+        let other = Note::from_pairs(["player_id=78"]).unwrap();
+        assert_eq!(full.likeness(&item, 2, &other), Likeness::Different);
+        assert!(!full.answers(&item, 2, &other));
+
+        let bare = order(
             r#"{"id":"o-2","status":"active","items":[{"itemId":"product_1","quantity":2}]}"#,
-        )
-        .unwrap();
-        assert!(!bare.matches(&item, 2, &note));
-        assert!(bare.maybe_matches(&item, 2, &note));
+        );
+        assert_eq!(bare.likeness(&item, 2, &note), Likeness::Unknown);
+        assert_eq!(bare.likeness(&item, 2, &Note::default()), Likeness::Same);
         assert!(
             bare.answers(&item, 2, &note),
             "a reply may leave the note out"
         );
-        assert!(!o.answers(&item, 2, &Note::from_pairs(["player_id=78"]).unwrap()));
+    }
+
+    #[test]
+    fn a_summary_row_is_never_judged_not_ours() {
+        let item = ProductId::parse("product_1").unwrap();
+        let note = Note::from_pairs(["player_id=77"]).unwrap();
+        for json in [
+            // No items at all.
+            r#"{"id":"o","status":"paid"}"#,
+            // Items without quantity or note.
+            r#"{"id":"o","status":"paid","items":[{"itemId":"product_1"}]}"#,
+            // A note with a field more than we sent.
+            r#"{"id":"o","status":"paid","items":[{"itemId":"product_1","quantity":2,
+                "note":{"player_id":"77","region":"eu"}}]}"#,
+            // A note value that is not a plain value.
+            r#"{"id":"o","status":"paid","items":[{"itemId":"product_1","quantity":2,
+                "note":{"player_id":{"v":77}}}]}"#,
+        ] {
+            assert_eq!(
+                order(json).likeness(&item, 2, &note),
+                Likeness::Unknown,
+                "{json}"
+            );
+        }
+        // What a row does show still rules it out.
+        let other_item = order(r#"{"id":"o","status":"paid","items":[{"itemId":"product_9"}]}"#);
+        assert_eq!(other_item.likeness(&item, 2, &note), Likeness::Different);
+        let two_lines = order(
+            r#"{"id":"o","status":"paid","items":[{"itemId":"product_1"},{"itemId":"product_1"}]}"#,
+        );
+        assert_eq!(two_lines.likeness(&item, 2, &note), Likeness::Different);
+    }
+
+    #[test]
+    fn codes_are_complete_only_when_every_item_that_did_not_fail_has_some() {
+        let summary =
+            order(r#"{"id":"o","status":"completed","items":[{"itemId":"p","quantity":1}]}"#);
+        assert!(!summary.has_all_codes());
+        assert!(!order(r#"{"id":"o","status":"completed"}"#).has_all_codes());
+        let partial = order(
+            r#"{"id":"o","status":"completed","items":[{"itemId":"p","externalData":["A"]},
+                {"itemId":"q","error":"out of stock"}]}"#,
+        );
+        assert!(partial.has_all_codes());
+    }
+
+    #[test]
+    fn one_malformed_row_leaves_the_rest_of_the_page_readable() {
+        let rows: Vec<Value> = serde_json::from_str(
+            r#"[{"id":"good-1","status":"paid","createdAt":1700000000},
+                {"id":"bad-1","status":7,"createdAt":1700000000},
+                {"status":"paid"},
+                {"id":"good-2","status":"active"}]"#,
+        )
+        .unwrap();
+        let page = OrderPage::from_rows(rows, None);
+        assert_eq!(page.rows.len(), 4);
+        let ids: Vec<&str> = page.orders().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, ["good-1", "good-2"]);
+        let ids: Vec<Option<&str>> = page
+            .rows
+            .iter()
+            .map(|r| r.id().map(|i| i.as_str()))
+            .collect();
+        assert_eq!(ids, [Some("good-1"), Some("bad-1"), None, Some("good-2")]);
+        assert!(matches!(page.rows[1], HistoryRow::Unreadable(_)));
     }
 }

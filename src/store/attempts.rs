@@ -5,7 +5,7 @@ use sqlx::AssertSqlSafe;
 
 use super::{Cas, Result, Store, StoreError, Tx, json_strings, with_db, with_tx};
 use crate::clock::Millis;
-use crate::domain::{Signature, SupplierOrderId};
+use crate::domain::{Signature, SupplierOrderId, Watermark};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AttemptState {
@@ -66,10 +66,13 @@ impl AttemptState {
 pub struct NewAttempt {
     pub purchase_id: i64,
     pub signature: Signature,
-    /// The newest supplier order id known to exist before this attempt;
-    /// `Some("")` when the account had none.
-    pub watermark: Option<String>,
+    /// The newest supplier order known to exist before this attempt.
+    pub watermark: Watermark,
     pub started_at: Millis,
+    /// The last instant the request may still reach the supplier: it is
+    /// sent by a send-by instant or not at all, and a request on the wire
+    /// gives up after the client's timeout.
+    pub reach_by: Millis,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -80,6 +83,7 @@ struct AttemptRow {
     state: String,
     watermark: Option<String>,
     started_at: i64,
+    reach_by: Option<i64>,
     clean_scans: i64,
     supplier_order_id: Option<String>,
     outcome: Option<String>,
@@ -92,8 +96,12 @@ pub struct SupplierAttempt {
     pub purchase_id: i64,
     pub signature: Signature,
     pub state: AttemptState,
-    pub watermark: Option<String>,
+    /// `None` only on rows written before watermarks were kept.
+    pub watermark: Option<Watermark>,
     pub started_at: Millis,
+    /// See [`NewAttempt::reach_by`]; rows from before it was kept use
+    /// their start.
+    pub reach_by: Millis,
     pub clean_scans: i64,
     pub supplier_order_id: Option<SupplierOrderId>,
     pub outcome: Option<String>,
@@ -111,13 +119,20 @@ impl TryFrom<AttemptRow> for SupplierAttempt {
             .map(SupplierOrderId::parse)
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("attempt {}: {e}", r.id)))?;
+        let watermark = r
+            .watermark
+            .as_deref()
+            .map(Watermark::parse_stored)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("attempt {}: {e}", r.id)))?;
         Ok(SupplierAttempt {
             id: r.id,
             purchase_id: r.purchase_id,
             signature: Signature::from_stored(r.signature),
             state,
-            watermark: r.watermark,
+            watermark,
             started_at: r.started_at,
+            reach_by: r.reach_by.unwrap_or(r.started_at),
             clean_scans: r.clean_scans,
             supplier_order_id,
             outcome: r.outcome,
@@ -133,13 +148,15 @@ impl Tx {
     pub async fn insert_attempt(&mut self, a: &NewAttempt) -> Result<i64> {
         let id: i64 = with_tx!(self, c => {
             sqlx::query_scalar(
-                "INSERT INTO supplier_attempts (purchase_id, signature, state, watermark, started_at) \
-                 VALUES ($1, $2, 'submitting', $3, $4) RETURNING id",
+                "INSERT INTO supplier_attempts \
+                     (purchase_id, signature, state, watermark, started_at, reach_by) \
+                 VALUES ($1, $2, 'submitting', $3, $4, $5) RETURNING id",
             )
             .bind(a.purchase_id)
             .bind(a.signature.as_str())
-            .bind(a.watermark.as_deref())
+            .bind(a.watermark.as_stored())
             .bind(a.started_at)
+            .bind(a.reach_by)
             .fetch_one(&mut *c)
             .await?
         });
@@ -176,6 +193,25 @@ impl Tx {
                 .execute(&mut *c)
                 .await?
                 .rows_affected()
+        });
+        Ok(Cas::from_rows(rows))
+    }
+
+    /// Marks an ambiguous attempt absent, unless a reply was noted on it
+    /// (or it moved on) meanwhile: compare-and-set in one statement, so a
+    /// noted order always wins over absence.
+    pub async fn mark_attempt_absent(&mut self, id: i64, now: Millis) -> Result<Cas> {
+        let rows = with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE supplier_attempts SET state = 'absent', resolved_at = $1, \
+                     outcome = 'not in history after the settle delay and two scans' \
+                 WHERE id = $2 AND state = 'unknown' AND supplier_order_id IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
         });
         Ok(Cas::from_rows(rows))
     }

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{Result, Store, Tx, with_db, with_tx};
 use crate::clock::Millis;
-use crate::domain::PurchaseState;
+use crate::domain::{AlertKind, EventKind, PurchaseState};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Event {
@@ -14,7 +14,8 @@ pub struct Event {
     pub kind: String,
     pub from_state: Option<String>,
     pub to_state: Option<String>,
-    pub attempt: Option<i64>,
+    /// The purchase's claim fence when the event was written.
+    pub fence: Option<i64>,
     pub actor: Option<String>,
     pub detail: String,
 }
@@ -36,25 +37,25 @@ impl Tx {
     pub async fn record_event(
         &mut self,
         purchase_id: Option<i64>,
-        kind: &str,
+        kind: EventKind,
         from: Option<PurchaseState>,
         to: Option<PurchaseState>,
-        attempt: Option<i64>,
+        fence: Option<i64>,
         actor: &str,
         detail: &Value,
         now: Millis,
     ) -> Result<()> {
         with_tx!(self, c => {
             sqlx::query(
-                "INSERT INTO events (purchase_id, at, kind, from_state, to_state, attempt, actor, detail) \
+                "INSERT INTO events (purchase_id, at, kind, from_state, to_state, fence, actor, detail) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(purchase_id)
             .bind(now)
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(from.map(|s| s.as_str()))
             .bind(to.map(|s| s.as_str()))
-            .bind(attempt)
+            .bind(fence)
             .bind((!actor.is_empty()).then_some(actor))
             .bind(detail.to_string())
             .execute(&mut *c)
@@ -67,7 +68,7 @@ impl Tx {
     /// is raised once; returns whether this call raised it.
     pub async fn raise_alert(
         &mut self,
-        kind: &str,
+        kind: AlertKind,
         purchase_id: Option<i64>,
         dedup_key: Option<&str>,
         detail: &str,
@@ -78,7 +79,7 @@ impl Tx {
                 "INSERT INTO alerts (kind, purchase_id, dedup_key, detail, created_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dedup_key) DO NOTHING",
             )
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(purchase_id)
             .bind(dedup_key)
             .bind(detail)
@@ -104,7 +105,7 @@ impl Store {
     /// Raises an alert in its own transaction.
     pub async fn raise_alert(
         &self,
-        kind: &str,
+        kind: AlertKind,
         purchase_id: Option<i64>,
         dedup_key: Option<&str>,
         detail: &str,

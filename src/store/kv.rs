@@ -28,6 +28,45 @@ impl Store {
         Ok(())
     }
 
+    /// The value and when it was last set.
+    pub async fn kv_get_with_time(&self, key: &str) -> Result<Option<(String, Millis)>> {
+        Ok(with_db!(&self.db, c => {
+            sqlx::query_as("SELECT value, updated_at FROM kv WHERE key = $1")
+                .bind(key)
+                .fetch_optional(c)
+                .await?
+        }))
+    }
+
+    /// Sets `key` to what was observed at `observed_at`, unless what is kept
+    /// was observed later: an older observation never overwrites a newer
+    /// one. `weakest` (say "none seen") never overwrites another value.
+    /// Returns whether it was written.
+    pub async fn kv_set_if_newer(
+        &self,
+        key: &str,
+        value: &str,
+        observed_at: Millis,
+        weakest: &str,
+    ) -> Result<bool> {
+        let rows = with_db!(&self.db, c => {
+            sqlx::query(
+                "INSERT INTO kv (key, value, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at \
+                 WHERE kv.updated_at <= excluded.updated_at \
+                   AND (excluded.value <> $4 OR kv.value = $4)",
+            )
+            .bind(key)
+            .bind(value)
+            .bind(observed_at)
+            .bind(weakest)
+            .execute(c)
+            .await?
+            .rows_affected()
+        });
+        Ok(rows == 1)
+    }
+
     /// Takes or renews the lease `name` for `owner` until `now + ttl`.
     /// Returns false while another owner holds an unexpired lease.
     pub async fn hold_lease(

@@ -21,7 +21,7 @@ use crate::config::DatabaseUrl;
 
 pub use attempts::{AttemptState, NewAttempt, SupplierAttempt};
 pub use events::{Alert, Event};
-pub use purchases::{Change, NewPurchase, Purchase, PurchaseFilter, Transition};
+pub use purchases::{Change, CorruptRow, NewPurchase, Purchase, PurchaseFilter, Rows, Transition};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -30,6 +30,13 @@ pub enum StoreError {
     Conflict(String),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    /// A bug: the engine asked for a move the state table does not allow.
+    #[error("purchase {id}: {from} -> {to} is not an allowed transition")]
+    IllegalTransition {
+        id: i64,
+        from: crate::domain::PurchaseState,
+        to: crate::domain::PurchaseState,
+    },
     #[error("database error: {0}")]
     Db(sqlx::Error),
 }

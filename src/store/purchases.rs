@@ -8,7 +8,8 @@ use sqlx::AssertSqlSafe;
 use super::{Backend, Cas, Result, Store, StoreError, Tx, json_strings, with_db, with_tx};
 use crate::clock::Millis;
 use crate::domain::{
-    ClientRef, Money, Note, ProductId, PurchaseState, Quantity, Signature, SupplierOrderId, UserId,
+    ClientRef, EventKind, HoldReason, Money, Note, ProductId, PurchaseSource, PurchaseState,
+    Quantity, Signature, SupplierOrderId, UserId,
 };
 
 /// A purchase the customer paid for, about to be handed to the engine.
@@ -27,8 +28,7 @@ pub struct NewPurchase {
     pub currency: String,
     /// Stars paid; 0 for a purchase paid outside Telegram.
     pub stars: i64,
-    /// `telegram` or `manual`.
-    pub source: &'static str,
+    pub source: PurchaseSource,
     pub telegram_charge_id: Option<String>,
 }
 
@@ -50,7 +50,7 @@ struct PurchaseRow {
     source: String,
     telegram_charge_id: Option<String>,
     state: String,
-    attempt: i64,
+    fence: i64,
     lease_owner: Option<String>,
     lease_expires_at: Option<i64>,
     next_action_at: i64,
@@ -69,6 +69,9 @@ struct PurchaseRow {
     created_at: i64,
     updated_at: i64,
     finished_at: Option<i64>,
+    state_since: i64,
+    pays_sent: i64,
+    empty_reads: i64,
 }
 
 /// A purchase as read from the store, with typed fields.
@@ -89,12 +92,13 @@ pub struct Purchase {
     pub order_price: Option<Money>,
     pub currency: String,
     pub stars: i64,
-    pub source: String,
+    pub source: PurchaseSource,
     pub telegram_charge_id: Option<String>,
     pub state: PurchaseState,
-    /// Bumped by every claim: a worker's compare-and-set names the claim it
-    /// holds, so a worker whose lease was taken over cannot write.
-    pub attempt: i64,
+    /// The claim fence, bumped by every claim: a worker's compare-and-set
+    /// names the claim it holds, so a worker whose lease was taken over
+    /// cannot write.
+    pub fence: i64,
     pub lease_owner: Option<String>,
     pub lease_expires_at: Option<Millis>,
     pub next_action_at: Millis,
@@ -102,7 +106,7 @@ pub struct Purchase {
     pub supplier_status: Option<String>,
     pub current_attempt_id: Option<i64>,
     pub order_attempts: i64,
-    pub hold_reason: Option<String>,
+    pub hold_reason: Option<HoldReason>,
     pub hold_since: Option<Millis>,
     pub resume_state: Option<PurchaseState>,
     pub pay_sent_at: Option<Millis>,
@@ -113,6 +117,12 @@ pub struct Purchase {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub finished_at: Option<Millis>,
+    /// When the purchase entered its current state: the stall clock.
+    pub state_since: Millis,
+    /// Pay requests sent for the linked order.
+    pub pays_sent: i64,
+    /// Direct reads that found the order completed without its codes.
+    pub empty_reads: i64,
 }
 
 impl TryFrom<PurchaseRow> for Purchase {
@@ -155,19 +165,24 @@ impl TryFrom<PurchaseRow> for Purchase {
                 .map(PurchaseState::parse)
                 .transpose()
                 .map_err(corrupt)?,
+            source: PurchaseSource::parse(&r.source).map_err(corrupt)?,
+            hold_reason: r
+                .hold_reason
+                .as_deref()
+                .map(HoldReason::parse)
+                .transpose()
+                .map_err(corrupt)?,
             client_ref: r.client_ref,
             currency: r.currency,
             stars: r.stars,
-            source: r.source,
             telegram_charge_id: r.telegram_charge_id,
-            attempt: r.attempt,
+            fence: r.fence,
             lease_owner: r.lease_owner,
             lease_expires_at: r.lease_expires_at,
             next_action_at: r.next_action_at,
             supplier_status: r.supplier_status,
             current_attempt_id: r.current_attempt_id,
             order_attempts: r.order_attempts,
-            hold_reason: r.hold_reason,
             hold_since: r.hold_since,
             pay_sent_at: r.pay_sent_at,
             waiting_since: r.waiting_since,
@@ -177,12 +192,45 @@ impl TryFrom<PurchaseRow> for Purchase {
             created_at: r.created_at,
             updated_at: r.updated_at,
             finished_at: r.finished_at,
+            state_since: r.state_since,
+            pays_sent: r.pays_sent,
+            empty_reads: r.empty_reads,
         })
     }
 }
 
 fn typed(rows: Vec<PurchaseRow>) -> Result<Vec<Purchase>> {
     rows.into_iter().map(Purchase::try_from).collect()
+}
+
+/// A purchase row that does not read as a purchase (a bad state name, a
+/// broken note): reported and set aside, never a reason to stop the others.
+#[derive(Debug, Clone)]
+pub struct CorruptRow {
+    pub id: i64,
+    pub problem: String,
+}
+
+/// Rows read for work: the good ones, and those that could not be read.
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub purchases: Vec<Purchase>,
+    pub corrupt: Vec<CorruptRow>,
+}
+
+fn sorted(rows: Vec<PurchaseRow>) -> Rows {
+    let mut out = Rows::default();
+    for row in rows {
+        let id = row.id;
+        match Purchase::try_from(row) {
+            Ok(p) => out.purchases.push(p),
+            Err(e) => out.corrupt.push(CorruptRow {
+                id,
+                problem: e.to_string(),
+            }),
+        }
+    }
+    out
 }
 
 /// One column a transition changes besides the state.
@@ -195,7 +243,7 @@ pub enum Change {
     /// One more supplier create started.
     CountOrderAttempt,
     Hold {
-        reason: String,
+        reason: HoldReason,
         since: Millis,
         resume: PurchaseState,
     },
@@ -206,6 +254,12 @@ pub enum Change {
     LastCheckedAt(Millis),
     LastError(Option<String>),
     OrderPrice(Option<Money>),
+    /// One more pay request sent for the linked order.
+    CountPay,
+    /// A new order will be linked: its pays start from zero.
+    ResetPays,
+    /// One more direct read found the order completed without codes.
+    CountEmptyRead,
     /// Give the purchase back so any worker may claim it when it is due.
     ReleaseLease,
 }
@@ -233,7 +287,7 @@ impl Change {
                 since,
                 resume,
             } => vec![
-                ("hold_reason", Some(Text(Some(reason.clone())))),
+                ("hold_reason", Some(Text(Some(reason.as_str().to_owned())))),
                 ("hold_since", Some(Int(Some(*since)))),
                 ("resume_state", Some(Text(Some(resume.as_str().to_owned())))),
             ],
@@ -250,6 +304,9 @@ impl Change {
             Change::OrderPrice(p) => {
                 vec![("order_price", Some(Text(p.map(|m| m.to_string()))))]
             }
+            Change::CountPay => vec![("pays_sent = pays_sent + 1", None)],
+            Change::ResetPays => vec![("pays_sent", Some(Int(Some(0))))],
+            Change::CountEmptyRead => vec![("empty_reads = empty_reads + 1", None)],
             Change::ReleaseLease => vec![
                 ("lease_owner", Some(Text(None))),
                 ("lease_expires_at", Some(Int(None))),
@@ -265,30 +322,40 @@ impl Change {
 pub struct Transition {
     pub id: i64,
     pub from: PurchaseState,
-    pub attempt: i64,
+    pub fence: i64,
     pub to: PurchaseState,
     pub changes: Vec<Change>,
-    pub kind: &'static str,
+    pub kind: EventKind,
     pub detail: Value,
     pub actor: String,
     /// Whether the event log gets a row (reschedules are not logged).
     pub logged: bool,
+    /// The stall clock keeps running across this move (one phase of work:
+    /// a create that never left returns to `ordering` without resetting it).
+    pub keeps_clock: bool,
 }
 
 impl Transition {
     /// From what `p` says now to `to`.
-    pub fn of(p: &Purchase, to: PurchaseState, kind: &'static str) -> Self {
+    pub fn of(p: &Purchase, to: PurchaseState, kind: EventKind) -> Self {
         Transition {
             id: p.id,
             from: p.state,
-            attempt: p.attempt,
+            fence: p.fence,
             to,
             changes: Vec::new(),
             kind,
             detail: Value::Object(Default::default()),
             actor: String::new(),
             logged: true,
+            keeps_clock: false,
         }
+    }
+
+    /// Keeps the stall clock (and its alert) of the state it leaves.
+    pub fn keeping_clock(mut self) -> Self {
+        self.keeps_clock = true;
+        self
     }
 
     /// Leaves no event row: for a reschedule that changes nothing else.
@@ -349,9 +416,10 @@ impl Store {
             sqlx::query_scalar(
                 "INSERT INTO purchases (client_ref, user_id, chat_id, product_id, product_name, \
                      quantity, note, signature, unit_price, order_price, currency, stars, source, \
-                     telegram_charge_id, state, next_action_at, created_at, updated_at) \
+                     telegram_charge_id, state, next_action_at, created_at, updated_at, \
+                     state_since) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, 'ordering', \
-                     $14, $14, $14) RETURNING id",
+                     $14, $14, $14, $14) RETURNING id",
             )
             .bind(p.client_ref.to_string())
             .bind(p.user_id.0)
@@ -364,7 +432,7 @@ impl Store {
             .bind(p.unit_price.map(|m| m.to_string()))
             .bind(&p.currency)
             .bind(p.stars)
-            .bind(p.source)
+            .bind(p.source.as_str())
             .bind(p.telegram_charge_id.as_deref())
             .bind(now)
             .fetch_one(&mut *c)
@@ -372,12 +440,12 @@ impl Store {
         });
         tx.record_event(
             Some(id),
-            "created",
+            EventKind::Created,
             None,
             Some(PurchaseState::Ordering),
             Some(0),
             "",
-            &serde_json::json!({ "source": p.source, "stars": p.stars }),
+            &serde_json::json!({ "source": p.source.as_str(), "stars": p.stars }),
             now,
         )
         .await?;
@@ -415,8 +483,19 @@ impl Store {
         row.map(Purchase::try_from).transpose()
     }
 
-    /// Newest first unless the filter asks for the oldest.
+    /// Newest first unless the filter asks for the oldest. A row that does
+    /// not read fails the whole call: see [`Store::purchases_for_work`].
     pub async fn purchases(&self, filter: &PurchaseFilter) -> Result<Vec<Purchase>> {
+        typed(self.purchase_rows(filter).await?)
+    }
+
+    /// As [`Store::purchases`], with rows that do not read set apart
+    /// instead of failing the call.
+    pub async fn purchases_for_work(&self, filter: &PurchaseFilter) -> Result<Rows> {
+        Ok(sorted(self.purchase_rows(filter).await?))
+    }
+
+    async fn purchase_rows(&self, filter: &PurchaseFilter) -> Result<Vec<PurchaseRow>> {
         let limit = if filter.limit > 0 { filter.limit } else { 100 };
         // Built from fixed fragments only.
         let sql = format!(
@@ -435,13 +514,15 @@ impl Store {
                 .fetch_all(c)
                 .await?
         });
-        typed(rows)
+        Ok(rows)
     }
 
     /// Takes up to `limit` purchases in one of `states` that are due and not
-    /// held by a live lease, bumping their `attempt`. Two claimers never get
+    /// held by a live lease, bumping their `fence`. Two claimers never get
     /// the same row: on SQLite the single statement runs under the one write
     /// lock; on PostgreSQL rows another claimer is taking are skipped.
+    /// A claimed row that does not read is set aside (due never) and
+    /// returned among [`Rows::corrupt`], so it cannot wedge the claims.
     pub async fn claim_due(
         &self,
         owner: &str,
@@ -449,7 +530,7 @@ impl Store {
         now: Millis,
         lease_ms: Millis,
         limit: i64,
-    ) -> Result<Vec<Purchase>> {
+    ) -> Result<Rows> {
         let backend = self.backend();
         // SKIP LOCKED: concurrent claimers in other processes pass over rows
         // another claimer is taking, instead of waiting for them or taking
@@ -460,7 +541,7 @@ impl Store {
         };
         let sql = format!(
             "UPDATE purchases \
-             SET attempt = attempt + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
+             SET fence = fence + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
              WHERE id IN (SELECT id FROM purchases \
                  WHERE state IN ({}) \
                    AND next_action_at <= $3 \
@@ -479,7 +560,17 @@ impl Store {
                 .fetch_all(c)
                 .await?
         });
-        typed(rows)
+        let rows = sorted(rows);
+        for bad in &rows.corrupt {
+            with_db!(&self.db, c => {
+                sqlx::query("UPDATE purchases SET next_action_at = $1 WHERE id = $2")
+                    .bind(Millis::MAX)
+                    .bind(bad.id)
+                    .execute(c)
+                    .await?;
+            });
+        }
+        Ok(rows)
     }
 
     /// Extends a lease the caller still holds, before a slow step.
@@ -487,12 +578,12 @@ impl Store {
         let rows = with_db!(&self.db, c => {
             sqlx::query(
                 "UPDATE purchases SET lease_expires_at = $1 \
-                 WHERE id = $2 AND state = $3 AND attempt = $4 AND lease_owner = $5",
+                 WHERE id = $2 AND state = $3 AND fence = $4 AND lease_owner = $5",
             )
             .bind(until)
             .bind(p.id)
             .bind(p.state.as_str())
-            .bind(p.attempt)
+            .bind(p.fence)
             .bind(owner)
             .execute(c)
             .await?
@@ -507,6 +598,35 @@ impl Store {
         let outcome = tx.transition(t, now).await?;
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    /// Purchases in one of `states` that entered it at or before
+    /// `alert_before` and were not alerted in it yet, or at or before
+    /// `dead_before`: longest waiting first.
+    pub async fn stalled(
+        &self,
+        states: &[PurchaseState],
+        alert_before: Millis,
+        dead_before: Millis,
+        limit: i64,
+    ) -> Result<Rows> {
+        let sql = format!(
+            "SELECT * FROM purchases \
+             WHERE state IN ({}) AND state_since <= $2 \
+               AND (stall_alerted_at IS NULL OR state_since <= $3) \
+             ORDER BY state_since, id LIMIT $4",
+            self.backend().json_list(1)
+        );
+        let rows: Vec<PurchaseRow> = with_db!(&self.db, c => {
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(state_names(states))
+                .bind(alert_before)
+                .bind(dead_before)
+                .bind(limit)
+                .fetch_all(c)
+                .await?
+        });
+        Ok(sorted(rows))
     }
 
     /// When the next purchase in one of `states` becomes due (or its lease
@@ -546,12 +666,32 @@ impl Store {
 }
 
 impl Tx {
-    /// Compare-and-set on `(id, state, attempt)`. On [`Cas::LostRace`]
+    /// Compare-and-set on `(id, state, fence)`. On [`Cas::LostRace`]
     /// nothing was written, not even the event.
+    /// A move that is not in [`PurchaseState::may_move_to`]'s table is
+    /// refused with [`StoreError::IllegalTransition`] and writes nothing.
     pub async fn transition(&mut self, t: &Transition, now: Millis) -> Result<Cas> {
+        if !t.from.may_move_to(t.to) {
+            return Err(StoreError::IllegalTransition {
+                id: t.id,
+                from: t.from,
+                to: t.to,
+            });
+        }
         let mut sets = vec!["state = $1".to_owned(), "updated_at = $2".to_owned()];
         let mut binds: Vec<Bind> = Vec::new();
         let mut changes = t.changes.clone();
+        if t.to != t.from && !t.keeps_clock {
+            // A new state starts its own stall clock.
+            sets.push("state_since = $2".to_owned());
+            if !t
+                .changes
+                .iter()
+                .any(|c| matches!(c, Change::StallAlertedAt(_)))
+            {
+                changes.push(Change::StallAlertedAt(None));
+            }
+        }
         if t.to.is_final() {
             changes.push(Change::ReleaseLease);
             sets.push("finished_at = $2".to_owned());
@@ -569,7 +709,7 @@ impl Tx {
         }
         let n = binds.len() + 2;
         let sql = format!(
-            "UPDATE purchases SET {} WHERE id = ${} AND state = ${} AND attempt = ${}",
+            "UPDATE purchases SET {} WHERE id = ${} AND state = ${} AND fence = ${}",
             sets.join(", "),
             n + 1,
             n + 2,
@@ -586,7 +726,7 @@ impl Tx {
             }
             q.bind(t.id)
                 .bind(t.from.as_str())
-                .bind(t.attempt)
+                .bind(t.fence)
                 .execute(&mut *c)
                 .await?
                 .rows_affected()
@@ -598,7 +738,7 @@ impl Tx {
                 t.kind,
                 Some(t.from),
                 Some(t.to),
-                Some(t.attempt),
+                Some(t.fence),
                 &t.actor,
                 &t.detail,
                 now,

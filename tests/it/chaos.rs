@@ -28,14 +28,17 @@ fn config(instance: &str) -> EngineConfig {
         lease: Duration::from_secs(2),
         settle_delay: Duration::from_millis(1_200),
         poll_interval: Duration::from_millis(100),
-        stall_alert: Duration::from_secs(8),
-        stall_dead: Duration::from_secs(16),
+        // Four signatures are hot (87 purchases each queue behind one
+        // unresolved create at a time): the stall clock must outlast a queue.
+        stall_alert: Duration::from_secs(20),
+        stall_dead: Duration::from_secs(60),
         balance_wait: Duration::from_secs(30),
         price_tolerance_percent: Decimal::new(5, 0),
         workers: 6,
         worker_idle: Duration::from_millis(20),
         reconcile_max_pages: 40,
         instance_id: instance.to_owned(),
+        supplier_timeout: TIMEOUT,
     }
 }
 
@@ -124,6 +127,10 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
     for e in &engines {
         tasks.extend(e.spawn(stopped.clone()));
     }
+    tasks.push(tokio::spawn(delivery_stand_in(
+        db.store.clone(),
+        stopped.clone(),
+    )));
 
     // The operator's world moves meanwhile: the balance runs dry for a while,
     // prices move within and beyond tolerance.
@@ -159,7 +166,7 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
                 unit_price: Some(Money::parse(price).unwrap()),
                 currency: "USD".to_owned(),
                 stars: 100,
-                source: "manual",
+                source: foxbot::domain::PurchaseSource::Manual,
                 telegram_charge_id: None,
             };
             db.store.insert_purchase(&p, clock.now_ms()).await.unwrap();
@@ -174,7 +181,7 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
     let started = std::time::Instant::now();
     wait_for(
         "every purchase to leave the engine",
-        Duration::from_secs(240),
+        Duration::from_secs(360),
         || async { all_settled(&db.store).await.then_some(()) },
     )
     .await;
@@ -222,7 +229,39 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
         report.abandoned, 0,
         "nothing should be undecidable here: {report:?}"
     );
-    assert!(report.delivering > PURCHASES / 3, "{report:?}");
+    assert!(report.delivering > PURCHASES / 4, "{report:?}");
     // Stalled orders are dead-lettered (with alerts), failures refunded.
     assert!(report.dead_letter > 0 && report.refunding > 0, "{report:?}");
+}
+
+/// Stands in for the delivery and refund workers (not part of this
+/// suite): takes what the engine hands on and finishes it, as they will,
+/// so that the engine's stall clock judges only the engine.
+async fn delivery_stand_in(
+    store: foxbot::store::Store,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use foxbot::domain::{EventKind, PurchaseState};
+    use foxbot::store::Transition;
+    let states = [PurchaseState::Delivering, PurchaseState::Refunding];
+    while !*stop.borrow() {
+        let now = SystemClock.now_ms();
+        let claimed = store
+            .claim_due("stand-in", &states, now, 5_000, 50)
+            .await
+            .unwrap();
+        for p in claimed.purchases {
+            let (to, kind) = if p.state == PurchaseState::Delivering {
+                (PurchaseState::Delivered, EventKind::Delivered)
+            } else {
+                (PurchaseState::Refunded, EventKind::Refunded)
+            };
+            let t = Transition::of(&p, to, kind).by("stand-in");
+            let _ = store.transition(&t, now).await.unwrap();
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+            _ = stop.changed() => {}
+        }
+    }
 }

@@ -95,9 +95,12 @@ async fn every_endpoint_reads_the_simulated_catalog_and_orders() {
         .unwrap();
     assert_eq!(xbox.price, None, "price known only at order time");
 
-    let order = c.create_order(&order_of(&steam())).await.unwrap();
+    let order = c
+        .create_order(&order_of(&steam()), c.write_slot().await)
+        .await
+        .unwrap();
     assert_eq!(order.status, OrderStatus::Active);
-    let paid = c.pay_order(&order.id).await.unwrap();
+    let paid = c.pay_order(&order.id, c.write_slot().await).await.unwrap();
     assert!(paid.status.is_paid_or_later());
     let again = c.order(&order.id).await.unwrap();
     assert_eq!(again.id, order.id);
@@ -105,7 +108,7 @@ async fn every_endpoint_reads_the_simulated_catalog_and_orders() {
         .orders(&[OrderStatus::Paid, OrderStatus::Processing], 50, 0)
         .await
         .unwrap();
-    assert_eq!(history.items.len(), 1);
+    assert_eq!(history.rows.len(), 1);
     assert_eq!(history.total, Some(1));
     let balance = c.balance("USD").await.unwrap();
     assert_eq!(balance, Money::parse("990.80").unwrap());
@@ -121,13 +124,11 @@ async fn history_and_balances_parse_in_every_documented_shape() {
         })
         .await;
         let c = client_for(&s.base_url(), KEY);
-        c.create_order(&order_of(&steam())).await.unwrap();
+        c.create_order(&order_of(&steam()), c.write_slot().await)
+            .await
+            .unwrap();
         let history = c.orders(&[], 50, 0).await.unwrap();
-        assert_eq!(
-            (history.items.len(), history.total),
-            (1, None),
-            "bare array"
-        );
+        assert_eq!((history.rows.len(), history.total), (1, None), "bare array");
         assert_eq!(
             c.balance("usd").await.unwrap(),
             Money::parse("1000").unwrap(),
@@ -152,15 +153,22 @@ async fn every_write_fault_lands_in_the_right_class() {
     ];
     for fault in ambiguous {
         s.push_fault(Endpoint::CreateOrder, fault.clone());
-        let r = c.create_order(&order_of(&steam())).await;
+        let r = c
+            .create_order(&order_of(&steam()), c.write_slot().await)
+            .await;
         assert!(is_ambiguous(&r), "create under {fault:?}: {r:?}");
     }
     // Pay faults are just as ambiguous.
-    let order = c.create_order(&order_of(&steam())).await.unwrap();
+    let order = c
+        .create_order(&order_of(&steam()), c.write_slot().await)
+        .await
+        .unwrap();
     s.push_fault(Endpoint::PayOrder, Fault::ResetAfterCommit);
-    assert!(is_ambiguous(&c.pay_order(&order.id).await));
+    assert!(is_ambiguous(
+        &c.pay_order(&order.id, c.write_slot().await).await
+    ));
     assert_eq!(
-        rejected_with(&c.pay_order(&order.id).await),
+        rejected_with(&c.pay_order(&order.id, c.write_slot().await).await),
         RejectCode::OrderPaymentNotPossible,
         "the first pay went through"
     );
@@ -171,7 +179,10 @@ async fn every_write_fault_lands_in_the_right_class() {
             retry_after_secs: 1,
         },
     );
-    match c.create_order(&order_of(&steam())).await {
+    match c
+        .create_order(&order_of(&steam()), c.write_slot().await)
+        .await
+    {
         Err(SupplierError::RetryLater { retry_after, .. }) => {
             assert_eq!(retry_after, Some(Duration::from_secs(1)))
         }
@@ -185,7 +196,10 @@ async fn definite_refusals_are_rejections_with_their_codes() {
     let c = client_for(&s.base_url(), KEY);
     s.set_balance(Money::parse("1").unwrap());
     assert_eq!(
-        rejected_with(&c.create_order(&order_of(&steam())).await),
+        rejected_with(
+            &c.create_order(&order_of(&steam()), c.write_slot().await)
+                .await
+        ),
         RejectCode::BalanceNotEnough
     );
     s.set_balance(Money::parse("100").unwrap());
@@ -193,17 +207,20 @@ async fn definite_refusals_are_rejections_with_their_codes() {
     let mut priced = order_of(&item);
     priced.total_price = Some(Money::parse("1.00").unwrap());
     assert_eq!(
-        rejected_with(&c.create_order(&priced).await),
+        rejected_with(&c.create_order(&priced, c.write_slot().await).await),
         RejectCode::OfferPriceNotMatched
     );
     let nothing = ProductId::parse("product_nope").unwrap();
     assert_eq!(
-        rejected_with(&c.create_order(&order_of(&nothing)).await),
+        rejected_with(
+            &c.create_order(&order_of(&nothing), c.write_slot().await)
+                .await
+        ),
         RejectCode::NotFound
     );
     let pubg = ProductId::parse("product_pubg_60").unwrap();
     assert_eq!(
-        rejected_with(&c.create_order(&order_of(&pubg)).await),
+        rejected_with(&c.create_order(&order_of(&pubg), c.write_slot().await).await),
         RejectCode::Invalid,
         "missing note field"
     );
@@ -213,7 +230,7 @@ async fn definite_refusals_are_rejections_with_their_codes() {
         RejectCode::NotFound
     );
     assert_eq!(
-        rejected_with(&c.pay_order(&unknown).await),
+        rejected_with(&c.pay_order(&unknown, c.write_slot().await).await),
         RejectCode::NotFound
     );
     let wrong_key = client_for(&s.base_url(), "nope");
@@ -222,7 +239,11 @@ async fn definite_refusals_are_rejections_with_their_codes() {
         RejectCode::Unauthorized
     );
     assert_eq!(
-        rejected_with(&wrong_key.create_order(&order_of(&steam())).await),
+        rejected_with(
+            &wrong_key
+                .create_order(&order_of(&steam()), wrong_key.write_slot().await)
+                .await
+        ),
         RejectCode::Unauthorized
     );
     assert!(s.orders().is_empty(), "no refusal made an order");
@@ -258,7 +279,10 @@ async fn a_write_that_never_connected_is_retry_later() {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let c = client_for(&format!("http://{addr}"), KEY);
-    assert!(is_retry_later(&c.create_order(&order_of(&steam())).await));
+    assert!(is_retry_later(
+        &c.create_order(&order_of(&steam()), c.write_slot().await)
+            .await
+    ));
 }
 
 #[tokio::test]
@@ -274,7 +298,9 @@ async fn a_429_pauses_every_caller_for_its_retry_after() {
     assert!(is_retry_later(&c.balances().await));
     let started = Instant::now();
     // Another caller (a write, even) waits out the pause.
-    c.create_order(&order_of(&steam())).await.unwrap();
+    c.create_order(&order_of(&steam()), c.write_slot().await)
+        .await
+        .unwrap();
     assert!(
         started.elapsed() >= Duration::from_millis(950),
         "{:?}",
@@ -332,7 +358,9 @@ async fn hostile_replies_are_refused_cleanly() {
     ] {
         let base = hostile_server(reply).await;
         let c = client_for(&base, KEY);
-        let write = c.create_order(&order_of(&steam())).await;
+        let write = c
+            .create_order(&order_of(&steam()), c.write_slot().await)
+            .await;
         assert!(
             is_ambiguous(&write),
             "{name}: a write's unreadable 2xx is ambiguous: {write:?}"
@@ -344,7 +372,10 @@ async fn hostile_replies_are_refused_cleanly() {
     let base = hostile_server(http("400 Bad Request", &deep_json_error())).await;
     let c = client_for(&base, KEY);
     assert_eq!(
-        rejected_with(&c.create_order(&order_of(&steam())).await),
+        rejected_with(
+            &c.create_order(&order_of(&steam()), c.write_slot().await)
+                .await
+        ),
         RejectCode::Invalid
     );
 }

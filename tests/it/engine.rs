@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use foxbot::domain::{Money, PurchaseState};
+use foxbot::domain::{EventKind, HoldReason, Money, PurchaseState, Watermark};
 use std::sync::Arc;
 
 use foxbot::engine::Engine;
@@ -99,7 +99,7 @@ async fn a_lost_create_response_never_makes_a_second_order(db: &TestDb) {
     assert_eq!(rig.created(), 1);
 
     // Before the settle delay nothing is decided, and nothing is read.
-    rig.advance(59);
+    rig.advance(rig.settle_secs() - 2);
     rig.work().await;
     assert_eq!(rig.state(id).await, PurchaseState::Reconciling);
     assert_eq!(
@@ -133,7 +133,7 @@ async fn every_ambiguous_create_that_committed_is_found_not_repeated(db: &TestDb
         let id = rig.buy(PUBG, 1, &[&format!("player_id={i}")]).await;
         rig.work().await;
         assert_eq!(rig.state(id).await, PurchaseState::Reconciling, "{fault:?}");
-        rig.advance(61);
+        rig.advance(rig.settle_secs() + 1);
         rig.work().await;
         assert_eq!(
             rig.state(id).await,
@@ -160,7 +160,7 @@ async fn a_create_that_never_landed_is_sent_again_exactly_once(db: &TestDb) {
         assert_eq!(rig.state(id).await, PurchaseState::Reconciling, "{fault:?}");
         assert_eq!(rig.created(), created_before, "nothing landed");
 
-        rig.advance(61);
+        rig.advance(rig.settle_secs() + 1);
         rig.work().await;
         assert_eq!(
             rig.state(id).await,
@@ -205,7 +205,7 @@ async fn a_create_that_lands_after_the_client_gave_up_is_found(db: &TestDb) {
         || async { (rig.sim.orders().len() == 1).then_some(()) },
     )
     .await;
-    rig.advance(61);
+    rig.advance(rig.settle_secs() + 1);
     rig.work().await;
     assert_eq!(rig.state(id).await, PurchaseState::WaitingSupplier);
     assert_eq!((rig.created(), rig.paid()), (1, 1));
@@ -221,7 +221,7 @@ async fn an_order_that_appears_late_in_the_history_is_found(db: &TestDb) {
         .push_fault(Endpoint::CreateOrder, Fault::DropAfterCommit);
     let id = rig.buy(PUBG, 1, &["player_id=1"]).await;
     rig.work().await;
-    rig.advance(61);
+    rig.advance(rig.settle_secs() + 1);
     rig.work().await;
     assert_eq!(
         rig.state(id).await,
@@ -247,7 +247,7 @@ async fn an_order_hidden_past_both_scans_is_never_paid(db: &TestDb) {
         .push_fault(Endpoint::CreateOrder, Fault::DropAfterCommit);
     let id = rig.buy(PUBG, 1, &["player_id=1"]).await;
     rig.work().await;
-    rig.advance(61);
+    rig.advance(rig.settle_secs() + 1);
     rig.work().await;
     rig.advance(31);
     rig.work().await;
@@ -312,7 +312,7 @@ async fn purchases_with_the_same_signature_queue_behind_an_unresolved_create(db:
             "b must not be sent while a is unresolved"
         );
     }
-    rig.advance(61);
+    rig.advance(rig.settle_secs() + 1);
     rig.work().await;
     assert_eq!(rig.state(a).await, PurchaseState::WaitingSupplier);
     rig.advance(1);
@@ -341,18 +341,20 @@ async fn a_crash_after_submitting_is_reconciled_not_resent(db: &TestDb) {
         )
         .await
         .unwrap()
+        .purchases
         .remove(0);
     let mut tx = db.store.begin().await.unwrap();
     let attempt = tx
         .insert_attempt(&NewAttempt {
             purchase_id: id,
             signature: p.signature.clone(),
-            watermark: Some(String::new()),
+            watermark: Watermark::Empty,
+            reach_by: 0,
             started_at: rig.now(),
         })
         .await
         .unwrap();
-    let t = Transition::of(&p, PurchaseState::Submitting, "create_sent")
+    let t = Transition::of(&p, PurchaseState::Submitting, EventKind::CreateSent)
         .set(Change::CurrentAttempt(Some(attempt)))
         .set(Change::CountOrderAttempt);
     assert!(tx.transition(&t, rig.now()).await.unwrap().applied());
@@ -417,9 +419,13 @@ async fn an_ambiguous_pay_is_resolved_by_reading_the_order(db: &TestDb) {
     rig.work().await;
     assert_eq!(rig.state(a).await, PurchaseState::Paying);
     assert_eq!(rig.paid(), 1);
-    rig.advance(1);
+    rig.advance(rig.pay_settle_secs());
     rig.work().await;
-    assert_eq!(rig.state(a).await, PurchaseState::WaitingSupplier);
+    // Read once the pay can no longer land: paid (and by now complete).
+    assert!(matches!(
+        rig.state(a).await,
+        PurchaseState::WaitingSupplier | PurchaseState::Delivering
+    ));
     assert_eq!(
         rig.sim.request_count(Endpoint::PayOrder),
         1,
@@ -432,9 +438,12 @@ async fn an_ambiguous_pay_is_resolved_by_reading_the_order(db: &TestDb) {
     let b = rig.buy(STEAM, 1, &[]).await;
     rig.work().await;
     assert_eq!(rig.state(b).await, PurchaseState::Paying);
-    rig.advance(1);
+    rig.advance(rig.pay_settle_secs());
     rig.work().await;
-    assert_eq!(rig.state(b).await, PurchaseState::WaitingSupplier);
+    assert!(matches!(
+        rig.state(b).await,
+        PurchaseState::WaitingSupplier | PurchaseState::Delivering
+    ));
     assert_eq!(rig.sim.request_count(Endpoint::PayOrder), 3);
     assert_eq!(rig.paid(), 2);
     rig.run_to_quiescence(5, 10).await;
@@ -461,7 +470,7 @@ async fn a_low_balance_holds_the_purchase_until_a_top_up(db: &TestDb) {
     rig.work().await;
     let p = rig.purchase(id).await;
     assert_eq!(p.state, PurchaseState::OnHold);
-    assert_eq!(p.hold_reason.as_deref(), Some("balance"));
+    assert_eq!(p.hold_reason, Some(HoldReason::Balance));
     let alerts = db.store.alerts_of(id).await.unwrap();
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].kind, "low_balance");
@@ -613,7 +622,7 @@ async fn a_refused_key_holds_purchases_and_alerts(db: &TestDb) {
     while misconfigured.work_once("bad/w0").await.unwrap() > 0 {}
     let p = rig.purchase(id).await;
     assert_eq!(p.state, PurchaseState::OnHold);
-    assert_eq!(p.hold_reason.as_deref(), Some("auth"));
+    assert_eq!(p.hold_reason, Some(HoldReason::Auth));
     let kinds: Vec<String> = db
         .store
         .alerts_of(id)
@@ -663,17 +672,20 @@ async fn the_reconciliation_scan_pages_back_past_newer_orders(db: &TestDb) {
     let steam = foxbot::domain::ProductId::parse(STEAM).unwrap();
     for _ in 0..120 {
         rig.supplier
-            .create_order(&foxbot::foxreload::NewOrder {
-                item: &steam,
-                quantity: foxbot::domain::Quantity::new(1).unwrap(),
-                note: &foxbot::domain::Note::default(),
-                total_price: None,
-            })
+            .create_order(
+                &foxbot::foxreload::NewOrder {
+                    item: &steam,
+                    quantity: foxbot::domain::Quantity::new(1).unwrap(),
+                    note: &foxbot::domain::Note::default(),
+                    total_price: None,
+                },
+                rig.supplier.write_slot().await,
+            )
             .await
             .unwrap();
     }
     let lists = rig.sim.request_count(Endpoint::ListOrders);
-    rig.advance(61);
+    rig.advance(rig.settle_secs() + 1);
     rig.work().await;
     assert_eq!(rig.state(id).await, PurchaseState::WaitingSupplier);
     assert!(
@@ -783,16 +795,19 @@ async fn an_undecidable_reconciliation_is_dead_lettered_with_its_evidence(db: &T
     let steam = foxbot::domain::ProductId::parse(STEAM).unwrap();
     for _ in 0..60 {
         rig.supplier
-            .create_order(&foxbot::foxreload::NewOrder {
-                item: &steam,
-                quantity: foxbot::domain::Quantity::new(1).unwrap(),
-                note: &foxbot::domain::Note::default(),
-                total_price: None,
-            })
+            .create_order(
+                &foxbot::foxreload::NewOrder {
+                    item: &steam,
+                    quantity: foxbot::domain::Quantity::new(1).unwrap(),
+                    note: &foxbot::domain::Note::default(),
+                    total_price: None,
+                },
+                rig.supplier.write_slot().await,
+            )
             .await
             .unwrap();
     }
-    rig.advance(61);
+    rig.advance(rig.settle_secs() + 1);
     rig.work().await;
     let p = rig.purchase(id).await;
     assert_eq!(p.state, PurchaseState::DeadLetter);
@@ -827,7 +842,7 @@ async fn a_failed_history_read_is_retried_within_the_scan(db: &TestDb) {
     rig.sim
         .push_fault(Endpoint::ListOrders, Fault::ResetBeforeCommit);
     let lists = rig.sim.request_count(Endpoint::ListOrders);
-    rig.advance(61);
+    rig.advance(rig.settle_secs() + 1);
     rig.work().await;
     assert_eq!(rig.state(id).await, PurchaseState::WaitingSupplier);
     assert_eq!(rig.sim.request_count(Endpoint::ListOrders), lists + 3);

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use foxbot::domain::{PurchaseState, Signature};
+use foxbot::domain::{EventKind, PurchaseState, Signature, Watermark};
 use foxbot::store::{AttemptState, Cas, Change, NewAttempt, Transition};
 
 use crate::support::TestDb;
@@ -32,18 +32,23 @@ async fn a_stale_compare_and_set_changes_nothing(db: &TestDb) {
         .insert_purchase(&new_purchase(1, "p1", 1, &[]), t0)
         .await
         .unwrap();
-    let first = s.claim_due("w1", WORKED, t0, 10_000, 10).await.unwrap();
+    let first = s
+        .claim_due("w1", WORKED, t0, 10_000, 10)
+        .await
+        .unwrap()
+        .purchases;
     assert_eq!(first.len(), 1);
     let stale = first[0].clone();
     // The lease expires and another worker takes the purchase over.
     let second = s
         .claim_due("w2", WORKED, t0 + 10_001, 10_000, 10)
         .await
-        .unwrap();
-    assert_eq!(second[0].attempt, stale.attempt + 1);
+        .unwrap()
+        .purchases;
+    assert_eq!(second[0].fence, stale.fence + 1);
 
     let events_before = s.events_of(id).await.unwrap().len();
-    let late = Transition::of(&stale, PurchaseState::Submitting, "test")
+    let late = Transition::of(&stale, PurchaseState::Submitting, EventKind::Reschedule)
         .set(Change::NextActionAt(t0 + 99));
     assert_eq!(
         s.transition(&late, t0 + 10_002).await.unwrap(),
@@ -61,7 +66,7 @@ async fn a_stale_compare_and_set_changes_nothing(db: &TestDb) {
     );
 
     // The current holder's transition applies and is logged.
-    let current = Transition::of(&second[0], PurchaseState::Submitting, "test");
+    let current = Transition::of(&second[0], PurchaseState::Submitting, EventKind::Reschedule);
     assert_eq!(
         s.transition(&current, t0 + 10_003).await.unwrap(),
         Cas::Applied
@@ -85,8 +90,9 @@ async fn a_transition_from_a_state_the_row_left_changes_nothing(db: &TestDb) {
         .claim_due("w1", WORKED, t0, 10_000, 1)
         .await
         .unwrap()
+        .purchases
         .remove(0);
-    let to_submitting = Transition::of(&p, PurchaseState::Submitting, "test");
+    let to_submitting = Transition::of(&p, PurchaseState::Submitting, EventKind::Reschedule);
     assert!(s.transition(&to_submitting, t0).await.unwrap().applied());
     // Replaying the same transition (same from-state) must lose.
     assert_eq!(
@@ -118,7 +124,8 @@ async fn two_concurrent_claimers_never_get_the_same_purchase(db: &TestDb) {
                 let got = store
                     .claim_due(&format!("w{w}"), WORKED, t0, 60_000, 3)
                     .await
-                    .unwrap();
+                    .unwrap()
+                    .purchases;
                 if got.is_empty() {
                     break;
                 }
@@ -154,25 +161,28 @@ async fn an_expired_lease_is_taken_over_and_the_old_holder_can_no_longer_write(d
         .claim_due("w1", WORKED, t0, 1_000, 5)
         .await
         .unwrap()
+        .purchases
         .remove(0);
     assert!(
         s.claim_due("w2", WORKED, t0 + 999, 1_000, 5)
             .await
             .unwrap()
+            .purchases
             .is_empty(),
         "lease still live"
     );
     let taken = s
         .claim_due("w2", WORKED, t0 + 1_000, 1_000, 5)
         .await
-        .unwrap();
+        .unwrap()
+        .purchases;
     assert_eq!(taken.len(), 1);
     assert_eq!(taken[0].lease_owner.as_deref(), Some("w2"));
-    let old = Transition::of(&held, PurchaseState::DeadLetter, "test");
+    let old = Transition::of(&held, PurchaseState::DeadLetter, EventKind::Reschedule);
     assert_eq!(s.transition(&old, t0 + 1_001).await.unwrap(), Cas::LostRace);
 
     // Releasing lets anyone claim it when due, not before.
-    let release = Transition::of(&taken[0], PurchaseState::Ordering, "reschedule")
+    let release = Transition::of(&taken[0], PurchaseState::Ordering, EventKind::Reschedule)
         .set(Change::NextActionAt(t0 + 5_000))
         .set(Change::ReleaseLease);
     assert!(s.transition(&release, t0 + 1_002).await.unwrap().applied());
@@ -180,12 +190,14 @@ async fn an_expired_lease_is_taken_over_and_the_old_holder_can_no_longer_write(d
         s.claim_due("w3", WORKED, t0 + 4_999, 1_000, 5)
             .await
             .unwrap()
+            .purchases
             .is_empty()
     );
     assert_eq!(
         s.claim_due("w3", WORKED, t0 + 5_000, 1_000, 5)
             .await
             .unwrap()
+            .purchases
             .len(),
         1
     );
@@ -214,7 +226,8 @@ async fn a_second_unresolved_create_with_the_same_signature_is_refused(db: &Test
     let attempt = |purchase_id: i64, signature: Signature| NewAttempt {
         purchase_id,
         signature,
-        watermark: Some(String::new()),
+        watermark: Watermark::Empty,
+        reach_by: 0,
         started_at: t0,
     };
     let mut tx = s.begin().await.unwrap();
@@ -297,7 +310,7 @@ async fn a_telegram_charge_is_recorded_once(db: &TestDb) {
     let s = &db.store;
     let t0 = now();
     let mut p = new_purchase(1, "p1", 1, &[]);
-    p.source = "telegram";
+    p.source = foxbot::domain::PurchaseSource::Telegram;
     p.stars = 150;
     p.telegram_charge_id = Some("charge-1".to_owned());
     let id = s.insert_purchase(&p, t0).await.unwrap();
@@ -369,8 +382,14 @@ async fn a_claim_takes_only_the_states_asked_for(db: &TestDb) {
         .claim_due("w1", WORKED, t0, 1_000, 1)
         .await
         .unwrap()
+        .purchases
         .remove(0);
-    let handed_on = Transition::of(&p, PurchaseState::Delivering, "test")
+    // ordering → on_hold → delivering, both allowed moves.
+    let held = Transition::of(&p, PurchaseState::OnHold, EventKind::OnHold);
+    assert!(s.transition(&held, t0).await.unwrap().applied());
+    let mut p = p;
+    p.state = PurchaseState::OnHold;
+    let handed_on = Transition::of(&p, PurchaseState::Delivering, EventKind::OrderCompleted)
         .set(Change::NextActionAt(t0))
         .set(Change::ReleaseLease);
     assert!(s.transition(&handed_on, t0).await.unwrap().applied());
@@ -379,12 +398,14 @@ async fn a_claim_takes_only_the_states_asked_for(db: &TestDb) {
         s.claim_due("w2", engine, t0 + 5_000, 1_000, 9)
             .await
             .unwrap()
+            .purchases
             .is_empty()
     );
     let delivery = s
         .claim_due("d1", &[PurchaseState::Delivering], t0, 1_000, 9)
         .await
-        .unwrap();
+        .unwrap()
+        .purchases;
     assert_eq!(delivery.len(), 1);
     assert_eq!(delivery[0].id, id);
     assert_eq!(s.next_due_at(engine).await.unwrap(), None);

@@ -152,7 +152,7 @@ pub fn new_purchase(user: i64, product: &str, qty: i64, note: &[&str]) -> NewPur
         unit_price: Some(Money::parse("10.00").unwrap()),
         currency: "USD".to_owned(),
         stars: 0,
-        source: "manual",
+        source: foxbot::domain::PurchaseSource::Manual,
         telegram_charge_id: None,
     }
 }

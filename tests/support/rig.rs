@@ -31,6 +31,7 @@ pub fn test_config(instance: &str) -> EngineConfig {
         worker_idle: Duration::from_millis(20),
         reconcile_max_pages: 20,
         instance_id: instance.to_owned(),
+        supplier_timeout: CLIENT_TIMEOUT,
     }
 }
 
@@ -97,6 +98,21 @@ impl Rig {
 
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// Seconds from a create's commit until "not found" may count: the
+    /// request may leave within the send window and reach the supplier
+    /// until the client's timeout, then the settle delay runs.
+    pub fn settle_secs(&self) -> u64 {
+        let c = &self.config;
+        (c.send_window() + c.supplier_timeout + c.settle_delay)
+            .as_secs_f64()
+            .ceil() as u64
+    }
+
+    /// Seconds after a pay whose outcome was not seen until its order is read.
+    pub fn pay_settle_secs(&self) -> u64 {
+        self.config.pay_settle().as_secs_f64().ceil() as u64
     }
 
     pub fn advance(&self, secs: u64) {

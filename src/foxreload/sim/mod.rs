@@ -41,6 +41,7 @@ use tokio::sync::watch;
 use crate::clock::{SharedClock, SystemClock, millis};
 use crate::domain::Money;
 use server::{Chaos, Script, Shared, lock};
+pub use supplier::ListShape;
 use supplier::Supplier;
 
 /// How a simulator starts.
@@ -418,6 +419,11 @@ impl Simulator {
     /// Applies at once to every order, old or new.
     pub fn set_list_lag(&self, lag: Duration) {
         self.supplier().list_lag = millis(lag);
+    }
+
+    /// How history rows leave fields out, from the next request on.
+    pub fn set_list_shape(&self, shape: ListShape) {
+        self.supplier().list_shape = shape;
     }
 
     /// Turns [`SimOptions::auto_pay`] on or off for orders created from now.
