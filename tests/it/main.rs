@@ -34,5 +34,6 @@ mod client;
 #[cfg(feature = "crash-points")]
 mod crash;
 mod engine;
+mod money_core;
 mod sim;
 mod store;
