@@ -9,6 +9,7 @@
 /// Every point, in the order a purchase passes them.
 pub const POINTS: &[&str] = &[
     "after_intent",
+    "awaiting_write_slot",
     "after_submitting",
     "after_create_call",
     "after_link",

@@ -31,6 +31,7 @@ impl Inner {
         }
         // The slot first: whatever the budget makes us wait, we wait before
         // anything is committed. Then the watermark, fresh at the commit.
+        crash::point("awaiting_write_slot");
         let slot = self.supplier.write_slot().await;
         let watermark = match self.watermark().await {
             Ok(w) => w,

@@ -11,14 +11,17 @@ use std::time::Duration;
 use foxbot::clock::{Clock, SystemClock};
 use foxbot::domain::{ClientRef, Language, Money, Note, ProductId, Quantity, UserId};
 use foxbot::engine::{Engine, EngineConfig};
-use foxbot::foxreload::sim::{Fault, OrderOutcome, SimOptions, Simulator};
+use foxbot::foxreload::sim::{Fault, ListShape, OrderOutcome, SimOptions, Simulator};
 use foxbot::store::NewPurchase;
 use rust_decimal::Decimal;
 
 use crate::support::rig::{KEY, all_settled, check_guarantees, client};
 use crate::support::{TestDb, wait_for};
 
-on_both_engines!(five_hundred_purchases_under_every_fault_keep_the_guarantees);
+on_both_engines!(
+    five_hundred_purchases_under_every_fault_keep_the_guarantees,
+    an_account_that_pays_at_creation_under_429_storms_pays_each_purchase_once,
+);
 
 const PURCHASES: usize = 520;
 const TIMEOUT: Duration = Duration::from_millis(250);
@@ -264,4 +267,116 @@ async fn delivery_stand_in(
             _ = stop.changed() => {}
         }
     }
+}
+
+/// On an account where creating an order pays it, every create that lands
+/// spends money: one extra create is one extra charge. 429s whose
+/// `Retry-After` outlasts the lease, lost replies and history rows that
+/// show no quantity or note: paid orders must still equal purchases.
+async fn an_account_that_pays_at_creation_under_429_storms_pays_each_purchase_once(db: &TestDb) {
+    const N: usize = 120;
+    let sim = Simulator::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimOptions {
+            api_key: KEY.to_owned(),
+            balance: Money::parse("100000").unwrap(),
+            default_outcome: OrderOutcome::complete(Duration::from_millis(300)),
+            auto_pay: true,
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    sim.set_list_shape(ListShape {
+        omit_quantity_and_note: true,
+        ..ListShape::default()
+    });
+    sim.set_chaos(
+        0xa070,
+        0.08,
+        vec![
+            // Longer than the 2 s lease: a write that waited this long after
+            // its commit would race a takeover.
+            Fault::RateLimited {
+                retry_after_secs: 3,
+            },
+            Fault::DropAfterCommit,
+            Fault::ServerErrorAfterCommit(502),
+            Fault::ResetAfterCommit,
+            Fault::MalformedAfterCommit,
+        ],
+    );
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let engines = [
+        Engine::new(
+            db.store.clone(),
+            client(&sim.base_url(), TIMEOUT, 60_000),
+            clock.clone(),
+            config("one"),
+        ),
+        Engine::new(
+            db.another_store().await,
+            client(&sim.base_url(), TIMEOUT, 60_000),
+            clock.clone(),
+            config("two"),
+        ),
+    ];
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    for e in &engines {
+        tasks.extend(e.spawn(stopped.clone()));
+    }
+    tasks.push(tokio::spawn(delivery_stand_in(
+        db.store.clone(),
+        stopped.clone(),
+    )));
+    for i in 0..N {
+        // A dozen signatures, each shared by ten purchases.
+        let p = NewPurchase {
+            client_ref: ClientRef::generate(),
+            user_id: UserId(2_000 + i as i64),
+            chat_id: 2_000 + i as i64,
+            language: Language::En,
+            product_id: ProductId::parse("product_pubg_60").unwrap(),
+            product_name: "PUBG 60 UC".to_owned(),
+            quantity: Quantity::new(1).unwrap(),
+            note: Note::from_pairs([format!("player_id={}", i % 12).as_str()]).unwrap(),
+            unit_price: Some(Money::parse("0.99").unwrap()),
+            currency: "USD".to_owned(),
+            stars: 100,
+            source: foxbot::domain::PurchaseSource::Manual,
+            telegram_charge_id: None,
+        };
+        db.store.insert_purchase(&p, clock.now_ms()).await.unwrap();
+    }
+    for e in &engines {
+        e.wake();
+    }
+    wait_for(
+        "every purchase to leave the engine",
+        Duration::from_secs(300),
+        || async { all_settled(&db.store).await.then_some(()) },
+    )
+    .await;
+    let _ = stop.send(true);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let report = check_guarantees(&db.store, &sim, true).await;
+    eprintln!("auto-pay storm ({:?}): {report:#?}", db.store.backend());
+    assert_eq!(report.purchases, N);
+    assert!(
+        report.ambiguous > 0,
+        "the run must exercise ambiguity: {report:?}"
+    );
+    assert_eq!(
+        report.orders_paid, report.delivering,
+        "one paid order per delivered purchase: {report:?}"
+    );
+    assert_eq!(
+        report.orders_paid + report.dead_letter,
+        N,
+        "every purchase paid once or in a person's hands: {report:?}"
+    );
+    assert_eq!(report.orders_created, report.orders_paid, "{report:?}");
 }

@@ -49,6 +49,7 @@ macro_rules! sweep {
 
 sweep!(
     after_intent => "after_intent",
+    awaiting_write_slot => "awaiting_write_slot",
     after_submitting => "after_submitting",
     after_create_call => "after_create_call",
     after_link => "after_link",
@@ -134,6 +135,15 @@ async fn crash_and_recover(db: &TestDb, point: &str, seed: u64) {
     if point.contains("reconcile") {
         // The first create's reply is lost: reconciliation must run.
         sim.push_fault(Endpoint::CreateOrder, Fault::DropAfterCommit);
+    }
+    if point == "awaiting_write_slot" {
+        // A 429 pauses the budget: the next create waits for its slot.
+        sim.push_fault(
+            Endpoint::CreateOrder,
+            Fault::RateLimited {
+                retry_after_secs: 1,
+            },
+        );
     }
     if seed == 2 {
         sim.push_fault(Endpoint::CreateOrder, Fault::ServerErrorAfterCommit(502));
