@@ -109,31 +109,12 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
             },
         ],
     );
-    // The stall and failure outcomes above are per product; let most orders complete.
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engines = [
-        Engine::new(
-            db.store.clone(),
-            client(&sim.base_url(), TIMEOUT, 60_000),
-            clock.clone(),
-            config("one"),
-        ),
-        Engine::new(
-            db.another_store().await,
-            client(&sim.base_url(), TIMEOUT, 60_000),
-            clock.clone(),
-            config("two"),
-        ),
-    ];
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut tasks = Vec::new();
-    for e in &engines {
-        tasks.extend(e.spawn(stopped.clone()));
-    }
-    tasks.push(tokio::spawn(delivery_stand_in(
-        db.store.clone(),
-        stopped.clone(),
-    )));
+    let Running {
+        engines,
+        stop,
+        tasks,
+    } = start(db, &sim, &clock).await;
 
     // The operator's world moves meanwhile: the balance runs dry for a while,
     // prices move within and beyond tolerance.
@@ -237,6 +218,42 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
     assert!(report.dead_letter > 0 && report.refunding > 0, "{report:?}");
 }
 
+/// Two engines (two processes, as far as the database can tell) and the
+/// delivery stand-in, running until `stop` says true.
+struct Running {
+    engines: [Engine; 2],
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn start(db: &TestDb, sim: &Simulator, clock: &Arc<dyn Clock>) -> Running {
+    let engines = [
+        Engine::new(
+            db.store.clone(),
+            client(&sim.base_url(), TIMEOUT, 60_000),
+            clock.clone(),
+            config("one"),
+        ),
+        Engine::new(
+            db.another_store().await,
+            client(&sim.base_url(), TIMEOUT, 60_000),
+            clock.clone(),
+            config("two"),
+        ),
+    ];
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    for e in &engines {
+        tasks.extend(e.spawn(stopped.clone()));
+    }
+    tasks.push(tokio::spawn(delivery_stand_in(db.store.clone(), stopped)));
+    Running {
+        engines,
+        stop,
+        tasks,
+    }
+}
+
 /// Stands in for the delivery and refund workers (not part of this
 /// suite): takes what the engine hands on and finishes it, as they will,
 /// so that the engine's stall clock judges only the engine.
@@ -307,29 +324,11 @@ async fn an_account_that_pays_at_creation_under_429_storms_pays_each_purchase_on
         ],
     );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engines = [
-        Engine::new(
-            db.store.clone(),
-            client(&sim.base_url(), TIMEOUT, 60_000),
-            clock.clone(),
-            config("one"),
-        ),
-        Engine::new(
-            db.another_store().await,
-            client(&sim.base_url(), TIMEOUT, 60_000),
-            clock.clone(),
-            config("two"),
-        ),
-    ];
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut tasks = Vec::new();
-    for e in &engines {
-        tasks.extend(e.spawn(stopped.clone()));
-    }
-    tasks.push(tokio::spawn(delivery_stand_in(
-        db.store.clone(),
-        stopped.clone(),
-    )));
+    let Running {
+        engines,
+        stop,
+        tasks,
+    } = start(db, &sim, &clock).await;
     for i in 0..N {
         // A dozen signatures, each shared by ten purchases.
         let p = NewPurchase {

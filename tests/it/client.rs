@@ -295,14 +295,16 @@ async fn a_429_pauses_every_caller_for_its_retry_after() {
             retry_after_secs: 1,
         },
     );
-    assert!(is_retry_later(&c.balances().await));
+    // Taken before the 429: the pause starts when its reply arrives, later
+    // than this, so the bound below holds exactly, whatever the load.
     let started = Instant::now();
+    assert!(is_retry_later(&c.balances().await));
     // Another caller (a write, even) waits out the pause.
     c.create_order(&order_of(&steam()), c.write_slot().await)
         .await
         .unwrap();
     assert!(
-        started.elapsed() >= Duration::from_millis(950),
+        started.elapsed() >= Duration::from_secs(1),
         "{:?}",
         started.elapsed()
     );
