@@ -16,7 +16,9 @@ use crate::clock::millis;
 
 use super::{Inner, MAX_CREATES, Next, Result, transitions};
 use crate::crash;
-use crate::domain::{HoldReason, PurchaseState, SupplierOrderId, Watermark};
+use rust_decimal::Decimal;
+
+use crate::domain::{HoldReason, Money, PurchaseState, SupplierOrderId, Watermark};
 use crate::foxreload::{
     NewOrder, Order, OrderStatus, RejectCode, Rejection, SupplierError, WriteSlot,
 };
@@ -416,19 +418,10 @@ impl Inner {
     }
 
     /// Whether the supplier may be paid `unit` for what the customer bought
-    /// at `p.unit_price`. Arithmetic that would overflow says no.
-    pub(super) fn price_acceptable(&self, p: &Purchase, unit: crate::domain::Money) -> bool {
-        let Some(sold_at) = p.unit_price else {
-            return true;
-        };
-        let hundred = rust_decimal::Decimal::ONE_HUNDRED;
-        let limit = self
-            .cfg
-            .price_tolerance_percent
-            .checked_div(hundred)
-            .and_then(|f| f.checked_add(rust_decimal::Decimal::ONE))
-            .and_then(|f| sold_at.decimal().checked_mul(f));
-        limit.is_some_and(|limit| unit.decimal() <= limit)
+    /// at `p.unit_price`.
+    pub(super) fn price_acceptable(&self, p: &Purchase, unit: Money) -> bool {
+        p.unit_price
+            .is_none_or(|sold_at| within_tolerance(sold_at, self.cfg.price_tolerance_percent, unit))
     }
 
     /// The order's total is within tolerance of the sale (when both known).
@@ -437,7 +430,7 @@ impl Inner {
             (Some(total), Some(_)) => {
                 let qty = rust_decimal::Decimal::from(p.quantity.get());
                 match total.decimal().checked_div(qty) {
-                    Some(unit) => self.price_acceptable(p, crate::domain::Money::new(unit)),
+                    Some(unit) => self.price_acceptable(p, Money::new(unit)),
                     None => false,
                 }
             }
@@ -468,7 +461,36 @@ impl Inner {
     }
 }
 
+/// `unit` is at most `sold_at` plus `tolerance_percent`. Arithmetic that
+/// would overflow says no: never a panic, never a yes by accident.
+pub fn within_tolerance(sold_at: Money, tolerance_percent: Decimal, unit: Money) -> bool {
+    let limit = tolerance_percent
+        .checked_div(Decimal::ONE_HUNDRED)
+        .and_then(|f| f.checked_add(Decimal::ONE))
+        .and_then(|f| sold_at.decimal().checked_mul(f));
+    limit.is_some_and(|limit| unit.decimal() <= limit)
+}
+
 /// The write slot with its send-by instant on the engine's clock.
 fn slot_by(slot: WriteSlot, send_by: crate::clock::Millis, inner: &Inner) -> WriteSlot {
     slot.send_by(send_by, inner.clock.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    #[test]
+    fn tolerance_is_exact_and_overflow_says_no() {
+        let five = Decimal::new(5, 0);
+        assert!(within_tolerance(m("10.00"), five, m("10.50")));
+        assert!(!within_tolerance(m("10.00"), five, m("10.51")));
+        // Decimal's largest value times 1.05 overflows: refused, no panic.
+        let huge = Money::new(Decimal::MAX);
+        assert!(!within_tolerance(huge, five, m("1")));
+    }
 }

@@ -33,6 +33,7 @@ on_both_engines!(
     the_poller_reads_few_orders_alone_per_cycle,
     a_corrupt_row_is_set_aside_and_the_others_go_on,
     a_worker_that_panics_is_restarted_and_reported,
+    an_order_that_stays_active_is_paid_a_bounded_number_of_times,
 );
 
 fn auto_pay() -> SimOptions {
@@ -562,4 +563,28 @@ async fn a_worker_that_panics_is_restarted_and_reported(db: &TestDb) {
     let alerts = db.store.unsent_alerts(10).await.unwrap();
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].kind, "worker_panic");
+}
+
+/// Hole 6: a supplier that takes pay requests but leaves the order
+/// `active` is not paid again and again: after `MAX_PAYS`, a person looks.
+async fn an_order_that_stays_active_is_paid_a_bounded_number_of_times(db: &TestDb) {
+    let rig = Rig::new(&db.store).await;
+    for _ in 0..5 {
+        rig.sim
+            .push_fault(Endpoint::PayOrder, Fault::ServerErrorBeforeCommit(500));
+    }
+    let id = rig.buy(STEAM, 1, &[]).await;
+    for _ in 0..10 {
+        rig.work().await;
+        rig.advance(rig.pay_settle_secs());
+    }
+    let p = rig.purchase(id).await;
+    assert_eq!(p.state, PurchaseState::DeadLetter);
+    assert!(p.last_error.unwrap().contains("stays active"));
+    assert_eq!(
+        rig.sim.request_count(Endpoint::PayOrder),
+        foxbot::engine::MAX_PAYS as u64
+    );
+    assert_eq!(rig.paid(), 0);
+    check_guarantees(&db.store, &rig.sim, true).await;
 }
