@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crash;
+pub mod delivery;
 pub mod domain;
 pub mod engine;
 pub mod foxreload;

@@ -178,40 +178,8 @@ impl fmt::Display for OrderStatus {
     }
 }
 
-/// One delivered code, verbatim: a string, or an object such as
-/// `{code, pin}`. Its `Debug` never shows the value, so a code cannot reach
-/// a log line by accident.
-#[derive(Clone, PartialEq, Deserialize, serde::Serialize)]
-#[serde(transparent)]
-pub struct Code(pub Value);
-
-impl fmt::Debug for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Code(<redacted>)")
-    }
-}
-
-impl Code {
-    /// Human-readable text of the code, for the buyer's message only.
-    pub fn render(&self) -> String {
-        fn scalar(v: &Value) -> String {
-            match v {
-                Value::String(s) => s.clone(),
-                Value::Null => String::new(),
-                other => other.to_string(),
-            }
-        }
-        match &self.0 {
-            Value::Object(fields) => fields
-                .iter()
-                .map(|(k, v)| format!("{k}: {}", scalar(v)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Value::Array(items) => items.iter().map(scalar).collect::<Vec<_>>().join(", "),
-            other => scalar(other),
-        }
-    }
-}
+/// Codes are ours once received: the store keeps them as a domain value.
+pub use crate::domain::Code;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -3,7 +3,7 @@
 
 use super::{Result, Store, StoreError, Tx, with_db, with_tx};
 use crate::clock::Millis;
-use crate::foxreload::Code;
+use crate::domain::Code;
 
 impl Tx {
     /// Stores the codes once; a second call for the same purchase keeps the
