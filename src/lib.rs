@@ -13,5 +13,6 @@ pub mod delivery;
 pub mod domain;
 pub mod engine;
 pub mod foxreload;
+pub mod i18n;
 pub mod store;
 pub mod telemetry;
