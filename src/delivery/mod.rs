@@ -1,5 +1,476 @@
 //! Delivery: the codes to the buyer exactly once, under a `delivery_log`
-//! row claimed before sending, and the Stars back exactly once, under a
-//! `refunds` row claimed before `refundStarPayment`.
+//! row claimed before sending.
+//!
+//! A purchase in `delivering` is claimed under a lease like any engine
+//! work. Its delivery row (UNIQUE per purchase) is created or found; each
+//! message part is marked `sending` before it goes out and `pending` (or
+//! `sent`) once Telegram confirms it. A part found `sending` on a claim, or
+//! one whose send timed out, may have arrived: it is sent again once,
+//! flagged as a re-send in the message and in the row. Telegram's 429 is a
+//! reschedule after its `retry_after`, never a lost message; a buyer who
+//! blocked the bot is recorded as `blocked` and can still see the codes in
+//! `/orders`.
+//!
+//! Telegram types stay in `bot/`: delivery talks to a [`Notifier`].
 
 pub mod render;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::clock::{Millis, SharedClock, millis};
+use crate::domain::{AlertKind, Code, Language, PurchaseState};
+use crate::engine::transitions;
+use crate::i18n::{self, num};
+use crate::store::{Cas, Delivery, DeliveryMove, DeliveryState, Purchase, Store, StoreError};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One message to a chat, in HTML parse mode.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub chat_id: i64,
+    pub html: String,
+    /// Values for copy buttons under the message (may be empty).
+    pub copy: Vec<String>,
+}
+
+impl std::fmt::Debug for OutgoingMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // It carries codes: never in a log line.
+        f.debug_struct("OutgoingMessage")
+            .field("chat_id", &self.chat_id)
+            .field("chars", &self.html.chars().count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a message was not (or may not have been) delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Telegram's 429: nothing was sent; try again after this long.
+    #[error("rate limited; retry after {0:?}")]
+    RetryAfter(Duration),
+    /// 403: the buyer blocked the bot.
+    #[error("the buyer blocked the bot")]
+    Blocked,
+    /// Definitely not sent (could not connect); try again later.
+    #[error("not sent: {0}")]
+    NotSent(String),
+    /// May have arrived (a timeout or reset after sending).
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+    /// Refused for good (a bad request, a chat that does not exist).
+    #[error("refused: {0}")]
+    Rejected(String),
+}
+
+/// What delivery needs from Telegram: send one message, get its id.
+pub trait Notifier: Send + Sync + 'static {
+    fn send<'a>(&'a self, message: &'a OutgoingMessage) -> BoxFuture<'a, Result<i64, SendError>>;
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub lease: Duration,
+    /// First wait after a send that did not go; doubles up to a minute.
+    pub retry: Duration,
+    pub idle: Duration,
+    pub instance_id: String,
+}
+
+#[derive(Clone)]
+pub struct Deliverer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    notifier: Arc<dyn Notifier>,
+    clock: SharedClock,
+    cfg: DeliveryConfig,
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl Deliverer {
+    pub fn new(
+        store: Store,
+        notifier: Arc<dyn Notifier>,
+        clock: SharedClock,
+        cfg: DeliveryConfig,
+    ) -> Self {
+        Deliverer {
+            inner: Arc::new(Inner {
+                store,
+                notifier,
+                clock,
+                cfg,
+            }),
+        }
+    }
+
+    /// Claims one purchase due for delivery and delivers it as far as it
+    /// can go now. Returns how many were worked (0 or 1).
+    pub async fn deliver_once(&self, worker: &str) -> Result<usize> {
+        let inner = &self.inner;
+        let now = inner.now();
+        let claim = inner
+            .store
+            .claim_due(
+                worker,
+                &[PurchaseState::Delivering],
+                now,
+                millis(inner.cfg.lease),
+                1,
+            )
+            .await?;
+        for bad in &claim.corrupt {
+            tracing::error!(purchase = bad.id, problem = %bad.problem, "corrupt purchase row set aside");
+        }
+        let n = claim.purchases.len();
+        for p in claim.purchases {
+            inner.deliver(worker, &p).await?;
+        }
+        Ok(n)
+    }
+
+    /// The delivery loop, restarted if it panics, until `shutdown`.
+    pub fn spawn(&self, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+        let me = self.clone();
+        let name = format!("{}/delivery", self.inner.cfg.instance_id);
+        tokio::spawn(crate::engine::supervise(
+            name.clone(),
+            self.inner.store.clone(),
+            self.inner.clock.clone(),
+            shutdown,
+            move |mut stop| {
+                let me = me.clone();
+                let name = name.clone();
+                async move {
+                    while !*stop.borrow() {
+                        let worked = match me.deliver_once(&name).await {
+                            Ok(n) => n,
+                            Err(e) => {
+                                tracing::error!(error = %e, "delivery step failed");
+                                0
+                            }
+                        };
+                        if worked == 0 {
+                            tokio::select! {
+                                () = tokio::time::sleep(me.inner.cfg.idle) => {}
+                                _ = stop.changed() => {}
+                            }
+                        }
+                    }
+                }
+            },
+        ))
+    }
+}
+
+/// What a claimed delivery calls for.
+enum Plan {
+    /// Nothing more to send: close the purchase.
+    Finish,
+    /// Send from the first unconfirmed part; `resend` flags that part.
+    Send { resend: bool },
+    /// A re-send's outcome was unknown too: a person decides.
+    GiveUp,
+}
+
+fn plan(d: &Delivery) -> Plan {
+    match d.state {
+        DeliveryState::Sent | DeliveryState::Blocked => Plan::Finish,
+        DeliveryState::Pending => Plan::Send { resend: false },
+        // Found mid-send (the sender stopped) or timed out: it may have
+        // arrived. Once more, flagged; never silently dropped.
+        DeliveryState::Sending | DeliveryState::Unknown if !d.resent => Plan::Send { resend: true },
+        DeliveryState::Sending | DeliveryState::Unknown => Plan::GiveUp,
+    }
+}
+
+impl Inner {
+    fn now(&self) -> Millis {
+        self.clock.now_ms()
+    }
+
+    async fn deliver(&self, worker: &str, p: &Purchase) -> Result<()> {
+        let Some(codes) = self.store.codes(p.id).await? else {
+            return self
+                .dead_letter(worker, p, "no codes are stored for a completed order")
+                .await;
+        };
+        let language = self.store.language_of(p.user_id).await?;
+        let parts = message_parts(p, language, &codes);
+        let total = i64::try_from(parts.len()).unwrap_or(i64::MAX);
+        let mut tx = self.store.begin().await?;
+        let delivery = tx.claim_delivery(p.id, total, self.now()).await?;
+        tx.commit().await?;
+        match plan(&delivery) {
+            Plan::Finish => self.finish(worker, p, &delivery, None).await,
+            Plan::Send { resend } => {
+                self.send_parts(worker, p, delivery, &parts, resend, language)
+                    .await
+            }
+            Plan::GiveUp => {
+                self.dead_letter(
+                    worker,
+                    p,
+                    "the codes were sent twice without a confirmation; the buyer can view them in /orders",
+                )
+                .await
+            }
+        }
+    }
+
+    /// Sends the parts not yet confirmed, one by one, each claimed in the
+    /// log (`sending`) before it leaves.
+    async fn send_parts(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        mut d: Delivery,
+        parts: &[render::Part],
+        mut resend: bool,
+        language: Language,
+    ) -> Result<()> {
+        while let Some(part) = usize::try_from(d.parts_sent)
+            .ok()
+            .and_then(|k| parts.get(k))
+        {
+            let claim = DeliveryMove {
+                from: d.state,
+                parts_sent: d.parts_sent,
+                to: DeliveryState::Sending,
+                new_parts_sent: d.parts_sent,
+                resent: d.resent || resend,
+                message_id: None,
+                error: None,
+            };
+            if !self.claim_part(worker, p, d.id, &claim).await? {
+                return Ok(());
+            }
+            d.state = DeliveryState::Sending;
+            d.resent = claim.resent;
+            let message = OutgoingMessage {
+                chat_id: p.chat_id,
+                html: if resend {
+                    format!(
+                        "{}\n{}",
+                        i18n::text(language, "delivery-resent", &[]),
+                        part.html
+                    )
+                } else {
+                    part.html.clone()
+                },
+                copy: part.copy.clone(),
+            };
+            let outcome = self.notifier.send(&message).await;
+            let after = DeliveryMove {
+                from: DeliveryState::Sending,
+                parts_sent: d.parts_sent,
+                to: DeliveryState::Pending,
+                new_parts_sent: d.parts_sent,
+                resent: d.resent,
+                message_id: None,
+                error: None,
+            };
+            match outcome {
+                Ok(message_id) => {
+                    let sent = after_sent(&after, message_id, parts.len());
+                    if sent.to == DeliveryState::Sent {
+                        d.parts_sent = sent.new_parts_sent;
+                        return self.finish(worker, p, &d, Some(sent)).await;
+                    }
+                    if !self.record(d.id, &sent).await? {
+                        return Ok(());
+                    }
+                    d.state = DeliveryState::Pending;
+                    d.parts_sent = sent.new_parts_sent;
+                    resend = false;
+                }
+                Err(SendError::Blocked) => {
+                    let blocked = DeliveryMove {
+                        to: DeliveryState::Blocked,
+                        error: Some("the buyer blocked the bot".to_owned()),
+                        ..after
+                    };
+                    return self.finish(worker, p, &d, Some(blocked)).await;
+                }
+                Err(SendError::RetryAfter(wait)) => {
+                    self.record(d.id, &after).await?;
+                    let at = self.now().saturating_add(millis(wait));
+                    return self.reschedule(worker, p, at, "Telegram rate limit").await;
+                }
+                Err(SendError::NotSent(why)) => {
+                    self.record(d.id, &with_error(after, &why)).await?;
+                    let at = self.now().saturating_add(millis(self.backoff(p)));
+                    return self.reschedule(worker, p, at, &why).await;
+                }
+                Err(SendError::Unknown(why)) => {
+                    let unknown = DeliveryMove {
+                        to: DeliveryState::Unknown,
+                        ..with_error(after, &why)
+                    };
+                    self.record(d.id, &unknown).await?;
+                    let at = self.now().saturating_add(millis(self.cfg.retry));
+                    return self.reschedule(worker, p, at, &why).await;
+                }
+                Err(SendError::Rejected(why)) => {
+                    self.record(d.id, &with_error(after, &why)).await?;
+                    let reason = format!("Telegram refused the codes message: {why}");
+                    return self.dead_letter(worker, p, &reason).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks the next part `sending`, with the purchase's lease renewed.
+    async fn claim_part(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        delivery: i64,
+        claim: &DeliveryMove,
+    ) -> Result<bool> {
+        let until = self.now().saturating_add(millis(self.cfg.lease));
+        if !self.store.renew_lease(p, worker, until).await?.applied() {
+            return Ok(false);
+        }
+        self.record(delivery, claim).await
+    }
+
+    async fn record(&self, delivery: i64, m: &DeliveryMove) -> Result<bool> {
+        let mut tx = self.store.begin().await?;
+        let moved = tx.move_delivery(delivery, m, self.now()).await?;
+        tx.commit().await?;
+        if moved == Cas::LostRace {
+            tracing::info!(delivery, "delivery row moved on; another sender owns it");
+        }
+        Ok(moved.applied())
+    }
+
+    /// Closes the purchase as delivered, with the log's last move in the
+    /// same transaction.
+    async fn finish(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        d: &Delivery,
+        last: Option<DeliveryMove>,
+    ) -> Result<()> {
+        let now = self.now();
+        let blocked = last
+            .as_ref()
+            .map_or(d.state == DeliveryState::Blocked, |m| {
+                m.to == DeliveryState::Blocked
+            });
+        let detail = json!({
+            "parts": d.parts_sent,
+            "resent": d.resent || last.as_ref().is_some_and(|m| m.resent),
+            "blocked": blocked,
+        });
+        let t = transitions::delivered(p, detail).by(worker);
+        let mut tx = self.store.begin().await?;
+        if let Some(m) = &last
+            && !tx.move_delivery(d.id, m, now).await?.applied()
+        {
+            return Ok(());
+        }
+        if !tx.transition(&t, now).await?.applied() {
+            return Ok(());
+        }
+        tx.commit().await?;
+        tracing::info!(purchase = p.id, blocked, "codes delivered");
+        Ok(())
+    }
+
+    async fn reschedule(&self, worker: &str, p: &Purchase, at: Millis, why: &str) -> Result<()> {
+        let t = transitions::reschedule(p, at, why).by(worker);
+        let _ = self.store.transition(&t, self.now()).await?;
+        Ok(())
+    }
+
+    async fn dead_letter(&self, worker: &str, p: &Purchase, reason: &str) -> Result<()> {
+        let now = self.now();
+        let t = transitions::dead_letter(p, reason, Value::Null).by(worker);
+        let mut tx = self.store.begin().await?;
+        if !tx.transition(&t, now).await?.applied() {
+            return Ok(());
+        }
+        let text = format!("Purchase #{} needs attention: {reason}", p.id);
+        tx.raise_alert(
+            AlertKind::DeadLetter,
+            Some(p.id),
+            Some(&format!("dead_letter:{}", p.id)),
+            &text,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(purchase = p.id, reason, "delivery dead-lettered");
+        Ok(())
+    }
+
+    fn backoff(&self, p: &Purchase) -> Duration {
+        crate::engine::backoff(self.cfg.retry, Duration::from_secs(60), p.fence, p.id)
+    }
+}
+
+/// The move after part `after.parts_sent` was confirmed.
+fn after_sent(after: &DeliveryMove, message_id: i64, total: usize) -> DeliveryMove {
+    let new_parts_sent = after.parts_sent + 1;
+    let done = usize::try_from(new_parts_sent).is_ok_and(|n| n >= total);
+    DeliveryMove {
+        to: if done {
+            DeliveryState::Sent
+        } else {
+            DeliveryState::Pending
+        },
+        new_parts_sent,
+        message_id: Some(message_id),
+        ..after.clone()
+    }
+}
+
+fn with_error(m: DeliveryMove, why: &str) -> DeliveryMove {
+    DeliveryMove {
+        error: Some(why.chars().take(200).collect()),
+        ..m
+    }
+}
+
+/// The delivery's messages: a header in the buyer's language, the codes,
+/// and "part n of m" when it takes more than one.
+pub fn message_parts(p: &Purchase, language: Language, codes: &[Code]) -> Vec<render::Part> {
+    let header = i18n::text(
+        language,
+        "delivery-header",
+        &[
+            ("purchase", num(p.id)),
+            ("product", i18n::arg(&render::escape(&p.product_name))),
+            ("quantity", num(p.quantity.get())),
+        ],
+    );
+    let mut parts = render::render(&header, codes);
+    let total = parts.len();
+    if total > 1 {
+        for (n, part) in parts.iter_mut().enumerate() {
+            let label = i18n::text(
+                language,
+                "delivery-part",
+                &[("n", num(n as i64 + 1)), ("total", num(total as i64))],
+            );
+            part.html = format!("{label}\n{}", part.html);
+        }
+    }
+    parts
+}

@@ -11,6 +11,9 @@ use crate::domain::Code;
 /// Telegram's limit on one message's text.
 pub const MESSAGE_LIMIT: usize = 4096;
 
+/// Room left in every part for a "part n of m" line and a re-send note.
+const RESERVED: usize = 400;
+
 /// Copy buttons are offered only for codes this short (Telegram's
 /// `copy_text` limit is 256) and only when a message has this few codes.
 const COPY_TEXT_MAX: usize = 256;
@@ -111,7 +114,7 @@ fn value_html(text: &str) -> String {
 /// parts as the limit needs. A single code too long for one message is
 /// split into plain chunks, each closed in its own entity.
 pub fn render(header: &str, codes: &[Code]) -> Vec<Part> {
-    let budget = MESSAGE_LIMIT;
+    let budget = MESSAGE_LIMIT - RESERVED;
     let mut lines: Vec<(String, Vec<String>)> = Vec::new();
     for (n, code) in codes.iter().enumerate() {
         let (html, plain) = code_lines(code);

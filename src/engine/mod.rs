@@ -22,7 +22,7 @@ mod paying;
 mod poller;
 mod reconcile;
 mod stalls;
-mod transitions;
+pub(crate) mod transitions;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

@@ -28,7 +28,7 @@ use PurchaseState::*;
 
 /// Stays in the same state and tries again at `at`, giving the lease back.
 /// Leaves no event row.
-pub(super) fn reschedule(p: &Purchase, at: Millis, why: &str) -> Transition {
+pub(crate) fn reschedule(p: &Purchase, at: Millis, why: &str) -> Transition {
     Transition::of(p, p.state, EventKind::Reschedule)
         .set(Change::NextActionAt(at))
         .set(Change::LastError(Some(why.to_owned())))
@@ -274,10 +274,16 @@ pub(super) fn refund_needed(p: &Purchase, reason: &str, now: Millis) -> Transiti
 }
 
 /// `→ dead_letter`: a person must look; admins are alerted.
-pub(super) fn dead_letter(p: &Purchase, reason: &str, evidence: Value) -> Transition {
+pub(crate) fn dead_letter(p: &Purchase, reason: &str, evidence: Value) -> Transition {
     Transition::of(p, DeadLetter, EventKind::DeadLetter)
         .set(Change::LastError(Some(reason.to_owned())))
         .detail(json!({ "reason": reason, "evidence": evidence }))
+}
+
+/// `delivering → delivered`: every message arrived (or the buyer blocked
+/// the bot, and the codes wait in `/orders`).
+pub(crate) fn delivered(p: &Purchase, detail: Value) -> Transition {
+    Transition::of(p, Delivered, EventKind::Delivered).detail(detail)
 }
 
 /// Same state: the stall alert went out.

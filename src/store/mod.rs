@@ -5,6 +5,7 @@
 
 mod attempts;
 mod codes;
+mod deliveries;
 mod events;
 mod kv;
 mod purchases;
@@ -20,6 +21,7 @@ use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool};
 use crate::config::DatabaseUrl;
 
 pub use attempts::{AttemptState, NewAttempt, SupplierAttempt};
+pub use deliveries::{Delivery, DeliveryMove, DeliveryState};
 pub use events::{Alert, Event};
 pub use purchases::{Change, CorruptRow, NewPurchase, Purchase, PurchaseFilter, Rows, Transition};
 

@@ -648,6 +648,17 @@ impl Store {
         Ok(at)
     }
 
+    /// The buyer's language (English if the customer is unknown).
+    pub async fn language_of(&self, user: UserId) -> Result<crate::domain::Language> {
+        let code: Option<String> = with_db!(&self.db, c => {
+            sqlx::query_scalar("SELECT language FROM customers WHERE user_id = $1")
+                .bind(user.0)
+                .fetch_optional(c)
+                .await?
+        });
+        Ok(crate::domain::Language::from_code(code.as_deref()))
+    }
+
     /// How many purchases are in each state.
     pub async fn state_counts(&self) -> Result<Vec<(PurchaseState, i64)>> {
         let rows: Vec<(String, i64)> = with_db!(&self.db, c => {

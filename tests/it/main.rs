@@ -33,6 +33,7 @@ mod cli;
 mod client;
 #[cfg(feature = "crash-points")]
 mod crash;
+mod delivery;
 mod engine;
 mod money_core;
 mod sim;

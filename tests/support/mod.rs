@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod notifier;
 pub mod rig;
 
 use std::future::Future;
