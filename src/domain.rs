@@ -529,12 +529,15 @@ pub enum PurchaseState {
     Refunding,
     Delivered,
     Refunded,
+    /// Closed without a refund: it was not paid in Stars (a manual or demo
+    /// purchase); admins were told.
+    Cancelled,
     /// Needs a person: admins were alerted and it shows in `/stalled`.
     DeadLetter,
 }
 
 impl PurchaseState {
-    pub const ALL: [PurchaseState; 12] = [
+    pub const ALL: [PurchaseState; 13] = [
         PurchaseState::Ordering,
         PurchaseState::Submitting,
         PurchaseState::Reconciling,
@@ -546,6 +549,7 @@ impl PurchaseState {
         PurchaseState::Refunding,
         PurchaseState::Delivered,
         PurchaseState::Refunded,
+        PurchaseState::Cancelled,
         PurchaseState::DeadLetter,
     ];
 
@@ -562,6 +566,7 @@ impl PurchaseState {
             PurchaseState::Refunding => "refunding",
             PurchaseState::Delivered => "delivered",
             PurchaseState::Refunded => "refunded",
+            PurchaseState::Cancelled => "cancelled",
             PurchaseState::DeadLetter => "dead_letter",
         }
     }
@@ -577,7 +582,10 @@ impl PurchaseState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            PurchaseState::Delivered | PurchaseState::Refunded | PurchaseState::DeadLetter
+            PurchaseState::Delivered
+                | PurchaseState::Refunded
+                | PurchaseState::Cancelled
+                | PurchaseState::DeadLetter
         )
     }
 
@@ -626,8 +634,8 @@ impl PurchaseState {
             ),
             WaitingSupplier => matches!(to, Ordered | Delivering | Refunding),
             Delivering => to == Delivered,
-            Refunding => to == Refunded,
-            Delivered | Refunded | DeadLetter => false,
+            Refunding => matches!(to, Refunded | Cancelled),
+            Delivered | Refunded | Cancelled | DeadLetter => false,
         }
     }
 }
@@ -690,6 +698,7 @@ stored_names! {
         StallAlerted => "stall_alerted",
         Delivered => "delivered",
         Refunded => "refunded",
+        Cancelled => "cancelled",
         Reschedule => "reschedule",
         Checked => "checked",
     }

@@ -13,6 +13,7 @@
 //!
 //! Telegram types stay in `bot/`: delivery talks to a [`Notifier`].
 
+pub mod refund;
 pub mod render;
 
 use std::future::Future;
@@ -25,7 +26,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
-use crate::domain::{AlertKind, Code, Language, PurchaseState};
+use crate::domain::{Code, Language, PurchaseState};
 use crate::engine::transitions;
 use crate::i18n::{self, num};
 use crate::store::{Cas, Delivery, DeliveryMove, DeliveryState, Purchase, Store, StoreError};
@@ -400,23 +401,13 @@ impl Inner {
     }
 
     async fn dead_letter(&self, worker: &str, p: &Purchase, reason: &str) -> Result<()> {
-        let now = self.now();
-        let t = transitions::dead_letter(p, reason, Value::Null).by(worker);
         let mut tx = self.store.begin().await?;
-        if !tx.transition(&t, now).await?.applied() {
-            return Ok(());
+        if crate::engine::dead_letter_in(&mut tx, worker, p, reason, Value::Null, self.now())
+            .await?
+        {
+            tx.commit().await?;
+            tracing::warn!(purchase = p.id, reason, "delivery dead-lettered");
         }
-        let text = format!("Purchase #{} needs attention: {reason}", p.id);
-        tx.raise_alert(
-            AlertKind::DeadLetter,
-            Some(p.id),
-            Some(&format!("dead_letter:{}", p.id)),
-            &text,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        tracing::warn!(purchase = p.id, reason, "delivery dead-lettered");
         Ok(())
     }
 

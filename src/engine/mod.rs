@@ -284,6 +284,42 @@ impl Engine {
     }
 }
 
+/// The dead letter inside `tx`, with its admin alert: what every worker
+/// (engine, delivery, refunds) does when a person must look. The purchase's
+/// own create still unresolved (`submitting`, `reconciling`) is abandoned
+/// in the same transaction, so its signature's lock is released together
+/// with the dead letter or not at all. False: the race was lost.
+pub(crate) async fn dead_letter_in(
+    tx: &mut Tx,
+    worker: &str,
+    p: &Purchase,
+    reason: &str,
+    evidence: Value,
+    now: Millis,
+) -> std::result::Result<bool, StoreError> {
+    let t = transitions::dead_letter(p, reason, evidence).by(worker);
+    if !tx.transition(&t, now).await?.applied() {
+        return Ok(false);
+    }
+    if let Some(attempt) = p.current_attempt_id {
+        let _ = tx
+            .resolve_attempt(
+                attempt,
+                &[AttemptState::Submitting, AttemptState::Unknown],
+                AttemptState::Abandoned,
+                None,
+                reason,
+                now,
+            )
+            .await?;
+    }
+    let text = format!("Purchase #{} needs attention: {reason}", p.id);
+    let key = format!("dead_letter:{}", p.id);
+    tx.raise_alert(AlertKind::DeadLetter, Some(p.id), Some(&key), &text, now)
+        .await?;
+    Ok(true)
+}
+
 /// Runs `task` until `shutdown`, starting it again (after a pause, with an
 /// admin alert) if it panics: one bad purchase must not silently stop a
 /// worker for good.
@@ -480,10 +516,7 @@ impl Inner {
         Ok(Next::Stop)
     }
 
-    /// The dead letter inside `tx`, with its alert. The purchase's own
-    /// create still unresolved (`submitting`, `reconciling`) is abandoned in
-    /// the same transaction, so its signature's lock is released together
-    /// with the dead letter or not at all. False: the race was lost.
+    /// [`dead_letter_in`] at the engine's clock.
     async fn dead_letter_in(
         &self,
         tx: &mut Tx,
@@ -492,28 +525,7 @@ impl Inner {
         reason: &str,
         evidence: Value,
     ) -> Result<bool> {
-        let now = self.now();
-        let t = transitions::dead_letter(p, reason, evidence).by(worker);
-        if !tx.transition(&t, now).await?.applied() {
-            return Ok(false);
-        }
-        if let Some(attempt) = p.current_attempt_id {
-            let _ = tx
-                .resolve_attempt(
-                    attempt,
-                    &[AttemptState::Submitting, AttemptState::Unknown],
-                    AttemptState::Abandoned,
-                    None,
-                    reason,
-                    now,
-                )
-                .await?;
-        }
-        let text = format!("Purchase #{} needs attention: {reason}", p.id);
-        let key = format!("dead_letter:{}", p.id);
-        tx.raise_alert(AlertKind::DeadLetter, Some(p.id), Some(&key), &text, now)
-            .await?;
-        Ok(true)
+        Ok(dead_letter_in(tx, worker, p, reason, evidence, self.now()).await?)
     }
 
     /// Raises an admin alert at most once per `key`.

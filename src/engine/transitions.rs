@@ -286,6 +286,16 @@ pub(crate) fn delivered(p: &Purchase, detail: Value) -> Transition {
     Transition::of(p, Delivered, EventKind::Delivered).detail(detail)
 }
 
+/// `refunding → refunded`: Telegram confirmed the Stars went back.
+pub(crate) fn refunded(p: &Purchase, detail: Value) -> Transition {
+    Transition::of(p, Refunded, EventKind::Refunded).detail(detail)
+}
+
+/// `refunding → cancelled`: nothing to refund in Stars (not paid in Stars).
+pub(crate) fn cancelled(p: &Purchase, reason: &str) -> Transition {
+    Transition::of(p, Cancelled, EventKind::Cancelled).detail(json!({ "reason": reason }))
+}
+
 /// Same state: the stall alert went out.
 pub(super) fn stall_alerted(p: &Purchase, now: Millis, age_ms: i64) -> Transition {
     Transition::of(p, p.state, EventKind::StallAlerted)

@@ -9,6 +9,7 @@ mod deliveries;
 mod events;
 mod kv;
 mod purchases;
+mod refunds;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use crate::config::DatabaseUrl;
 
 pub use attempts::{AttemptState, NewAttempt, SupplierAttempt};
 pub use deliveries::{Delivery, DeliveryMove, DeliveryState};
+pub use refunds::{NewRefund, Refund, RefundState};
 pub use events::{Alert, Event};
 pub use purchases::{Change, CorruptRow, NewPurchase, Purchase, PurchaseFilter, Rows, Transition};
 

@@ -36,5 +36,6 @@ mod crash;
 mod delivery;
 mod engine;
 mod money_core;
+mod refunds;
 mod sim;
 mod store;

@@ -321,7 +321,7 @@ pub async fn check_guarantees(store: &Store, sim: &Simulator, quiescent: bool) -
                     p.id
                 );
             }
-            PurchaseState::Refunding | PurchaseState::Refunded => {
+            PurchaseState::Refunding | PurchaseState::Refunded | PurchaseState::Cancelled => {
                 report.refunding += 1;
                 assert!(
                     kept_money.is_empty(),

@@ -1,0 +1,295 @@
+//! Refunds: the Stars back exactly once. A `refunds` row (UNIQUE per
+//! purchase) is claimed before `refundStarPayment` is called; the call is
+//! retried with backoff until Telegram confirms it, and "already refunded"
+//! counts as confirmed. Then the buyer is told, in their language. A
+//! purchase not paid in Stars (a manual or demo purchase) has nothing to
+//! refund: it is closed as `cancelled` and the admins are told.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{BoxFuture, Notifier, OutgoingMessage};
+use crate::clock::{Millis, SharedClock, millis};
+use crate::domain::{AlertKind, PurchaseSource, PurchaseState, UserId};
+use crate::engine::transitions;
+use crate::i18n::{self, arg, num};
+use crate::store::{NewRefund, Purchase, RefundState, Store, StoreError};
+
+/// Why a refund call did not confirm.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefundError {
+    /// `CHARGE_ALREADY_REFUNDED`: done before; counts as confirmed.
+    #[error("the charge was already refunded")]
+    AlreadyRefunded,
+    /// Telegram's 429.
+    #[error("rate limited; retry after {0:?}")]
+    RetryAfter(Duration),
+    /// A passing failure (network, 5xx, timeout): try again.
+    #[error("refund not confirmed: {0}")]
+    Transient(String),
+    /// Refused for good (an unknown charge, a wrong user).
+    #[error("refund refused: {0}")]
+    Rejected(String),
+}
+
+/// What refunds need from Telegram.
+pub trait Payments: Send + Sync + 'static {
+    fn refund<'a>(
+        &'a self,
+        user: UserId,
+        charge_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), RefundError>>;
+}
+
+#[derive(Debug, Clone)]
+pub struct RefundConfig {
+    pub lease: Duration,
+    /// First wait after a failed call; doubles up to `max_retry`.
+    pub retry: Duration,
+    pub max_retry: Duration,
+    pub idle: Duration,
+    pub instance_id: String,
+}
+
+#[derive(Clone)]
+pub struct Refunder {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    payments: Arc<dyn Payments>,
+    notifier: Arc<dyn Notifier>,
+    clock: SharedClock,
+    cfg: RefundConfig,
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl Refunder {
+    pub fn new(
+        store: Store,
+        payments: Arc<dyn Payments>,
+        notifier: Arc<dyn Notifier>,
+        clock: SharedClock,
+        cfg: RefundConfig,
+    ) -> Self {
+        Refunder {
+            inner: Arc::new(Inner {
+                store,
+                payments,
+                notifier,
+                clock,
+                cfg,
+            }),
+        }
+    }
+
+    /// Claims one purchase due for a refund and works it. Returns how many
+    /// were worked (0 or 1).
+    pub async fn refund_once(&self, worker: &str) -> Result<usize> {
+        let inner = &self.inner;
+        let claim = inner
+            .store
+            .claim_due(
+                worker,
+                &[PurchaseState::Refunding],
+                inner.now(),
+                millis(inner.cfg.lease),
+                1,
+            )
+            .await?;
+        let n = claim.purchases.len();
+        for p in claim.purchases {
+            inner.refund(worker, &p).await?;
+        }
+        Ok(n)
+    }
+
+    /// The refund loop, restarted if it panics, until `shutdown`.
+    pub fn spawn(&self, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+        let me = self.clone();
+        let name = format!("{}/refunds", self.inner.cfg.instance_id);
+        tokio::spawn(crate::engine::supervise(
+            name.clone(),
+            self.inner.store.clone(),
+            self.inner.clock.clone(),
+            shutdown,
+            move |mut stop| {
+                let me = me.clone();
+                let name = name.clone();
+                async move {
+                    while !*stop.borrow() {
+                        let worked = match me.refund_once(&name).await {
+                            Ok(n) => n,
+                            Err(e) => {
+                                tracing::error!(error = %e, "refund step failed");
+                                0
+                            }
+                        };
+                        if worked == 0 {
+                            tokio::select! {
+                                () = tokio::time::sleep(me.inner.cfg.idle) => {}
+                                _ = stop.changed() => {}
+                            }
+                        }
+                    }
+                }
+            },
+        ))
+    }
+}
+
+impl Inner {
+    fn now(&self) -> Millis {
+        self.clock.now_ms()
+    }
+
+    async fn refund(&self, worker: &str, p: &Purchase) -> Result<()> {
+        let reason = p.last_error.clone().unwrap_or_default();
+        let charge = match (p.source, p.telegram_charge_id.as_deref()) {
+            (PurchaseSource::Telegram, Some(charge)) if p.stars > 0 => charge.to_owned(),
+            _ => return self.cancel(worker, p, &reason).await,
+        };
+        let mut tx = self.store.begin().await?;
+        let refund = tx
+            .claim_refund(
+                &NewRefund {
+                    purchase_id: p.id,
+                    telegram_charge_id: &charge,
+                    stars: p.stars,
+                    reason: &reason,
+                },
+                self.now(),
+            )
+            .await?;
+        tx.commit().await?;
+        if refund.state == RefundState::Confirmed {
+            return self.confirmed(worker, p, refund.id, refund.tries).await;
+        }
+        match self.payments.refund(p.user_id, &charge).await {
+            Ok(()) | Err(RefundError::AlreadyRefunded) => {
+                self.confirmed(worker, p, refund.id, refund.tries).await
+            }
+            Err(RefundError::RetryAfter(wait)) => {
+                self.retry(worker, p, refund.id, wait, "Telegram rate limit")
+                    .await
+            }
+            Err(RefundError::Transient(why)) => {
+                let wait =
+                    crate::engine::backoff(self.cfg.retry, self.cfg.max_retry, refund.tries, p.id);
+                self.retry(worker, p, refund.id, wait, &why).await
+            }
+            Err(RefundError::Rejected(why)) => {
+                let mut tx = self.store.begin().await?;
+                tx.refund_failed(refund.id, &why).await?;
+                tx.commit().await?;
+                let reason = format!("Telegram refused the Stars refund: {why}");
+                self.dead_letter(worker, p, &reason).await
+            }
+        }
+    }
+
+    async fn retry(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        refund: i64,
+        wait: Duration,
+        why: &str,
+    ) -> Result<()> {
+        let now = self.now();
+        let t = transitions::reschedule(p, now.saturating_add(millis(wait)), why).by(worker);
+        let mut tx = self.store.begin().await?;
+        tx.refund_failed(refund, why).await?;
+        let _ = tx.transition(&t, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Confirmed: the row and the purchase together, then the buyer hears.
+    async fn confirmed(&self, worker: &str, p: &Purchase, refund: i64, tries: i64) -> Result<()> {
+        let now = self.now();
+        let t = transitions::refunded(p, json!({ "stars": p.stars, "tries": tries })).by(worker);
+        let mut tx = self.store.begin().await?;
+        tx.confirm_refund(refund, now).await?;
+        if !tx.transition(&t, now).await?.applied() {
+            return Ok(());
+        }
+        tx.commit().await?;
+        tracing::info!(purchase = p.id, stars = p.stars, "Stars refunded");
+        self.tell_buyer(p).await;
+        Ok(())
+    }
+
+    /// Best effort: the refund itself is done and shows in the buyer's
+    /// Telegram; a lost notice is logged, not retried.
+    async fn tell_buyer(&self, p: &Purchase) {
+        let language = match self.store.language_of(p.user_id).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(purchase = p.id, error = %e, "no language for the refund notice");
+                return;
+            }
+        };
+        let html = i18n::text(
+            language,
+            "refund-done",
+            &[
+                ("stars", num(p.stars)),
+                ("purchase", num(p.id)),
+                (
+                    "reason",
+                    arg(&i18n::text(language, "refund-reason-supplier", &[])),
+                ),
+            ],
+        );
+        let message = OutgoingMessage {
+            chat_id: p.chat_id,
+            html,
+            copy: Vec::new(),
+        };
+        if let Err(e) = self.notifier.send(&message).await {
+            tracing::warn!(purchase = p.id, error = %e, "the refund notice was not sent");
+        }
+    }
+
+    /// Nothing to give back in Stars: closed, and the admins told.
+    async fn cancel(&self, worker: &str, p: &Purchase, reason: &str) -> Result<()> {
+        let now = self.now();
+        let t = transitions::cancelled(p, reason).by(worker);
+        let mut tx = self.store.begin().await?;
+        if !tx.transition(&t, now).await?.applied() {
+            return Ok(());
+        }
+        let text = format!(
+            "Purchase #{} was not paid in Stars ({}), so nothing was refunded automatically: {reason}. Settle it with the buyer.",
+            p.id,
+            p.source.as_str()
+        );
+        tx.raise_alert(
+            AlertKind::Refund,
+            Some(p.id),
+            Some(&format!("cancelled:{}", p.id)),
+            &text,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn dead_letter(&self, worker: &str, p: &Purchase, reason: &str) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        let value = serde_json::Value::Null;
+        if crate::engine::dead_letter_in(&mut tx, worker, p, reason, value, self.now()).await? {
+            tx.commit().await?;
+            tracing::warn!(purchase = p.id, reason, "refund dead-lettered");
+        }
+        Ok(())
+    }
+}
