@@ -258,6 +258,7 @@ impl Inner {
             if !self.claim_part(worker, p, d.id, &claim).await? {
                 return Ok(());
             }
+            let resent_before = d.resent;
             d.state = DeliveryState::Sending;
             d.resent = claim.resent;
             let message = OutgoingMessage {
@@ -283,6 +284,17 @@ impl Inner {
                 message_id: None,
                 error: None,
             };
+            // Definitely not sent: a part that was in doubt stays in doubt
+            // (and un-re-sent), so its next send is still flagged.
+            let not_sent = if resend {
+                DeliveryMove {
+                    to: DeliveryState::Unknown,
+                    resent: resent_before,
+                    ..after.clone()
+                }
+            } else {
+                after.clone()
+            };
             match outcome {
                 Ok(message_id) => {
                     let sent = after_sent(&after, message_id, parts.len());
@@ -306,12 +318,12 @@ impl Inner {
                     return self.finish(worker, p, &d, Some(blocked)).await;
                 }
                 Err(SendError::RetryAfter(wait)) => {
-                    self.record(d.id, &after).await?;
+                    self.record(d.id, &not_sent).await?;
                     let at = self.now().saturating_add(millis(wait));
                     return self.reschedule(worker, p, at, "Telegram rate limit").await;
                 }
                 Err(SendError::NotSent(why)) => {
-                    self.record(d.id, &with_error(after, &why)).await?;
+                    self.record(d.id, &with_error(not_sent, &why)).await?;
                     let at = self.now().saturating_add(millis(self.backoff(p)));
                     return self.reschedule(worker, p, at, &why).await;
                 }

@@ -24,6 +24,7 @@ on_both_engines!(
     telegrams_429_delays_the_message_and_never_loses_it,
     a_long_delivery_is_split_and_each_part_sent_once_in_order,
     the_buyer_reads_the_delivery_in_their_language,
+    a_resend_that_was_rate_limited_is_still_flagged,
 );
 
 struct Setup {
@@ -287,4 +288,25 @@ async fn the_buyer_reads_the_delivery_in_their_language(db: &TestDb) {
     s.run().await;
     let sent = s.notifier.asked();
     assert!(sent[0].html.contains("आपका ऑर्डर"), "{}", sent[0].html);
+}
+
+async fn a_resend_that_was_rate_limited_is_still_flagged(db: &TestDb) {
+    let s = setup(db);
+    let id = delivering(&s, Language::En, &codes(1)).await;
+    s.notifier
+        .push(Err(SendError::Unknown("timed out".to_owned())));
+    s.notifier
+        .push(Err(SendError::RetryAfter(Duration::from_secs(1))));
+    s.run().await;
+    s.clock.advance(Duration::from_secs(3));
+    s.run().await;
+    let log = s.store.delivery_of(id).await.unwrap().unwrap();
+    assert_eq!(log.state, DeliveryState::Unknown, "still in doubt");
+    assert!(!log.resent, "the re-send never left");
+    s.clock.advance(Duration::from_secs(3));
+    s.run().await;
+    let sent = s.notifier.asked();
+    assert_eq!(sent.len(), 3);
+    assert!(sent[2].html.contains("Sent again"), "{}", sent[2].html);
+    assert_eq!(s.purchase(id).await.state, PurchaseState::Delivered);
 }
