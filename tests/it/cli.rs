@@ -1,8 +1,13 @@
 //! The binary's front door: bad configuration stops it with one clear line,
-//! and `migrate` is safe to repeat on both engines.
+//! `migrate` is safe to repeat on both engines, and `supplier-sim` serves.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::db::{create_pg_database, drop_pg_database};
-use crate::support::{TempDir, foxbot};
+use crate::support::{TempDir, foxbot, wait_for};
 
 /// Migrations in each of migrations/sqlite and migrations/postgres.
 const MIGRATIONS: i64 = 3;
@@ -156,4 +161,48 @@ fn help_explains_the_commands() {
     for word in ["run", "migrate", "Telegram"] {
         assert!(text.contains(word), "--help lacks {word}:\n{text}");
     }
+}
+
+#[tokio::test]
+async fn the_supplier_sim_command_serves_a_catalog_curl_can_read() {
+    let dir = TempDir::new();
+    // Port 0: the command binds a free port itself and prints it, so no
+    // other process can take the port between choosing and binding it.
+    let mut child = tokio::process::Command::from(foxbot(dir.path()))
+        .args(["supplier-sim", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the simulator says where it listens")
+        .unwrap()
+        .expect("a line on stdout");
+    let base = line
+        .split_once("listening on ")
+        .map(|(_, url)| url.trim().to_owned())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let url = format!("{base}/api/products/?category_id_or_slug=gift-cards");
+    let body = wait_for("the simulator to answer", Duration::from_secs(10), || {
+        let url = url.clone();
+        async move {
+            let out = tokio::process::Command::new("curl")
+                .args(["-sf", "-H", "X-API-Key: sim-key", &url])
+                .output()
+                .await
+                .ok()?;
+            out.status
+                .success()
+                .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        }
+    })
+    .await;
+    child.kill().await.unwrap();
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        page["items"].as_array().is_some_and(|i| !i.is_empty()),
+        "{body}"
+    );
 }

@@ -12,9 +12,9 @@ use foxbot::foxreload::sim::{Endpoint, Fault, LedgerEntry, OrderOutcome, SimOpti
 use foxbot::foxreload::{Budget, ClientOptions, FoxReload, OrderStatus};
 use foxbot::store::{AttemptState, Change, NewAttempt, Transition};
 
+use crate::support::TestDb;
 use crate::support::db::new_purchase;
 use crate::support::rig::{CLIENT_TIMEOUT, Rig, check_guarantees, test_config};
-use crate::support::{TestDb, wait_for};
 
 const STEAM: &str = "product_steam_10"; // 9.20, no note
 const PUBG: &str = "product_pubg_60"; // 0.99, asks player_id
@@ -126,13 +126,15 @@ async fn every_ambiguous_create_that_committed_is_found_not_repeated(db: &TestDb
         Fault::ServerErrorAfterCommit(502),
         Fault::ResetAfterCommit,
         Fault::MalformedAfterCommit,
-        Fault::DelayAfterCommit(CLIENT_TIMEOUT * 3),
+        Fault::Park,
     ];
     for (i, fault) in faults.into_iter().enumerate() {
         rig.sim.push_fault(Endpoint::CreateOrder, fault.clone());
         let id = rig.buy(PUBG, 1, &[&format!("player_id={i}")]).await;
         rig.work().await;
         assert_eq!(rig.state(id).await, PurchaseState::Reconciling, "{fault:?}");
+        // A parked create commits only now, after the engine gave up on it.
+        rig.sim.release_parked();
         rig.advance(rig.settle_secs() + 1);
         rig.work().await;
         assert_eq!(
@@ -191,32 +193,33 @@ async fn a_create_that_never_landed_is_sent_again_exactly_once(db: &TestDb) {
 
 async fn a_create_that_lands_after_the_client_gave_up_is_found(db: &TestDb) {
     let rig = Rig::new(&db.store).await;
-    rig.sim.push_fault(
-        Endpoint::CreateOrder,
-        Fault::DelayBeforeCommit(CLIENT_TIMEOUT * 3),
-    );
+    // The supplier holds the create and drops the connection unanswered.
+    rig.sim.push_fault(Endpoint::CreateOrder, Fault::Park);
     let id = rig.buy(PUBG, 1, &["player_id=9"]).await;
     rig.work().await;
     assert_eq!(rig.state(id).await, PurchaseState::Reconciling);
-    // The request is still running at the supplier; it lands later.
-    wait_for(
-        "the delayed order to land",
-        Duration::from_secs(10),
-        || async { (rig.sim.orders().len() == 1).then_some(()) },
-    )
-    .await;
-    rig.advance(rig.settle_secs() + 1);
+    assert_eq!(rig.created(), 0, "nothing landed yet");
+    // It lands as late as a request on the wire still can.
+    let c = &rig.config;
+    rig.clock
+        .advance(c.send_window() + c.supplier_timeout - Duration::from_secs(1));
+    assert_eq!(rig.sim.release_parked(), 1);
+    assert_eq!(rig.created(), 1);
+    rig.advance(rig.settle_secs());
     rig.work().await;
     assert_eq!(rig.state(id).await, PurchaseState::WaitingSupplier);
-    assert_eq!((rig.created(), rig.paid()), (1, 1));
+    assert_eq!((rig.created(), rig.paid()), (1, 1), "found, not made again");
+    let attempts = db.store.attempts_of(id).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].state, AttemptState::Found);
 }
 
 async fn an_order_that_appears_late_in_the_history_is_found(db: &TestDb) {
-    let options = SimOptions {
-        list_lag: Duration::from_secs(80),
-        ..SimOptions::default()
-    };
-    let rig = Rig::with(&db.store, options, test_config("rig")).await;
+    let rig = Rig::new(&db.store).await;
+    // Listed after the first scan (at the settle time), before the second
+    // (half a settle delay later).
+    rig.sim
+        .set_list_lag(Duration::from_secs(rig.settle_secs() + 15));
     rig.sim
         .push_fault(Endpoint::CreateOrder, Fault::DropAfterCommit);
     let id = rig.buy(PUBG, 1, &["player_id=1"]).await;

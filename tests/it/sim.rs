@@ -159,6 +159,33 @@ async fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Sends a create for one Steam card on a fresh connection and leaves the
+/// connection open for its answer.
+async fn send_create(addr: SocketAddr) -> TcpStream {
+    let body = steam(1).to_string();
+    let head = format!(
+        "POST /api/orders/ HTTP/1.1\r\nHost: sim\r\nX-API-Key: {KEY}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(format!("{head}{body}").as_bytes())
+        .await
+        .expect("request sent");
+    stream
+}
+
+/// Everything answered on `stream` until the server closes it.
+async fn read_answer(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    tokio::time::timeout(secs(10), stream.read_to_end(&mut out))
+        .await
+        .expect("the server closes the connection")
+        .expect("read the answer");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[tokio::test]
 async fn catalog_reads_page_and_show_prices_as_the_contract_allows() {
     let s = start().await;
@@ -913,44 +940,78 @@ async fn rate_limits_answer_429_with_retry_after_and_do_nothing() {
     assert_eq!(s.sim.orders().len(), 1);
 }
 
+// The delay tests run on this test's single thread, as the simulator does:
+// between two awaits of the test the simulator cannot move, so what the test
+// sees right after a `wait_for` is the simulator's state at that moment,
+// however loaded the machine (no real-time timeout races the server).
+
 #[tokio::test]
-async fn a_create_delayed_past_the_client_timeout_lands_later() {
+async fn a_create_delayed_before_commit_lands_later_then_is_answered() {
     let s = start().await;
-    s.sim.push_fault(
-        Endpoint::CreateOrder,
-        Fault::DelayBeforeCommit(Duration::from_millis(1200)),
-    );
-    let impatient = client(Duration::from_millis(150));
-    let error = impatient
-        .post(s.url("/api/orders/"))
-        .header("X-API-Key", KEY)
-        .json(&steam(1))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(error.is_timeout(), "{error}");
-    assert!(s.sim.orders().is_empty(), "not yet committed");
-    wait_for("the delayed create to land", secs(5), || async {
+    s.sim
+        .push_fault(Endpoint::CreateOrder, Fault::DelayBeforeCommit(secs(1)));
+    let mut stream = send_create(s.sim.addr()).await;
+    wait_for("the create to arrive", secs(10), || async {
+        (s.sim.request_count(Endpoint::CreateOrder) == 1).then_some(())
+    })
+    .await;
+    assert!(s.sim.orders().is_empty(), "not committed during the delay");
+    wait_for("the delayed create to land", secs(10), || async {
         (s.sim.orders().len() == 1).then_some(())
     })
     .await;
+    let answer = read_answer(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 201 "), "{answer}");
+    assert!(answer.contains(&s.sim.orders()[0].id), "{answer}");
 }
 
 #[tokio::test]
 async fn a_delayed_answer_comes_after_the_order_exists() {
     let s = start().await;
     s.sim
-        .push_fault(Endpoint::CreateOrder, Fault::DelayAfterCommit(secs(3)));
-    let impatient = client(Duration::from_millis(300));
-    let error = impatient
-        .post(s.url("/api/orders/"))
-        .header("X-API-Key", KEY)
-        .json(&steam(1))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(error.is_timeout(), "{error}");
-    assert_eq!(s.sim.orders().len(), 1, "committed before the answer");
+        .push_fault(Endpoint::CreateOrder, Fault::DelayAfterCommit(secs(60)));
+    let stream = send_create(s.sim.addr()).await;
+    wait_for("the order to be committed", secs(10), || async {
+        (s.sim.orders().len() == 1).then_some(())
+    })
+    .await;
+    let stream = stream.into_std().expect("a std stream");
+    let mut byte = [0u8; 1];
+    let unanswered = stream.peek(&mut byte).map_err(|e| e.kind());
+    assert_eq!(
+        unanswered,
+        Err(std::io::ErrorKind::WouldBlock),
+        "committed, not answered yet"
+    );
+    // Shutting down abandons the delayed answer: the connection just closes.
+    s.sim.shutdown();
+    let mut stream = TcpStream::from_std(stream).expect("a tokio stream");
+    assert_eq!(read_answer(&mut stream).await, "");
+    assert_eq!(s.sim.orders().len(), 1);
+}
+
+#[tokio::test]
+async fn a_parked_create_goes_unanswered_and_lands_only_when_released() {
+    let s = start().await;
+    s.sim.push_fault(Endpoint::CreateOrder, Fault::Park);
+    let error = s.create_request(&steam(1)).send().await.unwrap_err();
+    assert!(!error.is_timeout() && !was_reset(&error), "{error:?}");
+    assert!(s.sim.orders().is_empty(), "held, not done");
+    assert_eq!(s.sim.request_count(Endpoint::CreateOrder), 1);
+
+    s.clock.advance(secs(20));
+    assert_eq!(s.sim.release_parked(), 1);
+    let orders = s.sim.orders();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].created_at, T0 + 20_000, "made when released");
+    assert!(matches!(
+        s.sim.ledger()[..],
+        [LedgerEntry::OrderCreated { .. }]
+    ));
+    assert_eq!(s.sim.release_parked(), 0, "released once");
+    // The fault is spent.
+    s.create("product_steam_10", 1, None).await;
+    assert_eq!(s.sim.orders().len(), 2);
 }
 
 #[tokio::test]

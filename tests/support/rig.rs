@@ -18,6 +18,7 @@ pub const KEY: &str = "sim-key";
 
 /// Engine timings for manual-clock tests. Supplier calls time out in real
 /// time (the client's timeout); everything else follows the manual clock.
+/// The engine's idea of the timeout is the rig client's real one.
 pub fn test_config(instance: &str) -> EngineConfig {
     EngineConfig {
         lease: Duration::from_secs(60),
@@ -57,8 +58,11 @@ pub struct Rig {
     pub config: EngineConfig,
 }
 
-/// The client's timeout in rig tests; faults that must outlast it sleep longer.
-pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The rig client's timeout. Long, so that no ordinary call runs out on a
+/// loaded machine and turns into an ambiguous outcome: tests make a write
+/// ambiguous with a fault (`Fault::Park` for one that lands after the
+/// client gave up), never by racing this timeout.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Rig {
     pub async fn new(store: &Store) -> Rig {

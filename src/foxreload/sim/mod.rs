@@ -137,6 +137,11 @@ impl Endpoint {
 pub enum Fault {
     /// Do the work, then close the connection without any response.
     DropAfterCommit,
+    /// Close the connection without any response and hold the work undone
+    /// until [`Simulator::release_parked`]: a write that lands after its
+    /// client gave up, at the moment a test chooses rather than after a
+    /// real-time race.
+    Park,
     /// Do the work, then wait (real time) before answering.
     DelayAfterCommit(Duration),
     /// Wait (real time) first, then do the work and answer: the work lands
@@ -153,6 +158,9 @@ pub enum Fault {
     /// Do the work, then answer the endpoint's success status with the JSON
     /// body cut in half (even if the work itself was refused).
     MalformedAfterCommit,
+    /// Do the work, then answer with another order's JSON (a supplier that
+    /// mixes up its replies).
+    ReplyWithAnotherOrder,
     /// 429 with `Retry-After`; nothing is done.
     RateLimited {
         /// The `Retry-After` header, in seconds.
@@ -195,6 +203,22 @@ impl OrderOutcome {
         }
     }
 
+    /// `completed` `after` payment, showing no codes.
+    pub fn complete_without_codes(after: Duration) -> Self {
+        OrderOutcome {
+            kind: OutcomeKind::CompleteWithoutCodes,
+            after,
+        }
+    }
+
+    /// `completed` `after` payment with part of the codes and an item error.
+    pub fn partial(after: Duration) -> Self {
+        OrderOutcome {
+            kind: OutcomeKind::Partial,
+            after,
+        }
+    }
+
     /// `processing` forever (after `after / 3`).
     pub fn stall(after: Duration) -> Self {
         OrderOutcome {
@@ -215,6 +239,11 @@ pub enum OutcomeKind {
     Cancel,
     /// Stays `processing` forever.
     Stall,
+    /// `completed`, but with no codes at all, even read alone.
+    CompleteWithoutCodes,
+    /// `completed` with codes for half the units (at least one), the rest
+    /// marked with an item `error`; the missing part's money stays spent.
+    Partial,
 }
 
 /// A movement the simulator records; `at` is the simulator clock in ms.
@@ -404,6 +433,13 @@ impl Simulator {
         });
     }
 
+    /// Does the work of every request held by [`Fault::Park`], oldest
+    /// first, at the clock's time now (an order created now is created at
+    /// this instant). Returns how many were held.
+    pub fn release_parked(&self) -> usize {
+        self.shared.release_parked()
+    }
+
     /// The outcome of the next created order (first in, first out).
     pub fn push_outcome(&self, outcome: OrderOutcome) {
         self.supplier().outcomes.push_back(outcome);
@@ -419,6 +455,12 @@ impl Simulator {
     /// Applies at once to every order, old or new.
     pub fn set_list_lag(&self, lag: Duration) {
         self.supplier().list_lag = millis(lag);
+    }
+
+    /// `GET /api/orders/` answers at most `rows` per page, whatever limit is
+    /// asked (servers cap page sizes below what clients ask).
+    pub fn set_page_cap(&self, rows: i64) {
+        self.supplier().page_cap = rows.max(1);
     }
 
     /// How history rows leave fields out, from the next request on.
@@ -525,7 +567,8 @@ pub async fn serve(args: SimArgs) -> anyhow::Result<()> {
     let sim = Simulator::start(args.addr, options)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
-    tracing::info!(url = %sim.base_url(), "FoxReload simulator listening");
+    // On stdout, so that whoever started it on port 0 learns the real port.
+    println!("FoxReload simulator listening on {}", sim.base_url());
     crate::cli::shutdown_signal().await;
     tracing::info!("FoxReload simulator stopping");
     sim.shutdown();

@@ -1,7 +1,8 @@
 //! The network side: accepting connections, routing, authentication, and
 //! applying faults around the supplier's work. A fault "before commit"
 //! leaves the supplier untouched; one "after commit" lets the supplier do
-//! the work under its lock, then spoils the answer.
+//! the work under its lock, then spoils the answer. A parked request is
+//! left unanswered and its work done when the test releases it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -40,6 +41,17 @@ pub(super) struct Script {
     pub faults: HashMap<Endpoint, VecDeque<Fault>>,
     pub chaos: Option<Chaos>,
     pub counts: HashMap<Endpoint, u64>,
+    /// Requests held by [`Fault::Park`], oldest first.
+    pub parked: Vec<Parked>,
+}
+
+/// A request whose connection was closed unanswered and whose work waits
+/// for [`Shared::release_parked`].
+#[derive(Debug)]
+pub(super) struct Parked {
+    endpoint: Endpoint,
+    id: Option<String>,
+    request: Request,
 }
 
 /// Everything the connections share.
@@ -175,6 +187,14 @@ impl Shared {
                         .with_header("Retry-After", retry_after_secs.to_string()),
                 );
             }
+            Some(Fault::Park) => {
+                lock(&self.script).parked.push(Parked {
+                    endpoint,
+                    id: id.map(str::to_owned),
+                    request: request.clone(),
+                });
+                return Action::Close;
+            }
             Some(Fault::DelayBeforeCommit(delay)) => tokio::time::sleep(*delay).await,
             _ => {}
         }
@@ -189,6 +209,13 @@ impl Shared {
                 tokio::time::sleep(delay).await;
                 Action::Respond(response)
             }
+            Some(Fault::ReplyWithAnotherOrder) => match lock(&self.supplier).other_order(id) {
+                Some(other) => Action::Respond(Response {
+                    status: endpoint.success_status(),
+                    ..other
+                }),
+                None => Action::Respond(response),
+            },
             Some(Fault::MalformedAfterCommit) => {
                 // A proper prefix of a JSON object or array never parses.
                 let mut body = response.body;
@@ -201,6 +228,20 @@ impl Shared {
             }
             _ => Action::Respond(response),
         }
+    }
+
+    /// Does the work of every parked request, oldest first, at the clock's
+    /// time now; the answers are thrown away (their clients are gone).
+    /// Returns how many there were.
+    pub fn release_parked(&self) -> usize {
+        // Taken out first: the two locks are never held together.
+        let parked = std::mem::take(&mut lock(&self.script).parked);
+        let now = self.now();
+        let mut supplier = lock(&self.supplier);
+        for p in &parked {
+            let _ = supplier.handle(p.endpoint, p.id.as_deref(), &p.request, now);
+        }
+        parked.len()
     }
 
     /// `/_sim/…`: small, key-less helpers for demos with curl.

@@ -115,6 +115,7 @@ fn advance(order: &mut Order, now: Millis) -> Option<(Money, Millis)> {
             OutcomeKind::Fail => Status::Failed,
             OutcomeKind::Cancel => Status::Cancelled,
             OutcomeKind::Stall => Status::Processing,
+            OutcomeKind::CompleteWithoutCodes | OutcomeKind::Partial => Status::Completed,
         }
     } else if now >= processing_at {
         Status::Processing
@@ -128,7 +129,11 @@ fn advance(order: &mut Order, now: Millis) -> Option<(Money, Millis)> {
     order.status = target;
     match target {
         Status::Completed => {
-            deliver(order);
+            match order.outcome.kind {
+                OutcomeKind::CompleteWithoutCodes => {}
+                OutcomeKind::Partial => deliver_partly(order),
+                _ => deliver(order),
+            }
             None
         }
         Status::Failed => {
@@ -158,6 +163,19 @@ fn deliver(order: &mut Order) {
                 }),
             })
             .collect();
+    }
+}
+
+/// Codes for half the units of each item (at least one); the rest failed.
+fn deliver_partly(order: &mut Order) {
+    deliver(order);
+    for item in &mut order.items {
+        let keep = (item.external_data.len() / 2).max(1);
+        let missing = item.external_data.len().saturating_sub(keep);
+        item.external_data.truncate(keep);
+        if missing > 0 {
+            item.error = Some(format!("{missing} unit(s) could not be delivered"));
+        }
     }
 }
 
@@ -324,6 +342,8 @@ pub(super) struct Supplier {
     pub auto_pay: bool,
     pub bare_list: bool,
     pub list_shape: ListShape,
+    /// The most rows one history page holds.
+    pub page_cap: i64,
     pub balance_field: &'static str,
     pub catalog: Catalog,
     /// Outcomes for the next created orders, first in first out.
@@ -347,6 +367,7 @@ impl Supplier {
             auto_pay: false,
             bare_list: false,
             list_shape: ListShape::default(),
+            page_cap: 100,
             balance_field: "amount",
             catalog: Catalog::seeded(),
             outcomes: VecDeque::new(),
@@ -669,8 +690,18 @@ impl Supplier {
         Ok(Response::json(200, &OrderView::from(&self.orders[index])))
     }
 
+    /// Another order's answer than `not`'s, for [`Fault::ReplyWithAnotherOrder`].
+    ///
+    /// [`Fault::ReplyWithAnotherOrder`]: super::Fault::ReplyWithAnotherOrder
+    pub fn other_order(&self, not: Option<&str>) -> Option<Response> {
+        self.orders
+            .iter()
+            .find(|o| Some(o.id.as_str()) != not)
+            .map(|o| Response::json(200, &OrderView::from(o)))
+    }
+
     fn list_orders(&self, request: &Request, now: Millis) -> Reply {
-        let limit = int_param(request, "limit", 50, 1, 100)?;
+        let limit = int_param(request, "limit", 50, 1, 100)?.min(self.page_cap);
         let offset = int_param(request, "offset", 0, 0, i64::MAX)?;
         // `statuses=a,b`; a repeated parameter is accepted too.
         let statuses: Vec<&str> = request
