@@ -715,6 +715,7 @@ stored_names! {
         UnknownStatus => "unknown_status",
         DoubleCharge => "double_charge",
         CorruptRow => "corrupt_row",
+        PartialDelivery => "partial_delivery",
         WorkerPanic => "worker_panic",
     }
 }

@@ -243,20 +243,24 @@ impl Inner {
         order: &Order,
         direct: bool,
     ) -> Result<Next> {
+        // A row without codes, or one whose items report errors, says too
+        // little to act on: only a direct read may show that nothing (or
+        // only part) was delivered.
+        let sure = order.has_all_codes() && order.errors().is_empty();
+        if !direct && !sure {
+            return match self.read(|| self.supplier.order(&order.id)).await {
+                Ok(read) if read.id == order.id && read.status == OrderStatus::Completed => {
+                    Box::pin(self.complete(worker, p, &read, true)).await
+                }
+                // Not what the list said: the next look decides.
+                Ok(_) => Ok(Next::Stop),
+                Err(e) => {
+                    tracing::warn!(purchase = p.id, error = %e, "could not read a completed order");
+                    Ok(Next::Stop)
+                }
+            };
+        }
         if !order.has_all_codes() {
-            if !direct {
-                return match self.read(|| self.supplier.order(&order.id)).await {
-                    Ok(read) if read.id == order.id && read.status == OrderStatus::Completed => {
-                        Box::pin(self.complete(worker, p, &read, true)).await
-                    }
-                    // Not what the list said: the next look decides.
-                    Ok(_) => Ok(Next::Stop),
-                    Err(e) => {
-                        tracing::warn!(purchase = p.id, error = %e, "could not read a completed order");
-                        Ok(Next::Stop)
-                    }
-                };
-            }
             if p.empty_reads < 1 {
                 let at = self.after(self.cfg.single_check());
                 let t = transitions::codes_missing(p, &order.id, at);
@@ -273,6 +277,15 @@ impl Inner {
                 .await;
         }
         let codes = order.codes();
+        let errors = order.errors();
+        if codes.is_empty() {
+            // Every item failed: nothing to deliver.
+            let reason = failure_text(
+                "the supplier completed the order but delivered nothing",
+                order,
+            );
+            return self.refund(worker, p, &reason, true).await;
+        }
         let now = self.now();
         let t = transitions::order_completed(p, order, codes.len(), now).by(worker);
         let mut tx = self.store.begin().await?;
@@ -280,6 +293,25 @@ impl Inner {
             return Ok(Next::Stop);
         }
         tx.store_codes(p.id, &codes, now).await?;
+        if !errors.is_empty() {
+            // Partly delivered: what arrived goes to the buyer; a person
+            // settles the rest (the missing part's refund is theirs to give).
+            let text = format!(
+                "Purchase #{}: the supplier delivered only part of order {} ({} code(s); {}). The codes that arrived are being delivered; refund the missing part to the buyer.",
+                p.id,
+                order.id,
+                codes.len(),
+                errors.join("; ").chars().take(200).collect::<String>()
+            );
+            tx.raise_alert(
+                AlertKind::PartialDelivery,
+                Some(p.id),
+                Some(&format!("partial:{}", p.id)),
+                &text,
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         tracing::info!(purchase = p.id, order = %order.id, codes = codes.len(), "supplier order completed");
         Ok(Next::Stop)

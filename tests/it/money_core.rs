@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use foxbot::domain::{PurchaseState, SupplierOrderId, Watermark};
 use foxbot::engine::Engine;
-use foxbot::foxreload::sim::{Endpoint, Fault, ListShape, SimOptions};
+use foxbot::foxreload::sim::{Endpoint, Fault, ListShape, OrderOutcome, SimOptions};
 use foxbot::foxreload::{Budget, ClientOptions, FoxReload, NewOrder};
 use foxbot::store::{AttemptState, NewAttempt, PurchaseFilter};
 use std::sync::Arc;
@@ -34,6 +34,10 @@ on_both_engines!(
     a_corrupt_row_is_set_aside_and_the_others_go_on,
     a_worker_that_panics_is_restarted_and_reported,
     an_order_that_stays_active_is_paid_a_bounded_number_of_times,
+    an_order_completed_without_codes_is_read_twice_then_goes_to_a_person,
+    a_short_bare_page_is_not_taken_for_the_end_of_history,
+    a_pay_reply_about_another_order_is_never_acted_on,
+    a_partly_delivered_order_delivers_what_arrived_and_alerts_for_the_rest,
 );
 
 fn auto_pay() -> SimOptions {
@@ -587,4 +591,126 @@ async fn an_order_that_stays_active_is_paid_a_bounded_number_of_times(db: &TestD
     );
     assert_eq!(rig.paid(), 0);
     check_guarantees(&db.store, &rig.sim, true).await;
+}
+
+/// Hole 9: a completed order whose direct read shows no codes is read once
+/// more before a person is asked; an empty code set is never stored.
+async fn an_order_completed_without_codes_is_read_twice_then_goes_to_a_person(db: &TestDb) {
+    let rig = Rig::new(&db.store).await;
+    rig.sim
+        .push_outcome(OrderOutcome::complete_without_codes(Duration::from_secs(1)));
+    let id = rig.buy(STEAM, 1, &[]).await;
+    rig.work().await;
+    rig.advance(3);
+    rig.poll().await;
+    let reads = rig.sim.request_count(Endpoint::GetOrder);
+    assert_eq!(
+        rig.state(id).await,
+        PurchaseState::WaitingSupplier,
+        "read once more first"
+    );
+    assert_eq!(rig.purchase(id).await.empty_reads, 1);
+    assert!(db.store.codes(id).await.unwrap().is_none());
+    rig.advance(10);
+    rig.poll().await;
+    assert!(
+        rig.sim.request_count(Endpoint::GetOrder) > reads,
+        "read alone again"
+    );
+    let p = rig.purchase(id).await;
+    assert_eq!(p.state, PurchaseState::DeadLetter);
+    assert!(p.last_error.unwrap().contains("no codes"));
+    assert!(
+        db.store.codes(id).await.unwrap().is_none(),
+        "nothing stored as final"
+    );
+}
+
+/// Hole 2: a bare-array page shorter than asked may be the server's own
+/// page cap, not the end: the scan reads on until an empty page.
+async fn a_short_bare_page_is_not_taken_for_the_end_of_history(db: &TestDb) {
+    let options = SimOptions {
+        bare_list: true,
+        auto_pay: true,
+        ..SimOptions::default()
+    };
+    let rig = Rig::with(&db.store, options, test_config("rig")).await;
+    // The account's history starts empty; the attempt's watermark is "no
+    // orders", so the scan must read to the true end.
+    rig.sim.set_page_cap(10);
+    rig.sim
+        .push_fault(Endpoint::CreateOrder, Fault::DropAfterCommit);
+    let id = rig.buy(PUBG, 1, &["player_id=5"]).await;
+    rig.work().await;
+    // Another system orders 25 other things meanwhile: our order is now
+    // on the third page of ten.
+    let steam = foxbot::domain::ProductId::parse(STEAM).unwrap();
+    for _ in 0..25 {
+        let order = NewOrder {
+            item: &steam,
+            quantity: foxbot::domain::Quantity::new(1).unwrap(),
+            note: &foxbot::domain::Note::default(),
+            total_price: None,
+        };
+        rig.supplier
+            .create_order(&order, rig.supplier.write_slot().await)
+            .await
+            .unwrap();
+    }
+    rig.advance(rig.settle_secs() + 1);
+    rig.work().await;
+    assert_eq!(rig.state(id).await, PurchaseState::WaitingSupplier);
+    assert_eq!(rig.created(), 26, "found, not created again");
+}
+
+/// Hole 8: only a reply about the order we paid says anything about it.
+async fn a_pay_reply_about_another_order_is_never_acted_on(db: &TestDb) {
+    let rig = Rig::new(&db.store).await;
+    let first = rig.buy(STEAM, 1, &[]).await;
+    rig.work().await;
+    assert_eq!(rig.state(first).await, PurchaseState::WaitingSupplier);
+    // The next pay goes through, but its reply shows the first order.
+    rig.sim
+        .push_fault(Endpoint::PayOrder, Fault::ReplyWithAnotherOrder);
+    let id = rig.buy(STEAM, 2, &[]).await;
+    rig.work().await;
+    let p = rig.purchase(id).await;
+    assert_eq!(p.state, PurchaseState::Paying, "not taken as paid");
+    rig.advance(rig.pay_settle_secs());
+    rig.work().await;
+    assert!(matches!(
+        rig.state(id).await,
+        PurchaseState::WaitingSupplier | PurchaseState::Delivering
+    ));
+    assert_eq!(
+        rig.sim.request_count(Endpoint::PayOrder),
+        2,
+        "one pay each; the second read back, not paid again"
+    );
+    check_guarantees(&db.store, &rig.sim, false).await;
+}
+
+/// Issue 8: an order whose items partly carry `error` delivers what
+/// arrived and goes to an admin for the rest.
+async fn a_partly_delivered_order_delivers_what_arrived_and_alerts_for_the_rest(db: &TestDb) {
+    let rig = Rig::new(&db.store).await;
+    rig.sim
+        .push_outcome(OrderOutcome::partial(Duration::from_secs(1)));
+    let id = rig.buy(STEAM, 4, &[]).await;
+    rig.work().await;
+    rig.advance(3);
+    rig.poll().await;
+    assert_eq!(rig.state(id).await, PurchaseState::Delivering);
+    assert_eq!(db.store.codes(id).await.unwrap().unwrap().len(), 2);
+    let alerts = db.store.alerts_of(id).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].kind, "partial_delivery");
+    assert!(
+        alerts[0]
+            .detail
+            .contains("2 unit(s) could not be delivered"),
+        "{}",
+        alerts[0].detail
+    );
+    check_guarantees(&db.store, &rig.sim, false).await;
 }
