@@ -23,9 +23,9 @@ use crate::config::DatabaseUrl;
 
 pub use attempts::{AttemptState, NewAttempt, SupplierAttempt};
 pub use deliveries::{Delivery, DeliveryMove, DeliveryState};
-pub use refunds::{NewRefund, Refund, RefundState};
 pub use events::{Alert, Event};
 pub use purchases::{Change, CorruptRow, NewPurchase, Purchase, PurchaseFilter, Rows, Transition};
+pub use refunds::{NewRefund, Refund, RefundState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
