@@ -34,12 +34,12 @@ fn config(instance: &str) -> EngineConfig {
         lease: Duration::from_secs(2),
         settle_delay: Duration::from_millis(1_200),
         poll_interval: Duration::from_millis(100),
-        // Four signatures are hot (87 purchases each queue behind one
-        // unresolved create at a time, about 40 s on an idle machine, more
-        // under load): the ordering phase's clock must outlast a queue
-        // plus the purchase's own ambiguous create.
-        stall_alert: Duration::from_secs(30),
-        stall_dead: Duration::from_secs(90),
+        // One signature is hot (87 purchases queue behind one unresolved
+        // create at a time: tens of seconds, more on a loaded machine): the
+        // ordering phase's clock must outlast that queue plus a purchase's
+        // own ambiguous create, with room to spare.
+        stall_alert: Duration::from_secs(45),
+        stall_dead: Duration::from_secs(150),
         balance_wait: Duration::from_secs(30),
         price_tolerance_percent: Decimal::new(5, 0),
         workers: 6,
@@ -51,7 +51,7 @@ fn config(instance: &str) -> EngineConfig {
 }
 
 /// (product, wholesale unit price, note fields): a few dozen signatures,
-/// one of them hot (a sixth of all purchases share it).
+/// one of them hot (a sixth of all purchases share it: see [`quantity`]).
 fn catalog(i: usize) -> (&'static str, &'static str, Vec<String>) {
     match i % 6 {
         0 => ("product_steam_10", "9.20", vec![]),
@@ -69,6 +69,12 @@ fn catalog(i: usize) -> (&'static str, &'static str, Vec<String>) {
         4 => ("product_psn_pin", "18.40", vec![]),
         _ => ("product_pubg_60", "0.99", vec!["player_id=77".into()]),
     }
+}
+
+/// 1 to 3 units, except for the hot signature (always 2): every other
+/// product spreads over three signatures.
+fn quantity(i: usize) -> i64 {
+    if i % 6 == 5 { 2 } else { 1 + (i / 6 % 3) as i64 }
 }
 
 async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestDb) {
@@ -147,7 +153,7 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
                 language: Language::En,
                 product_id: ProductId::parse(product).unwrap(),
                 product_name: product.to_owned(),
-                quantity: Quantity::new(1 + (i % 2) as i64).unwrap(),
+                quantity: Quantity::new(quantity(i)).unwrap(),
                 note: Note::from_pairs(note.iter().map(String::as_str)).unwrap(),
                 unit_price: Some(Money::parse(price).unwrap()),
                 currency: "USD".to_owned(),
@@ -209,7 +215,7 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
     );
     assert!(report.found > 0 && report.absent > 0, "{report:?}");
     assert_eq!(
-        report.abandoned, 0,
+        report.undecidable, 0,
         "nothing should be undecidable here: {report:?}"
     );
     assert!(report.delivering > PURCHASES / 4, "{report:?}");

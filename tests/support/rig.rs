@@ -227,7 +227,11 @@ pub struct GuaranteeReport {
     pub ambiguous: usize,
     pub found: usize,
     pub absent: usize,
+    /// Attempts given up on, for any reason.
     pub abandoned: usize,
+    /// Of those, the ones reconciliation could not decide (as opposed to a
+    /// purchase dead-lettered by its stall clock while in doubt).
+    pub undecidable: usize,
 }
 
 /// Checks guarantees 1 and 2 from the simulator's ledger and the database:
@@ -277,7 +281,13 @@ pub async fn check_guarantees(store: &Store, sim: &Simulator, quiescent: bool) -
             match a.state.as_str() {
                 "found" => report.found += 1,
                 "absent" => report.absent += 1,
-                "abandoned" => report.abandoned += 1,
+                "abandoned" => {
+                    report.abandoned += 1;
+                    let outcome = a.outcome.as_deref().unwrap_or_default();
+                    if outcome.starts_with("an order may or may not exist") {
+                        report.undecidable += 1;
+                    }
+                }
                 _ => {}
             }
             if let Some(o) = &a.supplier_order_id {
