@@ -74,7 +74,11 @@ fn catalog(i: usize) -> (&'static str, &'static str, Vec<String>) {
 /// 1 to 3 units, except for the hot signature (always 2): every other
 /// product spreads over three signatures.
 fn quantity(i: usize) -> i64 {
-    if i % 6 == 5 { 2 } else { 1 + (i / 6 % 3) as i64 }
+    if i % 6 == 5 {
+        2
+    } else {
+        1 + (i / 6 % 3) as i64
+    }
 }
 
 async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestDb) {
