@@ -145,34 +145,17 @@ impl Deliverer {
     /// The delivery loop, restarted if it panics, until `shutdown`.
     pub fn spawn(&self, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
         let me = self.clone();
-        let name = format!("{}/delivery", self.inner.cfg.instance_id);
-        tokio::spawn(crate::engine::supervise(
-            name.clone(),
+        crate::engine::spawn_worker(
+            format!("{}/delivery", self.inner.cfg.instance_id),
             self.inner.store.clone(),
             self.inner.clock.clone(),
             shutdown,
-            move |mut stop| {
+            self.inner.cfg.idle,
+            move |name| {
                 let me = me.clone();
-                let name = name.clone();
-                async move {
-                    while !*stop.borrow() {
-                        let worked = match me.deliver_once(&name).await {
-                            Ok(n) => n,
-                            Err(e) => {
-                                tracing::error!(error = %e, "delivery step failed");
-                                0
-                            }
-                        };
-                        if worked == 0 {
-                            tokio::select! {
-                                () = tokio::time::sleep(me.inner.cfg.idle) => {}
-                                _ = stop.changed() => {}
-                            }
-                        }
-                    }
-                }
+                async move { me.deliver_once(&name).await }
             },
-        ))
+        )
     }
 }
 

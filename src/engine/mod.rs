@@ -320,6 +320,45 @@ pub(crate) async fn dead_letter_in(
     Ok(true)
 }
 
+/// A worker loop under [`supervise`]: runs `step` (which claims and works
+/// what is due, returning how many) until `shutdown`, idling for `idle`
+/// (or until shutdown) whenever nothing was due or the step failed.
+pub fn spawn_worker<F, Fut>(
+    name: String,
+    store: Store,
+    clock: SharedClock,
+    shutdown: watch::Receiver<bool>,
+    idle: Duration,
+    step: F,
+) -> JoinHandle<()>
+where
+    F: Fn(String) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = std::result::Result<usize, StoreError>> + Send + 'static,
+{
+    let task_name = name.clone();
+    tokio::spawn(supervise(name, store, clock, shutdown, move |mut stop| {
+        let step = step.clone();
+        let name = task_name.clone();
+        async move {
+            while !*stop.borrow() {
+                let worked = match step(name.clone()).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::error!(task = %name, error = %e, "step failed; backing off");
+                        0
+                    }
+                };
+                if worked == 0 {
+                    tokio::select! {
+                        () = tokio::time::sleep(idle) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+            }
+        }
+    }))
+}
+
 /// Runs `task` until `shutdown`, starting it again (after a pause, with an
 /// admin alert) if it panics: one bad purchase must not silently stop a
 /// worker for good.
