@@ -473,16 +473,19 @@ async fn an_account_that_pays_at_creation_under_429_storms_pays_each_purchase_on
         report.ambiguous > 0,
         "the run must exercise ambiguity: {report:?}"
     );
+    // No purchase has two paid orders (check_guarantees), and on this
+    // account every created order is paid: so no create was ever repeated.
     assert_eq!(
-        report.orders_paid, report.delivering,
-        "one paid order per delivered purchase: {report:?}"
+        report.orders_created, report.orders_paid,
+        "every create that landed was charged: {report:?}"
     );
-    assert_eq!(
-        report.orders_paid + report.dead_letter,
-        N,
-        "every purchase paid once or in a person's hands: {report:?}"
+    assert!(
+        report.orders_paid <= N && report.orders_paid >= report.delivering,
+        "at most one paid order per purchase, one for each delivered: {report:?}"
     );
-    assert_eq!(report.orders_created, report.orders_paid, "{report:?}");
+    // Delivered, or in a person's hands with an alert: a scripted Telegram
+    // that times out twice on one delivery sends it to a person.
+    assert_eq!(report.delivering + report.dead_letter, N, "{report:?}");
     let (delivered, _, _) = check_delivery_and_refunds(db, &running).await;
     assert_eq!(delivered, report.delivering, "{report:?}");
 }
