@@ -61,6 +61,13 @@ impl Tx {
             .execute(&mut *c)
             .await?;
         });
+        if let Tx::Postgres(t) = self {
+            // Delivered at commit, to listeners in every process.
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(super::stream::CHANNEL)
+                .execute(&mut **t)
+                .await?;
+        }
         Ok(())
     }
 

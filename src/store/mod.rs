@@ -10,6 +10,7 @@ mod events;
 mod kv;
 mod purchases;
 mod refunds;
+mod stream;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -26,6 +27,7 @@ pub use deliveries::{Delivery, DeliveryMove, DeliveryState};
 pub use events::{Alert, Event};
 pub use purchases::{Change, CorruptRow, NewPurchase, Purchase, PurchaseFilter, Rows, Transition};
 pub use refunds::{NewRefund, Refund, RefundState};
+pub use stream::EventCursor;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -285,6 +287,9 @@ impl Tx {
             Tx::Sqlite(t) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
+        // Event consumers in this process look again (SQLite's signal;
+        // PostgreSQL's NOTIFY reaches every process).
+        stream::COMMITTED.notify_waiters();
         Ok(())
     }
 }

@@ -39,3 +39,4 @@ mod money_core;
 mod refunds;
 mod sim;
 mod store;
+mod stream;
