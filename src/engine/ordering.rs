@@ -160,15 +160,30 @@ impl Inner {
                     .store
                     .note_attempt_order(attempt_id, &order.id, self.now())
                     .await?;
-                self.link(
-                    worker,
-                    p,
-                    attempt_id,
-                    AttemptState::Created,
-                    &order.id,
-                    Some(&order.status),
-                )
-                .await
+                let next = self
+                    .link(
+                        worker,
+                        p,
+                        attempt_id,
+                        AttemptState::Created,
+                        &order.id,
+                        Some(&order.status),
+                    )
+                    .await?;
+                // The reply that linked the order says it is `active`, and
+                // this worker still holds the purchase (no crash, no
+                // takeover in between): pay on it, without reading the
+                // order again. Anything else reads it first.
+                match next {
+                    Next::Continue(linked)
+                        if linked.state == PurchaseState::Ordered
+                            && order.status == OrderStatus::Active
+                            && linked.supplier_order_id.as_ref() == Some(&order.id) =>
+                    {
+                        self.pay_active(worker, &linked, &order).await
+                    }
+                    next => Ok(next),
+                }
             }
             Err(SupplierError::Ambiguous(why)) => {
                 self.to_reconciling(worker, p, attempt_id, &why).await

@@ -111,7 +111,12 @@ impl Inner {
 
     /// The linked order is `active`: pay it, once per claim, a bounded
     /// number of times in all.
-    async fn pay_active(&self, worker: &str, p: &Purchase, order: &Order) -> Result<Next> {
+    pub(super) async fn pay_active(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        order: &Order,
+    ) -> Result<Next> {
         if !self.total_acceptable(p, order) {
             let total = order.total_price.map(|t| t.to_string()).unwrap_or_default();
             let reason = format!("the supplier asks {total}, beyond the accepted price");

@@ -61,6 +61,11 @@ async fn a_purchase_is_ordered_paid_once_and_handed_to_delivery(db: &TestDb) {
     assert_eq!(p.state, PurchaseState::WaitingSupplier);
     assert_eq!((rig.created(), rig.paid()), (1, 1));
     assert!(p.supplier_order_id.is_some());
+    assert_eq!(
+        rig.sim.request_count(Endpoint::GetOrder),
+        0,
+        "the create reply said active: paid on it, without reading the order"
+    );
 
     rig.advance(3);
     let report = rig.poll().await;
