@@ -19,9 +19,7 @@ use crate::crash;
 use rust_decimal::Decimal;
 
 use crate::domain::{HoldReason, Money, PurchaseState, SupplierOrderId, Watermark};
-use crate::foxreload::{
-    NewOrder, Order, OrderStatus, RejectCode, Rejection, SupplierError, WriteSlot,
-};
+use crate::foxreload::{NewOrder, Order, OrderStatus, RejectCode, Rejection, SupplierError};
 use crate::store::{AttemptState, NewAttempt, Purchase, SupplierAttempt, Transition};
 
 impl Inner {
@@ -58,7 +56,7 @@ impl Inner {
                     note: &p.note,
                     total_price,
                 },
-                slot_by(slot, send_by, self),
+                slot.send_by(send_by, self.clock.clone()),
             )
             .await;
         crash::point("after_create_call");
@@ -484,11 +482,6 @@ pub fn within_tolerance(sold_at: Money, tolerance_percent: Decimal, unit: Money)
         .and_then(|f| f.checked_add(Decimal::ONE))
         .and_then(|f| sold_at.decimal().checked_mul(f));
     limit.is_some_and(|limit| unit.decimal() <= limit)
-}
-
-/// The write slot with its send-by instant on the engine's clock.
-fn slot_by(slot: WriteSlot, send_by: crate::clock::Millis, inner: &Inner) -> WriteSlot {
-    slot.send_by(send_by, inner.clock.clone())
 }
 
 #[cfg(test)]
