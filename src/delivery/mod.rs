@@ -132,9 +132,7 @@ impl Deliverer {
                 1,
             )
             .await?;
-        for bad in &claim.corrupt {
-            tracing::error!(purchase = bad.id, problem = %bad.problem, "corrupt purchase row set aside");
-        }
+        crate::engine::report_corrupt(&inner.store, &claim.corrupt, now).await?;
         let n = claim.purchases.len();
         for p in claim.purchases {
             inner.deliver(worker, &p).await?;

@@ -93,16 +93,19 @@ impl Refunder {
     /// were worked (0 or 1).
     pub async fn refund_once(&self, worker: &str) -> Result<usize> {
         let inner = &self.inner;
+        let now = inner.now();
         let claim = inner
             .store
             .claim_due(
                 worker,
                 &[PurchaseState::Refunding],
-                inner.now(),
+                now,
                 millis(inner.cfg.lease),
                 1,
             )
             .await?;
+        // Set aside by the claim; the admins hear of it, as from the engine.
+        crate::engine::report_corrupt(&inner.store, &claim.corrupt, now).await?;
         let n = claim.purchases.len();
         for p in claim.purchases {
             inner.refund(worker, &p).await?;

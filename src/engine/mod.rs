@@ -582,21 +582,29 @@ impl Inner {
     /// Rows that could not be read: set aside (never claimed again until a
     /// person repairs them) and reported once each.
     async fn report_corrupt(&self, corrupt: &[crate::store::CorruptRow]) -> Result<()> {
-        for row in corrupt {
-            tracing::error!(purchase = row.id, problem = %row.problem, "corrupt purchase row set aside");
-            self.alert(
-                AlertKind::CorruptRow,
-                Some(row.id),
-                &format!("corrupt:{}", row.id),
-                &format!(
-                    "Purchase #{} cannot be read ({}); it is set aside until repaired.",
-                    row.id, row.problem
-                ),
-            )
-            .await?;
-        }
-        Ok(())
+        Ok(report_corrupt(&self.store, corrupt, self.now()).await?)
     }
+}
+
+/// Rows a claim or a listing could not read: logged, and reported to the
+/// admins once each (every worker that claims purchases calls this).
+pub(crate) async fn report_corrupt(
+    store: &Store,
+    corrupt: &[crate::store::CorruptRow],
+    now: Millis,
+) -> std::result::Result<(), StoreError> {
+    for row in corrupt {
+        tracing::error!(purchase = row.id, problem = %row.problem, "corrupt purchase row set aside");
+        let text = format!(
+            "Purchase #{} cannot be read ({}); it is set aside until repaired.",
+            row.id, row.problem
+        );
+        let key = format!("corrupt:{}", row.id);
+        store
+            .raise_alert(AlertKind::CorruptRow, Some(row.id), Some(&key), &text, now)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The one backoff: `base × 2^(n-1)`, capped at `max`, spread by up to a
