@@ -289,6 +289,11 @@ pub struct SimOrder {
     /// Whether the balance was ever debited for it.
     pub paid: bool,
     pub created_at: i64,
+    /// When the balance was debited.
+    pub paid_at: Option<i64>,
+    /// When a paid order reaches (or reached) its end; `None` if unpaid
+    /// or stalling forever.
+    pub finishes_at: Option<i64>,
     /// Delivered codes (all items), strings or objects.
     pub codes: Vec<serde_json::Value>,
 }
@@ -491,6 +496,23 @@ impl Simulator {
         self.supplier().order(id, now)
     }
 
+    /// Enforces the key's limit as the supplier would: at most `rate` API
+    /// requests in any `window` of the simulator clock; the rest get 429
+    /// with `Retry-After` (whole seconds, rounded up). `None` lifts it.
+    pub fn set_rate_limit(&self, limit: Option<(u32, Duration)>) {
+        self.script().rate_limit = limit.map(|(rate, window)| server::RateLimit {
+            rate: rate as usize,
+            window: millis(window).max(1),
+            admitted: std::collections::VecDeque::new(),
+            refused: 0,
+        });
+    }
+
+    /// Requests refused with 429 by [`set_rate_limit`](Self::set_rate_limit).
+    pub fn rate_limited_count(&self) -> u64 {
+        self.script().rate_limit.as_ref().map_or(0, |l| l.refused)
+    }
+
     /// Requests received for `endpoint`, faulted or not, including 401s.
     pub fn request_count(&self, endpoint: Endpoint) -> u64 {
         self.script().counts.get(&endpoint).copied().unwrap_or(0)
@@ -543,6 +565,10 @@ pub struct SimArgs {
     /// Creating an order also pays it.
     #[arg(long)]
     pub auto_pay: bool,
+    /// Enforce a per-key limit of this many requests a minute (429 with
+    /// Retry-After beyond it); 0: no limit.
+    #[arg(long, default_value_t = 0)]
+    pub rate_per_min: u32,
     /// The order list is a bare JSON array.
     #[arg(long)]
     pub bare_list: bool,
@@ -567,6 +593,9 @@ pub async fn serve(args: SimArgs) -> anyhow::Result<()> {
     let sim = Simulator::start(args.addr, options)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
+    if args.rate_per_min > 0 {
+        sim.set_rate_limit(Some((args.rate_per_min, Duration::from_secs(60))));
+    }
     // On stdout, so that whoever started it on port 0 learns the real port.
     println!("FoxReload simulator listening on {}", sim.base_url());
     crate::cli::shutdown_signal().await;

@@ -17,7 +17,7 @@ use super::http::{self, Request, Response};
 use super::rng::SplitMix64;
 use super::supplier::Supplier;
 use super::{Endpoint, Fault};
-use crate::clock::SharedClock;
+use crate::clock::{Millis, SharedClock};
 use crate::domain::Money;
 
 /// Locks a mutex, recovering from poisoning: a panicking test thread must
@@ -43,6 +43,39 @@ pub(super) struct Script {
     pub counts: HashMap<Endpoint, u64>,
     /// Requests held by [`Fault::Park`], oldest first.
     pub parked: Vec<Parked>,
+    /// The key's limit, enforced as the supplier would (none by default).
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// At most `rate` API requests in any `window` (simulator clock); more get
+/// 429 with `Retry-After`, and are not counted against the window.
+#[derive(Debug)]
+pub(super) struct RateLimit {
+    pub rate: usize,
+    pub window: Millis,
+    pub admitted: VecDeque<Millis>,
+    pub refused: u64,
+}
+
+impl RateLimit {
+    /// `None` if the request is admitted now, else the seconds to wait.
+    fn check(&mut self, now: Millis) -> Option<u64> {
+        while self
+            .admitted
+            .front()
+            .is_some_and(|t| now.saturating_sub(*t) >= self.window)
+        {
+            self.admitted.pop_front();
+        }
+        if self.admitted.len() < self.rate {
+            self.admitted.push_back(now);
+            return None;
+        }
+        self.refused += 1;
+        let oldest = self.admitted.front().copied().unwrap_or(now);
+        let wait_ms = (oldest + self.window).saturating_sub(now).max(1);
+        Some(u64::try_from((wait_ms + 999) / 1000).unwrap_or(1).max(1))
+    }
 }
 
 /// A request whose connection was closed unanswered and whose work waits
@@ -171,6 +204,19 @@ impl Shared {
         // consumes a fault scripted for the product's real requests.
         if request.header("x-api-key") != Some(self.api_key.as_str()) {
             return Action::Respond(Response::detail(401, "Invalid or missing API key"));
+        }
+        let limited = {
+            let now = self.now();
+            lock(&self.script)
+                .rate_limit
+                .as_mut()
+                .and_then(|limit| limit.check(now))
+        };
+        if let Some(retry_after) = limited {
+            return Action::Respond(
+                Response::detail(429, "Too Many Requests")
+                    .with_header("Retry-After", retry_after.to_string()),
+            );
         }
         let fault = self.next_fault(endpoint);
         if let Some(fault) = &fault {

@@ -258,6 +258,11 @@ impl From<&Order> for SimOrder {
             total: o.total,
             paid: o.paid_at.is_some(),
             created_at: o.created_at,
+            paid_at: o.paid_at,
+            finishes_at: match (o.paid_at, o.outcome.kind) {
+                (_, OutcomeKind::Stall) | (None, _) => None,
+                (Some(at), _) => Some(at.saturating_add(millis(o.outcome.after))),
+            },
             codes: o
                 .items
                 .iter()
