@@ -159,6 +159,23 @@ impl FoxReload {
         self.get("api/products/", &query).await
     }
 
+    /// One page of a category's products as raw rows, so that one row the
+    /// model cannot read does not cost the whole page (the catalog sync
+    /// skips it and sells the rest).
+    pub async fn product_rows(
+        &self,
+        category: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<OffsetPage<serde_json::Value>, SupplierError> {
+        let query = [
+            ("category_id_or_slug", category.to_owned()),
+            ("limit", limit.clamp(1, 200).to_string()),
+            ("offset", offset.to_string()),
+        ];
+        self.get("api/products/", &query).await
+    }
+
     pub async fn product(&self, id: &ProductId) -> Result<Product, SupplierError> {
         self.get(&format!("api/products/{}", id.as_str()), &[])
             .await

@@ -4,6 +4,7 @@
 //! (claiming with `FOR UPDATE SKIP LOCKED`), the store says so explicitly.
 
 mod attempts;
+mod catalog;
 mod codes;
 mod deliveries;
 mod events;
@@ -23,6 +24,10 @@ use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool};
 use crate::config::DatabaseUrl;
 
 pub use attempts::{AttemptState, NewAttempt, SupplierAttempt};
+pub use catalog::{
+    CatalogCategory, CatalogProduct, CatalogUpdate, CatalogWritten, NewCategory, NewProduct,
+    NoteField, Unavailable,
+};
 pub use deliveries::{Delivery, DeliveryMove, DeliveryState};
 pub use events::{Alert, Event};
 pub use purchases::{Change, CorruptRow, NewPurchase, Purchase, PurchaseFilter, Rows, Transition};

@@ -28,6 +28,7 @@ macro_rules! on_both_engines {
     };
 }
 
+mod catalog;
 mod chaos;
 mod cli;
 mod client;
