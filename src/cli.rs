@@ -34,6 +34,11 @@ pub enum Command {
     /// Serve a simulated FoxReload API (seeded catalog, adjustable balance)
     /// for demos and tests: point FOXRELOAD_BASE_URL at it.
     SupplierSim(crate::foxreload::sim::SimArgs),
+    /// Measure this project's order poller against per-order polling
+    /// (supplier calls per order, completion-to-delivery latency, highest
+    /// rate held under the key's limit, memory); prints a table. Needs no
+    /// configuration: it runs the simulator and a temporary database.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,7 +72,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    crate::telemetry::init_logging(config.log_format);
+    let level = match cli.command {
+        // Its table is the output; a worker's info lines would bury it.
+        Some(Command::Bench(_)) => "warn",
+        _ => "info",
+    };
+    crate::telemetry::init_logging_at(config.log_format, level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -122,6 +132,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Run => run(config).await,
         Command::SupplierSim(args) => crate::foxreload::sim::serve(args).await,
+        Command::Bench(args) => crate::bench::run(args).await,
         Command::Purchase(args) => {
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;

@@ -5,6 +5,7 @@
 //! order (through `foxreload`), and `delivery` sends the codes or refunds the
 //! Stars. Everything durable goes through `store`.
 
+pub mod bench;
 pub mod catalog;
 pub mod cli;
 pub mod clock;

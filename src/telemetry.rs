@@ -7,8 +7,15 @@ use crate::config::LogFormat;
 
 /// Logs to stderr; `RUST_LOG` overrides the default level (`info`).
 pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper=warn,reqwest=warn"));
+    init_logging_at(format, "info");
+}
+
+/// As [`init_logging`], with `default_level` unless `RUST_LOG` says
+/// otherwise (the benchmark keeps its table readable with `warn`).
+pub fn init_logging_at(format: LogFormat, default_level: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!("{default_level},sqlx=warn,hyper=warn,reqwest=warn"))
+    });
     // Colours only on a terminal: log files and journals get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()

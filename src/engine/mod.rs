@@ -39,7 +39,7 @@ use crate::domain::{AlertKind, Money, PurchaseState};
 use crate::foxreload::{FoxReload, SupplierError};
 use crate::store::{AttemptState, Cas, Purchase, Store, StoreError, Transition, Tx};
 
-pub use poller::PollReport;
+pub use poller::{PerOrder, PollReport, WatchMode};
 pub use reconcile::{Candidate, Decision, ScanFacts, decide};
 
 /// The states the engine's workers claim.
@@ -83,6 +83,8 @@ pub struct EngineConfig {
     /// The supplier client's request timeout: a request on the wire may
     /// reach the supplier until it runs out.
     pub supplier_timeout: Duration,
+    /// How paid orders are watched ([`WatchMode::List`] but in benchmarks).
+    pub watch: WatchMode,
 }
 
 impl EngineConfig {
@@ -100,12 +102,23 @@ impl EngineConfig {
             reconcile_max_pages: c.reconcile_max_pages,
             instance_id: c.instance_id.clone(),
             supplier_timeout: c.foxreload_timeout,
+            watch: WatchMode::List,
         }
     }
 
     /// Longest wait between retries of a failing step.
     fn max_backoff(&self) -> Duration {
         (self.poll_interval * 30).min(Duration::from_secs(60))
+    }
+
+    /// Pause between poller cycles: the poll interval, or for the
+    /// per-order pattern a tenth of its first wait (each order keeps its
+    /// own timer).
+    fn poll_tick(&self) -> Duration {
+        match self.watch {
+            WatchMode::List => self.poll_interval,
+            WatchMode::PerOrder(p) => (p.first / 10).max(Duration::from_millis(10)),
+        }
     }
 
     /// How often a held purchase checks whether it can go on.
@@ -168,6 +181,8 @@ struct Inner {
     cfg: EngineConfig,
     wake: Notify,
     balance: Mutex<Option<(Millis, Money)>>,
+    /// Per-order timers ([`WatchMode::PerOrder`] only).
+    timers: Mutex<std::collections::HashMap<i64, poller::Timer>>,
 }
 
 impl Engine {
@@ -180,6 +195,7 @@ impl Engine {
                 cfg,
                 wake: Notify::new(),
                 balance: Mutex::new(None),
+                timers: Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }
@@ -269,7 +285,7 @@ impl Engine {
                 tracing::error!(error = %e, "poller cycle failed");
             }
             tokio::select! {
-                () = tokio::time::sleep(self.inner.cfg.poll_interval) => {}
+                () = tokio::time::sleep(self.inner.cfg.poll_tick()) => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -321,8 +337,11 @@ pub(crate) async fn dead_letter_in(
 }
 
 /// A worker loop under [`supervise`]: runs `step` (which claims and works
-/// what is due, returning how many) until `shutdown`, idling for `idle`
-/// (or until shutdown) whenever nothing was due or the step failed.
+/// what is due, returning how many) until `shutdown`, idling whenever
+/// nothing was due or the step failed, until `idle` has passed or another
+/// task of this process committed a transaction (which may have made work
+/// due: a completed order to deliver). Another process's work is found
+/// when `idle` runs out.
 pub fn spawn_worker<F, Fut>(
     name: String,
     store: Store,
@@ -336,11 +355,18 @@ where
     Fut: Future<Output = std::result::Result<usize, StoreError>> + Send + 'static,
 {
     let task_name = name.clone();
+    let watched = store.clone();
     tokio::spawn(supervise(name, store, clock, shutdown, move |mut stop| {
         let step = step.clone();
         let name = task_name.clone();
+        let store = watched.clone();
         async move {
             while !*stop.borrow() {
+                // Listening before the step: work committed by another task
+                // while this one found nothing is not missed until `idle`.
+                let committed = store.committed();
+                tokio::pin!(committed);
+                committed.as_mut().enable();
                 let worked = match step(name.clone()).await {
                     Ok(n) => n,
                     Err(e) => {
@@ -351,6 +377,7 @@ where
                 if worked == 0 {
                     tokio::select! {
                         () = tokio::time::sleep(idle) => {}
+                        () = committed => {}
                         _ = stop.changed() => {}
                     }
                 }

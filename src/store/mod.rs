@@ -270,6 +270,14 @@ impl Store {
         with_db!(&self.db, p => p.close().await)
     }
 
+    /// Resolves at the next commit of a transaction in this process: a
+    /// worker that found nothing to do waits on it (or on its idle timer)
+    /// before looking again. Commits in empty claims do not count (they
+    /// are not transactions), so idle workers never wake each other.
+    pub fn committed(&self) -> tokio::sync::futures::Notified<'static> {
+        stream::COMMITTED.notified()
+    }
+
     /// Cheap liveness check for `/readyz`.
     pub async fn ping(&self) -> Result<()> {
         with_db!(&self.db, p => {

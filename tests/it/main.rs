@@ -28,6 +28,7 @@ macro_rules! on_both_engines {
     };
 }
 
+mod bench;
 mod bot_api;
 mod catalog;
 mod chaos;
