@@ -187,44 +187,10 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    config.telegram_token()?;
-    let supplier = supplier_client(&config)?;
-    let store = open_store(&config).await?;
-    store.migrate().await.context("migrating the database")?;
-    let engine = crate::engine::Engine::new(
-        store.clone(),
-        supplier,
-        std::sync::Arc::new(crate::clock::SystemClock),
-        crate::engine::EngineConfig::from_config(&config),
-    );
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let tasks = engine.spawn(stopped);
-    tracing::info!(
-        database = %config.database_url.redacted(),
-        instance = %config.instance_id,
-        workers = config.workers,
-        "foxbot started"
-    );
-    shutdown_signal().await;
-    tracing::info!("shutting down: finishing the steps in progress");
-    let _ = stop.send(true);
-    // A step in progress finishes (a supplier call is bounded by its
-    // timeout); anything cut short resumes from its committed state.
-    let grace = config.lease;
-    if tokio::time::timeout(grace, futures_join(tasks))
+    crate::app::App::build(config)
+        .await?
+        .run_until(shutdown_signal())
         .await
-        .is_err()
-    {
-        tracing::warn!("some steps did not finish in time; they resume on the next start");
-    }
-    store.close().await;
-    Ok(())
-}
-
-async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
-    for t in tasks {
-        let _ = t.await;
-    }
 }
 
 /// Resolves on SIGINT or SIGTERM (teloxide's own handler only sees SIGINT).

@@ -701,6 +701,10 @@ stored_names! {
         Cancelled => "cancelled",
         Reschedule => "reschedule",
         Checked => "checked",
+        /// A Stars payment was recorded (first thing, keyed by its charge).
+        PaymentRecorded => "payment_recorded",
+        /// An admin acted on a purchase (who and what in the detail).
+        AdminAction => "admin_action",
     }
 }
 
@@ -717,6 +721,8 @@ stored_names! {
         CorruptRow => "corrupt_row",
         PartialDelivery => "partial_delivery",
         WorkerPanic => "worker_panic",
+        /// A Stars payment no invoice of ours explains: refund it by hand.
+        UnknownPayment => "unknown_payment",
     }
 }
 
@@ -737,6 +743,24 @@ stored_names! {
         Telegram => "telegram",
         /// Entered by an operator (`foxbot purchase`), paid outside Telegram.
         Manual => "manual",
+        /// Demo mode: the built-in simulator, nothing paid.
+        Demo => "demo",
+    }
+}
+
+stored_names! {
+    /// Why a purchase is refunded: each has its own words for the buyer.
+    pub enum RefundReason {
+        /// The supplier failed or cancelled the order (or it could not be placed).
+        Supplier => "supplier",
+        /// The same invoice was paid a second time.
+        PaidTwice => "paid_twice",
+        /// The amount paid was not the invoice's.
+        AmountMismatch => "amount_mismatch",
+        /// The product could no longer be sold when the payment arrived.
+        Unavailable => "unavailable",
+        /// An admin refunded it.
+        Admin => "admin",
     }
 }
 

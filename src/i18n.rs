@@ -88,6 +88,66 @@ mod tests {
         assert_eq!(en, hi, "en.ftl and hi.ftl must define the same messages");
     }
 
+    /// Every message key the code names (a string literal shaped like a
+    /// key, with a message prefix) is defined: a typo would show the key
+    /// itself to a buyer.
+    #[test]
+    fn every_key_the_code_uses_is_defined() {
+        const PREFIXES: &[&str] = &[
+            "welcome",
+            "help",
+            "paysupport",
+            "cancelled",
+            "unknown-",
+            "language-",
+            "demo-",
+            "catalog-",
+            "product-",
+            "button-",
+            "note-",
+            "quantity-",
+            "invoice-",
+            "state-",
+            "orders-",
+            "order-",
+            "progress-",
+            "checkout-",
+            "payment-",
+            "cmd-",
+            "refund-",
+            "delivery-",
+            "admin-",
+        ];
+        let sources = [
+            include_str!("bot/mod.rs"),
+            include_str!("bot/customer.rs"),
+            include_str!("bot/payments.rs"),
+            include_str!("bot/progress.rs"),
+            include_str!("bot/admin.rs"),
+            include_str!("bot/callback.rs"),
+            include_str!("delivery/mod.rs"),
+            include_str!("delivery/refund.rs"),
+        ];
+        let defined = keys(SOURCES[0].2);
+        let mut missing = Vec::new();
+        for source in sources {
+            for literal in source.split('"').skip(1).step_by(2) {
+                let shaped = !literal.is_empty()
+                    && literal
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                if shaped
+                    && PREFIXES.iter().any(|p| literal.starts_with(p))
+                    && !literal.ends_with('-')
+                    && !defined.iter().any(|d| d == literal)
+                {
+                    missing.push(literal.to_owned());
+                }
+            }
+        }
+        assert!(missing.is_empty(), "not in en.ftl: {missing:?}");
+    }
+
     #[test]
     fn texts_have_no_isolation_marks_and_choose_plurals() {
         let one = text(

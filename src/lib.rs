@@ -5,7 +5,9 @@
 //! order (through `foxreload`), and `delivery` sends the codes or refunds the
 //! Stars. Everything durable goes through `store`.
 
+pub mod app;
 pub mod bench;
+pub mod bot;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
@@ -16,5 +18,6 @@ pub mod domain;
 pub mod engine;
 pub mod foxreload;
 pub mod i18n;
+pub mod intake;
 pub mod store;
 pub mod telemetry;

@@ -222,16 +222,19 @@ impl Inner {
                 return;
             }
         };
+        let reason = self
+            .store
+            .refund_reason(p.id)
+            .await
+            .unwrap_or(crate::domain::RefundReason::Supplier);
+        let reason_key = format!("refund-reason-{}", reason.as_str().replace('_', "-"));
         let html = i18n::text(
             language,
             "refund-done",
             &[
                 ("stars", num(p.stars)),
                 ("purchase", num(p.id)),
-                (
-                    "reason",
-                    arg(&i18n::text(language, "refund-reason-supplier", &[])),
-                ),
+                ("reason", arg(&i18n::text(language, &reason_key, &[]))),
             ],
         );
         let message = OutgoingMessage {

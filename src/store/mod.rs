@@ -11,6 +11,7 @@ mod events;
 mod kv;
 mod purchases;
 mod refunds;
+mod shop;
 mod stream;
 
 use std::str::FromStr;
@@ -32,6 +33,7 @@ pub use deliveries::{Delivery, DeliveryMove, DeliveryState};
 pub use events::{Alert, Event};
 pub use purchases::{Change, CorruptRow, NewPurchase, Purchase, PurchaseFilter, Rows, Transition};
 pub use refunds::{NewRefund, Refund, RefundState};
+pub use shop::{Checkout, CheckoutState, NewCheckout, PaymentOutcome, StarPayment};
 pub use stream::EventCursor;
 
 #[derive(Debug, thiserror::Error)]

@@ -400,55 +400,8 @@ impl Store {
     /// Records a paid purchase (and its customer) in state `ordering`.
     /// A Telegram charge id already recorded gives [`StoreError::Conflict`].
     pub async fn insert_purchase(&self, p: &NewPurchase, now: Millis) -> Result<i64> {
-        let signature = Signature::of(&p.product_id, p.quantity, &p.note);
         let mut tx = self.begin().await?;
-        let id: i64 = with_tx!(&mut tx, c => {
-            sqlx::query(
-                "INSERT INTO customers (user_id, chat_id, language, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (user_id) DO NOTHING",
-            )
-            .bind(p.user_id.0)
-            .bind(p.chat_id)
-            .bind(p.language.code())
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
-            sqlx::query_scalar(
-                "INSERT INTO purchases (client_ref, user_id, chat_id, product_id, product_name, \
-                     quantity, note, signature, unit_price, order_price, currency, stars, source, \
-                     telegram_charge_id, state, next_action_at, created_at, updated_at, \
-                     state_since) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, 'ordering', \
-                     $14, $14, $14, $14) RETURNING id",
-            )
-            .bind(p.client_ref.to_string())
-            .bind(p.user_id.0)
-            .bind(p.chat_id)
-            .bind(p.product_id.as_str())
-            .bind(&p.product_name)
-            .bind(p.quantity.get())
-            .bind(p.note.canonical())
-            .bind(signature.as_str())
-            .bind(p.unit_price.map(|m| m.to_string()))
-            .bind(&p.currency)
-            .bind(p.stars)
-            .bind(p.source.as_str())
-            .bind(p.telegram_charge_id.as_deref())
-            .bind(now)
-            .fetch_one(&mut *c)
-            .await?
-        });
-        tx.record_event(
-            Some(id),
-            EventKind::Created,
-            None,
-            Some(PurchaseState::Ordering),
-            Some(0),
-            "",
-            &serde_json::json!({ "source": p.source.as_str(), "stars": p.stars }),
-            now,
-        )
-        .await?;
+        let id = tx.insert_purchase(p, PurchaseState::Ordering, now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -677,6 +630,66 @@ impl Store {
 }
 
 impl Tx {
+    /// Records a paid purchase (and its customer) in `state`: `ordering`,
+    /// or `refunding` for a payment that cannot be honoured.
+    pub async fn insert_purchase(
+        &mut self,
+        p: &NewPurchase,
+        state: PurchaseState,
+        now: Millis,
+    ) -> Result<i64> {
+        let signature = Signature::of(&p.product_id, p.quantity, &p.note);
+        let id: i64 = with_tx!(self, c => {
+            sqlx::query(
+                "INSERT INTO customers (user_id, chat_id, language, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (user_id) DO NOTHING",
+            )
+            .bind(p.user_id.0)
+            .bind(p.chat_id)
+            .bind(p.language.code())
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query_scalar(
+                "INSERT INTO purchases (client_ref, user_id, chat_id, product_id, product_name, \
+                     quantity, note, signature, unit_price, order_price, currency, stars, source, \
+                     telegram_charge_id, state, next_action_at, created_at, updated_at, \
+                     state_since) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $15, \
+                     $14, $14, $14, $14) RETURNING id",
+            )
+            .bind(p.client_ref.to_string())
+            .bind(p.user_id.0)
+            .bind(p.chat_id)
+            .bind(p.product_id.as_str())
+            .bind(&p.product_name)
+            .bind(p.quantity.get())
+            .bind(p.note.canonical())
+            .bind(signature.as_str())
+            .bind(p.unit_price.map(|m| m.to_string()))
+            .bind(&p.currency)
+            .bind(p.stars)
+            .bind(p.source.as_str())
+            .bind(p.telegram_charge_id.as_deref())
+            .bind(now)
+            .bind(state.as_str())
+            .fetch_one(&mut *c)
+            .await?
+        });
+        self.record_event(
+            Some(id),
+            EventKind::Created,
+            None,
+            Some(state),
+            Some(0),
+            "",
+            &serde_json::json!({ "source": p.source.as_str(), "stars": p.stars }),
+            now,
+        )
+        .await?;
+        Ok(id)
+    }
+
     /// Compare-and-set on `(id, state, fence)`. On [`Cas::LostRace`]
     /// nothing was written, not even the event.
     /// A move that is not in [`PurchaseState::may_move_to`]'s table is

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod app;
 pub mod bot_api;
 pub mod db;
 pub mod notifier;

@@ -1,0 +1,221 @@
+//! The one wiring: `foxbot run` and the tests' `spawn_app` build the same
+//! [`App`] (bot, engine, delivery, refunds, catalog sync, sweeps) and stop
+//! it in one place.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use teloxide::Bot;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::bot::{Shop, ShopInner, telegram::Telegram};
+use crate::catalog::CatalogConfig;
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::delivery::refund::{RefundConfig, Refunder};
+use crate::delivery::{Deliverer, DeliveryConfig};
+use crate::engine::{Engine, EngineConfig};
+use crate::foxreload::sim::{SimOptions, Simulator};
+use crate::foxreload::{Budget, ClientOptions, FoxReload};
+use crate::store::Store;
+
+/// A running shop.
+pub struct App {
+    store: Store,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    grace: Duration,
+    /// Demo mode's built-in supplier, kept alive with the app.
+    demo_supplier: Option<Simulator>,
+}
+
+impl App {
+    /// Opens the database (migrating it), connects to the supplier (or, with
+    /// no `FOXRELOAD_API_KEY`, starts the built-in simulator: demo mode,
+    /// no payment taken) and starts every task.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let token = config.telegram_token()?.clone();
+        let clock: SharedClock = Arc::new(SystemClock);
+        let store = crate::cli::open_store(&config).await?;
+        store.migrate().await.context("migrating the database")?;
+
+        let (supplier, demo_supplier) = match &config.foxreload_api_key {
+            Some(_) => (crate::cli::supplier_client(&config)?, None),
+            None => {
+                let sim = Simulator::start(
+                    "127.0.0.1:0".parse()?,
+                    SimOptions {
+                        api_key: "demo".to_owned(),
+                        clock: clock.clone(),
+                        ..SimOptions::default()
+                    },
+                )
+                .await
+                .context("starting the demo supplier")?;
+                let client = FoxReload::new(
+                    ClientOptions {
+                        base_url: sim.base_url().parse()?,
+                        api_key: "demo".to_owned().into(),
+                        timeout: config.foxreload_timeout,
+                        mock_orders: true,
+                    },
+                    Arc::new(Budget::new(config.foxreload_rate_per_min)),
+                )?;
+                tracing::warn!(
+                    "demo mode: no FOXRELOAD_API_KEY, so the built-in simulator is the supplier and no payment is taken"
+                );
+                (client, Some(sim))
+            }
+        };
+        let demo = demo_supplier.is_some();
+
+        let (stop, stopped) = watch::channel(false);
+        let engine = Engine::new(
+            store.clone(),
+            supplier.clone(),
+            clock.clone(),
+            EngineConfig::from_config(&config),
+        );
+        let mut tasks = engine.spawn(stopped.clone());
+
+        let bot = Bot::new(token.expose_secret()).set_api_url(config.telegram_api_url.clone());
+        let telegram = Arc::new(Telegram::new(bot.clone()));
+        let deliverer = Deliverer::new(
+            store.clone(),
+            telegram.clone(),
+            clock.clone(),
+            DeliveryConfig {
+                lease: config.lease,
+                retry: Duration::from_secs(2),
+                idle: config.worker_idle,
+                instance_id: config.instance_id.clone(),
+            },
+        );
+        tasks.push(deliverer.spawn(stopped.clone()));
+        let refunder = Refunder::new(
+            store.clone(),
+            telegram.clone(),
+            telegram.clone(),
+            clock.clone(),
+            RefundConfig {
+                lease: config.lease,
+                retry: Duration::from_secs(2),
+                max_retry: Duration::from_secs(300),
+                idle: config.worker_idle,
+                instance_id: config.instance_id.clone(),
+            },
+        );
+        tasks.push(refunder.spawn(stopped.clone()));
+
+        let catalog = CatalogConfig::from_config(&config);
+        tasks.push(crate::catalog::spawn_sync_loop(
+            store.clone(),
+            supplier.clone(),
+            catalog.clone(),
+            clock.clone(),
+            config.instance_id.clone(),
+            stopped.clone(),
+        ));
+
+        let shop = Shop::new(ShopInner {
+            store: store.clone(),
+            clock: clock.clone(),
+            engine,
+            supplier,
+            admins: config.admin_ids.iter().map(|u| u.0).collect(),
+            catalog_max_age: catalog.max_age,
+            demo,
+            instance_id: config.instance_id.clone(),
+        });
+        if let Err(e) = crate::bot::set_commands(&bot, &shop.admins).await {
+            tracing::warn!(error = %e, "could not set the command menus");
+        }
+        tasks.extend(crate::bot::progress_tasks(
+            bot.clone(),
+            shop.clone(),
+            stopped.clone(),
+        ));
+        if !demo {
+            tasks.push(spawn_star_sweep(
+                bot.clone(),
+                shop.clone(),
+                config.stars_sweep,
+                stopped.clone(),
+            ));
+        }
+        tasks.push(tokio::spawn(crate::bot::run_polling(
+            bot,
+            shop,
+            stopped.clone(),
+        )));
+        tracing::info!(
+            database = %config.database_url.redacted(),
+            instance = %config.instance_id,
+            demo,
+            "foxbot started"
+        );
+        Ok(App {
+            store,
+            stop,
+            tasks,
+            grace: config.lease,
+            demo_supplier,
+        })
+    }
+
+    /// Runs until `signal` resolves, then shuts down.
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        signal.await;
+        tracing::info!("shutting down: finishing the steps in progress");
+        self.shutdown().await;
+        Ok(())
+    }
+
+    /// Stops taking work, lets the steps in progress finish (a supplier call
+    /// is bounded by its timeout), and closes the database. Anything cut
+    /// short resumes from its committed state at the next start.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let all = async {
+            for t in self.tasks {
+                let _ = t.await;
+            }
+        };
+        if tokio::time::timeout(self.grace, all).await.is_err() {
+            tracing::warn!("some steps did not finish in time; they resume on the next start");
+        }
+        self.store.close().await;
+        if let Some(sim) = self.demo_supplier {
+            sim.shutdown();
+        }
+    }
+}
+
+/// Sweeps `getStarTransactions` every `every` for payments whose update
+/// was lost.
+fn spawn_star_sweep(
+    bot: Bot,
+    shop: Shop,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while !*shutdown.borrow() {
+            match crate::bot::sweep_star_transactions(&bot, &shop).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(recovered = n, "Stars sweep recovered lost payments"),
+                Err(e) => tracing::warn!(error = %e, "Stars sweep failed; trying again later"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    })
+}

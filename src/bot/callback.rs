@@ -1,0 +1,219 @@
+//! Button data: what each inline button asks for, in at most 64 bytes.
+//! Data is parsed strictly; anything else (forged, oversized, from an old
+//! version) is answered "expired" and changes nothing. A button only ever
+//! touches the presser's own purchases: the handlers check ownership.
+
+use teloxide::prelude::*;
+use teloxide::types::CallbackQuery;
+
+use super::{HandlerResult, Shop, admin, customer, t};
+
+/// Telegram's limit on callback data.
+pub const MAX_DATA: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Callback {
+    /// The category list.
+    Categories,
+    /// One category's products, a page of them.
+    Category { id: String, page: u32 },
+    /// A product's card.
+    Product { id: String },
+    /// Buy this many of a product.
+    Quantity { id: String, quantity: i64 },
+    /// The n-th option of the note field being asked.
+    NoteOption { index: usize },
+    /// Stop asking note fields.
+    Cancel,
+    /// The buyer's purchases, a page.
+    Orders { page: u32 },
+    /// One of the buyer's purchases, with its codes.
+    Order { id: i64 },
+    /// Switch language.
+    Language { code: String },
+    /// An admin action on a purchase, asked (`confirmed` false) or confirmed.
+    Admin {
+        action: admin::Action,
+        purchase: i64,
+        confirmed: bool,
+    },
+}
+
+fn token_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 48
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+impl Callback {
+    pub fn parse(data: &str) -> Option<Callback> {
+        if data.len() > MAX_DATA {
+            return None;
+        }
+        let parts: Vec<&str> = data.split(':').collect();
+        let number = |s: &str| s.parse::<u32>().ok().filter(|n| *n < 10_000);
+        let id = |s: &str| s.parse::<i64>().ok().filter(|n| *n > 0);
+        Some(match parts.as_slice() {
+            ["cats"] => Callback::Categories,
+            ["cat", c, page] if token_ok(c) => Callback::Category {
+                id: (*c).to_owned(),
+                page: number(page)?,
+            },
+            ["p", p] if token_ok(p) => Callback::Product {
+                id: (*p).to_owned(),
+            },
+            ["q", p, n] if token_ok(p) => Callback::Quantity {
+                id: (*p).to_owned(),
+                quantity: i64::from(number(n)?),
+            },
+            ["nv", i] => Callback::NoteOption {
+                index: number(i)? as usize,
+            },
+            ["x"] => Callback::Cancel,
+            ["ol", page] => Callback::Orders {
+                page: number(page)?,
+            },
+            ["o", n] => Callback::Order { id: id(n)? },
+            ["lang", code @ ("en" | "hi")] => Callback::Language {
+                code: (*code).to_owned(),
+            },
+            ["a", action, n] => Callback::Admin {
+                action: admin::Action::parse(action)?,
+                purchase: id(n)?,
+                confirmed: false,
+            },
+            ["ay", action, n] => Callback::Admin {
+                action: admin::Action::parse(action)?,
+                purchase: id(n)?,
+                confirmed: true,
+            },
+            _ => return None,
+        })
+    }
+
+    /// The data to put on a button; `None` if it would not fit (an id too
+    /// long), so that no button ever carries data Telegram refuses.
+    pub fn data(&self) -> Option<String> {
+        let data = match self {
+            Callback::Categories => "cats".to_owned(),
+            Callback::Category { id, page } => format!("cat:{id}:{page}"),
+            Callback::Product { id } => format!("p:{id}"),
+            Callback::Quantity { id, quantity } => format!("q:{id}:{quantity}"),
+            Callback::NoteOption { index } => format!("nv:{index}"),
+            Callback::Cancel => "x".to_owned(),
+            Callback::Orders { page } => format!("ol:{page}"),
+            Callback::Order { id } => format!("o:{id}"),
+            Callback::Language { code } => format!("lang:{code}"),
+            Callback::Admin {
+                action,
+                purchase,
+                confirmed,
+            } => format!(
+                "{}:{}:{purchase}",
+                if *confirmed { "ay" } else { "a" },
+                action.as_str()
+            ),
+        };
+        (Callback::parse(&data).as_ref() == Some(self)).then_some(data)
+    }
+}
+
+/// Every button press. Answered in every case (or the button spins).
+pub async fn on_callback(bot: Bot, shop: Shop, q: CallbackQuery) -> HandlerResult {
+    let chat_id = q.message.as_ref().map(|m| m.chat().id);
+    let lang = shop
+        .language(&q.from, chat_id.map_or(q.from.id.0 as i64, |c| c.0))
+        .await;
+    let parsed = q.data.as_deref().and_then(Callback::parse);
+    let (Some(callback), Some(chat)) = (parsed, chat_id) else {
+        bot.answer_callback_query(q.id.clone())
+            .text(t(lang, "button-expired"))
+            .await?;
+        return Ok(());
+    };
+    let message_id = q.message.as_ref().map(|m| m.id());
+    match callback {
+        Callback::Admin {
+            action,
+            purchase,
+            confirmed,
+        } => {
+            admin::on_button(&bot, &shop, &q, lang, action, purchase, confirmed).await?;
+        }
+        other => {
+            customer::on_button(&bot, &shop, &q, lang, chat, message_id, other).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn every_button_round_trips() {
+        let all = [
+            Callback::Categories,
+            Callback::Category {
+                id: "cat_gift_cards".to_owned(),
+                page: 2,
+            },
+            Callback::Product {
+                id: "product_01krgf8b".to_owned(),
+            },
+            Callback::Quantity {
+                id: "product_ff_100".to_owned(),
+                quantity: 5,
+            },
+            Callback::NoteOption { index: 3 },
+            Callback::Cancel,
+            Callback::Orders { page: 1 },
+            Callback::Order { id: 42 },
+            Callback::Language {
+                code: "hi".to_owned(),
+            },
+            Callback::Admin {
+                action: admin::Action::Refund,
+                purchase: 7,
+                confirmed: true,
+            },
+        ];
+        for c in all {
+            let data = c.data().expect("fits");
+            assert!(data.len() <= MAX_DATA);
+            assert_eq!(Callback::parse(&data), Some(c));
+        }
+    }
+
+    #[test]
+    fn forged_and_oversized_data_is_refused() {
+        for bad in [
+            "",
+            "o:-1",
+            "o:0",
+            "o:abc",
+            "o:1:2",
+            "lang:fr",
+            "q:p:999999999",
+            "p:has space",
+            "p:a/b",
+            "a:steal:1",
+            &"p:".repeat(40),
+            "cat:x:1;DROP TABLE",
+        ] {
+            assert_eq!(Callback::parse(bad), None, "{bad:?}");
+        }
+        let long = Callback::Product { id: "x".repeat(60) };
+        assert_eq!(long.data(), None);
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(data in ".{0,80}") {
+            let _ = Callback::parse(&data);
+        }
+    }
+}

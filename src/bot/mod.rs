@@ -1,0 +1,232 @@
+//! The Telegram shop front: teloxide lives here and nowhere else.
+//!
+//! Handlers validate, write a row and return; the slow work (ordering,
+//! delivering, refunding) is the workers'. Every handler is safe to run
+//! twice: Telegram may deliver an update again, and a button may be
+//! pressed twice.
+//!
+//! - `customer`: /start and deep links, the catalog, note fields, /orders,
+//!   /language, /help, /paysupport
+//! - `payments`: the invoice, pre-checkout, the payment, the sweep of
+//!   `getStarTransactions` for payments whose update was lost
+//! - `progress`: the buyer's progress message and the admins' alerts, from
+//!   the event stream
+//! - `admin`: /stalled, /balance, /order, /stats and their buttons
+//! - `telegram`: [`Notifier`](crate::delivery::Notifier) and
+//!   [`Payments`](crate::delivery::refund::Payments) for the workers
+
+mod admin;
+mod callback;
+mod customer;
+mod payments;
+mod progress;
+pub mod telegram;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+use teloxide::types::{BotCommand, BotCommandScope, ParseMode, Recipient};
+use teloxide::update_listeners::Polling;
+use tokio::sync::watch;
+
+use crate::clock::{Millis, SharedClock};
+use crate::domain::{Language, UserId};
+use crate::engine::Engine;
+use crate::foxreload::FoxReload;
+use crate::i18n;
+use crate::store::Store;
+
+pub use callback::Callback;
+pub use payments::sweep_star_transactions;
+pub use progress::spawn as progress_tasks;
+
+type HandlerResult = anyhow::Result<()>;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct Shop(Arc<ShopInner>);
+
+pub struct ShopInner {
+    pub store: Store,
+    pub clock: SharedClock,
+    pub engine: Engine,
+    pub supplier: FoxReload,
+    pub admins: Vec<i64>,
+    /// Catalog rows older than this are not sold.
+    pub catalog_max_age: Duration,
+    /// No payment is taken: the supplier is the built-in simulator.
+    pub demo: bool,
+    pub instance_id: String,
+}
+
+impl std::ops::Deref for Shop {
+    type Target = ShopInner;
+    fn deref(&self) -> &ShopInner {
+        &self.0
+    }
+}
+
+impl Shop {
+    pub fn new(inner: ShopInner) -> Self {
+        Shop(Arc::new(inner))
+    }
+
+    fn now(&self) -> Millis {
+        self.clock.now_ms()
+    }
+
+    fn is_admin(&self, user: i64) -> bool {
+        self.admins.contains(&user)
+    }
+
+    /// The language to answer `user` in (their choice, else Telegram's),
+    /// recording the customer as seen.
+    async fn language(&self, user: &teloxide::types::User, chat_id: i64) -> Language {
+        let telegram = Language::from_code(user.language_code.as_deref());
+        let Ok(id) = i64::try_from(user.id.0) else {
+            return telegram;
+        };
+        match self
+            .store
+            .remember_customer(UserId(id), chat_id, telegram, self.now())
+            .await
+        {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not record the customer");
+                telegram
+            }
+        }
+    }
+}
+
+/// A user's id as ours (Telegram's are positive and below 2^53).
+fn user_id(user: &teloxide::types::User) -> Option<UserId> {
+    i64::try_from(user.id.0).ok().map(UserId)
+}
+
+fn t(lang: Language, key: &str) -> String {
+    i18n::text(lang, key, &[])
+}
+
+/// The handler tree. `pre_checkout_query` is a branch of its own: the
+/// polling listener asks Telegram only for update kinds present here, and
+/// without it every checkout would time out.
+pub fn schema() -> UpdateHandler<anyhow::Error> {
+    dptree::entry()
+        .branch(Update::filter_pre_checkout_query().endpoint(payments::pre_checkout))
+        .branch(
+            Update::filter_message()
+                .branch(Message::filter_successful_payment().endpoint(payments::paid))
+                .branch(dptree::endpoint(customer::on_message)),
+        )
+        .branch(Update::filter_callback_query().endpoint(callback::on_callback))
+}
+
+/// The commands menu, per language (`setMyCommands`); admins see theirs too.
+pub async fn set_commands(bot: &Bot, admins: &[i64]) -> anyhow::Result<()> {
+    for lang in [Language::En, Language::Hi] {
+        let commands = customer_commands(lang);
+        let mut request = bot.set_my_commands(commands.clone());
+        if lang != Language::En {
+            request = request.language_code(lang.code());
+        }
+        request.await?;
+        for admin in admins {
+            let mut all = commands.clone();
+            all.extend(admin_commands(lang));
+            let mut request = bot.set_my_commands(all).scope(BotCommandScope::Chat {
+                chat_id: Recipient::Id(ChatId(*admin)),
+            });
+            if lang != Language::En {
+                request = request.language_code(lang.code());
+            }
+            // An admin who never opened the bot has no chat yet.
+            if let Err(e) = request.await {
+                tracing::warn!(admin, error = %e, "could not set the admin command menu");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn customer_commands(lang: Language) -> Vec<BotCommand> {
+    [
+        ("start", "cmd-start"),
+        ("orders", "cmd-orders"),
+        ("language", "cmd-language"),
+        ("help", "cmd-help"),
+        ("paysupport", "cmd-paysupport"),
+    ]
+    .into_iter()
+    .map(|(c, key)| BotCommand::new(c, t(lang, key)))
+    .collect()
+}
+
+fn admin_commands(lang: Language) -> Vec<BotCommand> {
+    [
+        ("stalled", "cmd-stalled"),
+        ("balance", "cmd-balance"),
+        ("order", "cmd-order"),
+        ("stats", "cmd-stats"),
+    ]
+    .into_iter()
+    .map(|(c, key)| BotCommand::new(c, t(lang, key)))
+    .collect()
+}
+
+/// Takes updates by long polling until `shutdown`, asking Telegram
+/// explicitly for every kind the handlers need.
+pub async fn run_polling(bot: Bot, shop: Shop, mut shutdown: watch::Receiver<bool>) {
+    let listener = Polling::builder(bot.clone())
+        .timeout(Duration::from_secs(25))
+        .allowed_updates(vec![
+            teloxide::types::AllowedUpdate::Message,
+            teloxide::types::AllowedUpdate::CallbackQuery,
+            teloxide::types::AllowedUpdate::PreCheckoutQuery,
+        ])
+        .delete_webhook()
+        .await
+        .build();
+    let mut dispatcher = Dispatcher::builder(bot, schema())
+        .dependencies(dptree::deps![shop])
+        .default_handler(|_| async {})
+        .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
+        .build();
+    let token = dispatcher.shutdown_token();
+    tokio::spawn(async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+        if let Ok(done) = token.shutdown() {
+            done.await;
+        }
+    });
+    dispatcher
+        .dispatch_with_listener(
+            listener,
+            LoggingErrorHandler::with_custom_text("the update listener failed"),
+        )
+        .await;
+}
+
+/// Sends an HTML message, logging (never failing) on error: an answer that
+/// cannot be sent must not make the handler fail after its row is written.
+async fn say(bot: &Bot, chat: ChatId, html: String) -> Option<Message> {
+    match bot
+        .send_message(chat, html)
+        .parse_mode(ParseMode::Html)
+        .await
+    {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(chat = chat.0, error = %e, "could not answer");
+            None
+        }
+    }
+}
+
+/// Escapes text for Telegram's HTML parse mode.
+pub fn escape(text: &str) -> String {
+    crate::delivery::render::escape(text)
+}

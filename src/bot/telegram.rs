@@ -1,0 +1,144 @@
+//! The delivery and refund workers' view of Telegram: [`Notifier`] and
+//! [`Payments`] over teloxide, with every error put in the class the
+//! workers act on.
+
+use std::sync::Arc;
+
+use teloxide::prelude::*;
+use teloxide::types::{
+    CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, ParseMode, TelegramTransactionId,
+};
+use teloxide::{ApiError, RequestError};
+
+use crate::delivery::refund::{Payments, RefundError};
+use crate::delivery::{BoxFuture, Notifier, OutgoingMessage, SendError};
+use crate::domain::UserId;
+
+/// Copy buttons Telegram allows text up to this long.
+const COPY_TEXT_MAX: usize = 256;
+/// Buttons under one message, at most.
+const MAX_COPY_BUTTONS: usize = 20;
+
+/// Sends messages and refunds Stars through one bot.
+#[derive(Clone)]
+pub struct Telegram {
+    bot: Bot,
+}
+
+impl Telegram {
+    pub fn new(bot: Bot) -> Self {
+        Telegram { bot }
+    }
+
+    pub fn into_arc(self) -> Arc<Self> {
+        Arc::new(self)
+    }
+}
+
+/// A send's failure, in the class the delivery worker acts on. A request
+/// Telegram answered with an error was not sent; one whose connection
+/// never opened was not sent; anything else may have arrived.
+pub fn send_error(e: &RequestError) -> SendError {
+    match e {
+        RequestError::RetryAfter(s) => SendError::RetryAfter(s.duration()),
+        RequestError::Api(ApiError::BotBlocked | ApiError::UserDeactivated) => SendError::Blocked,
+        RequestError::Api(api) => SendError::Rejected(api.to_string()),
+        RequestError::MigrateToChatId(_) => SendError::Rejected("the chat moved".to_owned()),
+        RequestError::Network(n) if n.is_connect() => SendError::NotSent(short(n)),
+        RequestError::Network(n) => SendError::Unknown(short(n)),
+        RequestError::InvalidJson { .. } => {
+            SendError::Unknown("Telegram's answer did not parse".to_owned())
+        }
+        RequestError::Io(e) => SendError::NotSent(e.kind().to_string()),
+    }
+}
+
+/// A refund's failure, in the class the refund worker acts on.
+pub fn refund_error(e: &RequestError) -> RefundError {
+    match e {
+        RequestError::RetryAfter(s) => RefundError::RetryAfter(s.duration()),
+        // teloxide does not know these texts: they arrive as Unknown.
+        RequestError::Api(api) if api.to_string().contains("CHARGE_ALREADY_REFUNDED") => {
+            RefundError::AlreadyRefunded
+        }
+        RequestError::Api(api) => RefundError::Rejected(api.to_string()),
+        RequestError::Network(n) => RefundError::Transient(short(n)),
+        other => RefundError::Transient(other.to_string()),
+    }
+}
+
+/// A network error without its URL (which holds the bot token).
+fn short(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_request() {
+        "request failed"
+    } else if e.is_body() || e.is_decode() {
+        "the answer was cut off"
+    } else {
+        "network error"
+    };
+    kind.to_owned()
+}
+
+/// Copy buttons, one per code, where Telegram allows them.
+pub fn copy_buttons(values: &[String]) -> Option<InlineKeyboardMarkup> {
+    let rows: Vec<Vec<InlineKeyboardButton>> = values
+        .iter()
+        .filter(|v| !v.is_empty() && v.chars().count() <= COPY_TEXT_MAX)
+        .take(MAX_COPY_BUTTONS)
+        .enumerate()
+        .map(|(i, v)| {
+            vec![InlineKeyboardButton::copy_text_button(
+                format!("📋 {}", i + 1),
+                CopyTextButton { text: v.clone() },
+            )]
+        })
+        .collect();
+    (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
+}
+
+impl Notifier for Telegram {
+    fn send<'a>(&'a self, message: &'a OutgoingMessage) -> BoxFuture<'a, Result<i64, SendError>> {
+        Box::pin(async move {
+            let mut request = self
+                .bot
+                .send_message(ChatId(message.chat_id), message.html.clone())
+                .parse_mode(ParseMode::Html);
+            if let Some(markup) = copy_buttons(&message.copy) {
+                request = request.reply_markup(markup);
+            }
+            match request.await {
+                Ok(sent) => Ok(i64::from(sent.id.0)),
+                Err(e) => Err(send_error(&e)),
+            }
+        })
+    }
+}
+
+impl Payments for Telegram {
+    fn refund<'a>(
+        &'a self,
+        user: UserId,
+        charge_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), RefundError>> {
+        Box::pin(async move {
+            let Ok(user) = u64::try_from(user.0) else {
+                return Err(RefundError::Rejected("not a Telegram user id".to_owned()));
+            };
+            match self
+                .bot
+                .refund_star_payment(
+                    teloxide::types::UserId(user),
+                    TelegramTransactionId(charge_id.to_owned()),
+                )
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) => Err(refund_error(&e)),
+            }
+        })
+    }
+}

@@ -1,0 +1,415 @@
+//! The shop front's tables: `checkouts` (an invoice offered, turned into a
+//! purchase by its payment, once) and `dialogues` (where a conversation
+//! stands), plus the purchase columns the bot owns.
+
+use super::{NewPurchase, Result, Store, StoreError, with_db, with_tx};
+use crate::clock::Millis;
+use crate::domain::{
+    ClientRef, EventKind, Language, Money, Note, ProductId, PurchaseSource, PurchaseState,
+    Quantity, RefundReason, UserId,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckoutState {
+    /// Offered; not paid yet.
+    Open,
+    /// Paid once: its purchase exists.
+    Paid,
+}
+
+impl CheckoutState {
+    fn as_str(self) -> &'static str {
+        match self {
+            CheckoutState::Open => "open",
+            CheckoutState::Paid => "paid",
+        }
+    }
+}
+
+/// What the buyer is offered, before an invoice is sent.
+#[derive(Debug, Clone)]
+pub struct NewCheckout {
+    pub user_id: UserId,
+    pub chat_id: i64,
+    pub language: Language,
+    pub product_id: ProductId,
+    pub product_name: String,
+    pub quantity: Quantity,
+    pub note: Note,
+    /// The wholesale unit price the Stars price was computed from.
+    pub unit_price: Option<Money>,
+    pub currency: String,
+    /// The invoice total.
+    pub stars: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub id: i64,
+    /// The invoice payload: unguessable, so a payload names one checkout.
+    pub payload: String,
+    pub user_id: UserId,
+    pub chat_id: i64,
+    pub language: Language,
+    pub product_id: ProductId,
+    pub product_name: String,
+    pub quantity: Quantity,
+    pub note: Note,
+    pub unit_price: Option<Money>,
+    pub currency: String,
+    pub stars: i64,
+    pub state: CheckoutState,
+    pub purchase_id: Option<i64>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct CheckoutRow {
+    id: i64,
+    payload: String,
+    user_id: i64,
+    chat_id: i64,
+    language: String,
+    product_id: String,
+    product_name: String,
+    quantity: i64,
+    note: String,
+    unit_price: Option<String>,
+    currency: String,
+    stars: i64,
+    state: String,
+    purchase_id: Option<i64>,
+    created_at: i64,
+}
+
+impl TryFrom<CheckoutRow> for Checkout {
+    type Error = StoreError;
+    fn try_from(r: CheckoutRow) -> Result<Self> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("checkout {}: {what}", r.id));
+        Ok(Checkout {
+            id: r.id,
+            payload: r.payload.clone(),
+            user_id: UserId(r.user_id),
+            chat_id: r.chat_id,
+            language: Language::from_code(Some(&r.language)),
+            product_id: ProductId::parse(&r.product_id).map_err(|_| corrupt("product id"))?,
+            product_name: r.product_name.clone(),
+            quantity: Quantity::new(r.quantity).map_err(|_| corrupt("quantity"))?,
+            note: Note::parse_canonical(&r.note).map_err(|_| corrupt("note"))?,
+            unit_price: r
+                .unit_price
+                .as_deref()
+                .map(Money::parse)
+                .transpose()
+                .map_err(|_| corrupt("unit price"))?,
+            currency: r.currency.clone(),
+            stars: r.stars,
+            state: match r.state.as_str() {
+                "open" => CheckoutState::Open,
+                "paid" => CheckoutState::Paid,
+                _ => return Err(corrupt("state")),
+            },
+            purchase_id: r.purchase_id,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// A `successful_payment` as Telegram reported it.
+#[derive(Debug, Clone)]
+pub struct StarPayment {
+    pub user_id: UserId,
+    pub chat_id: i64,
+    pub language: Language,
+    pub payload: String,
+    pub currency: String,
+    pub total_amount: i64,
+    pub charge_id: String,
+}
+
+/// What recording a payment did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    /// A new purchase, on its way to the supplier.
+    Ordered(i64),
+    /// This charge was recorded before (Telegram sent the update twice):
+    /// nothing changed.
+    Duplicate(i64),
+    /// The payment cannot be honoured (the invoice was already paid, or
+    /// the amount is not the invoice's): recorded as a purchase to refund.
+    Refunding(i64, RefundReason),
+    /// No invoice of ours has this payload: nothing can be recorded against
+    /// it; the admins must refund it by hand.
+    UnknownInvoice,
+}
+
+impl Store {
+    /// Records an offer and gives it an unguessable payload.
+    pub async fn open_checkout(&self, c: &NewCheckout, now: Millis) -> Result<Checkout> {
+        let payload = format!("c{}", uuid::Uuid::new_v4().simple());
+        let row: CheckoutRow = with_db!(&self.db, db => {
+            sqlx::query_as(
+                "INSERT INTO checkouts (payload, user_id, chat_id, language, product_id, \
+                     product_name, quantity, note, unit_price, currency, stars, state, \
+                     created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12, $12) \
+                 RETURNING *",
+            )
+            .bind(&payload)
+            .bind(c.user_id.0)
+            .bind(c.chat_id)
+            .bind(c.language.code())
+            .bind(c.product_id.as_str())
+            .bind(&c.product_name)
+            .bind(c.quantity.get())
+            .bind(c.note.canonical())
+            .bind(c.unit_price.map(|m| m.to_string()))
+            .bind(&c.currency)
+            .bind(c.stars)
+            .bind(now)
+            .fetch_one(db)
+            .await?
+        });
+        Checkout::try_from(row)
+    }
+
+    pub async fn checkout_by_payload(&self, payload: &str) -> Result<Option<Checkout>> {
+        let row: Option<CheckoutRow> = with_db!(&self.db, db => {
+            sqlx::query_as("SELECT * FROM checkouts WHERE payload = $1")
+                .bind(payload)
+                .fetch_optional(db)
+                .await?
+        });
+        row.map(Checkout::try_from).transpose()
+    }
+
+    /// Records a Stars payment, first thing and once: keyed by its charge
+    /// id (UNIQUE), so a `successful_payment` delivered twice, or found
+    /// again by the sweep, changes nothing the second time. One invoice
+    /// paid twice makes one order; the second charge is refunded.
+    pub async fn record_payment(&self, pay: &StarPayment, now: Millis) -> Result<PaymentOutcome> {
+        let mut tx = self.begin().await?;
+        let known: Option<i64> = with_tx!(&mut tx, c => {
+            sqlx::query_scalar("SELECT id FROM purchases WHERE telegram_charge_id = $1")
+                .bind(&pay.charge_id)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        if let Some(id) = known {
+            return Ok(PaymentOutcome::Duplicate(id));
+        }
+        let row: Option<CheckoutRow> = with_tx!(&mut tx, c => {
+            sqlx::query_as("SELECT * FROM checkouts WHERE payload = $1")
+                .bind(&pay.payload)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        let Some(checkout) = row.map(Checkout::try_from).transpose()? else {
+            return Ok(PaymentOutcome::UnknownInvoice);
+        };
+        let refund = if pay.currency != "XTR" || pay.total_amount != checkout.stars {
+            Some(RefundReason::AmountMismatch)
+        } else if checkout.state != CheckoutState::Open {
+            Some(RefundReason::PaidTwice)
+        } else {
+            None
+        };
+        let new = NewPurchase {
+            client_ref: ClientRef::generate(),
+            user_id: pay.user_id,
+            chat_id: pay.chat_id,
+            language: pay.language,
+            product_id: checkout.product_id.clone(),
+            product_name: checkout.product_name.clone(),
+            quantity: checkout.quantity,
+            note: checkout.note.clone(),
+            unit_price: checkout.unit_price,
+            currency: checkout.currency.clone(),
+            stars: pay.total_amount,
+            source: PurchaseSource::Telegram,
+            telegram_charge_id: Some(pay.charge_id.clone()),
+        };
+        let state = match refund {
+            None => PurchaseState::Ordering,
+            Some(_) => PurchaseState::Refunding,
+        };
+        let id = tx.insert_purchase(&new, state, now).await?;
+        with_tx!(&mut tx, c => {
+            sqlx::query(
+                "UPDATE purchases SET checkout_id = $1, refund_reason = $2, last_error = $3 \
+                 WHERE id = $4",
+            )
+            .bind(checkout.id)
+            .bind(refund.map(|r| r.as_str()))
+            .bind(refund.map(|r| match r {
+                RefundReason::PaidTwice => "the invoice was already paid",
+                _ => "the amount paid is not the invoice's",
+            }))
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+        });
+        if refund.is_none() {
+            with_tx!(&mut tx, c => {
+                sqlx::query(
+                    "UPDATE checkouts SET state = $1, purchase_id = $2, updated_at = $3 \
+                     WHERE id = $4 AND state = 'open'",
+                )
+                .bind(CheckoutState::Paid.as_str())
+                .bind(id)
+                .bind(now)
+                .bind(checkout.id)
+                .execute(&mut *c)
+                .await?;
+            });
+        }
+        tx.record_event(
+            Some(id),
+            EventKind::PaymentRecorded,
+            None,
+            Some(state),
+            None,
+            "telegram",
+            &serde_json::json!({ "checkout": checkout.id, "stars": pay.total_amount }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(match refund {
+            None => PaymentOutcome::Ordered(id),
+            Some(reason) => PaymentOutcome::Refunding(id, reason),
+        })
+    }
+
+    /// Remembers the message the buyer sees edited as the purchase moves.
+    pub async fn set_progress_message(&self, purchase: i64, message_id: i64) -> Result<()> {
+        with_db!(&self.db, db => {
+            sqlx::query("UPDATE purchases SET progress_message_id = $1 WHERE id = $2")
+                .bind(message_id)
+                .bind(purchase)
+                .execute(db)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn progress_message(&self, purchase: i64) -> Result<Option<i64>> {
+        Ok(with_db!(&self.db, db => {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT progress_message_id FROM purchases WHERE id = $1",
+            )
+            .bind(purchase)
+            .fetch_optional(db)
+            .await?
+        })
+        .flatten())
+    }
+
+    /// Why a purchase is refunded (what its buyer is told).
+    pub async fn refund_reason(&self, purchase: i64) -> Result<RefundReason> {
+        let text: Option<Option<String>> = with_db!(&self.db, db => {
+            sqlx::query_scalar("SELECT refund_reason FROM purchases WHERE id = $1")
+                .bind(purchase)
+                .fetch_optional(db)
+                .await?
+        });
+        Ok(text
+            .flatten()
+            .and_then(|t| RefundReason::parse(&t).ok())
+            .unwrap_or(RefundReason::Supplier))
+    }
+
+    /// The user's dialogue state (JSON), if any.
+    pub async fn dialogue(&self, user: UserId) -> Result<Option<serde_json::Value>> {
+        let text: Option<String> = with_db!(&self.db, db => {
+            sqlx::query_scalar("SELECT state FROM dialogues WHERE user_id = $1")
+                .bind(user.0)
+                .fetch_optional(db)
+                .await?
+        });
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    pub async fn set_dialogue(
+        &self,
+        user: UserId,
+        state: &serde_json::Value,
+        now: Millis,
+    ) -> Result<()> {
+        with_db!(&self.db, db => {
+            sqlx::query(
+                "INSERT INTO dialogues (user_id, state, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, \
+                     updated_at = excluded.updated_at",
+            )
+            .bind(user.0)
+            .bind(state.to_string())
+            .bind(now)
+            .execute(db)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn clear_dialogue(&self, user: UserId) -> Result<()> {
+        with_db!(&self.db, db => {
+            sqlx::query("DELETE FROM dialogues WHERE user_id = $1")
+                .bind(user.0)
+                .execute(db)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// A customer's language: their `/language` choice, else what Telegram
+    /// says, else English. Recorded (not overriding a choice) as seen.
+    pub async fn remember_customer(
+        &self,
+        user: UserId,
+        chat_id: i64,
+        telegram_language: Language,
+        now: Millis,
+    ) -> Result<Language> {
+        let chosen: Option<(String, i64)> = with_db!(&self.db, db => {
+            sqlx::query_as(
+                "INSERT INTO customers (user_id, chat_id, language, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $4) \
+                 ON CONFLICT (user_id) DO UPDATE SET chat_id = excluded.chat_id, \
+                     updated_at = excluded.updated_at, \
+                     language = CASE WHEN customers.language_set = 1 THEN customers.language \
+                                     ELSE excluded.language END \
+                 RETURNING language, language_set",
+            )
+            .bind(user.0)
+            .bind(chat_id)
+            .bind(telegram_language.code())
+            .bind(now)
+            .fetch_optional(db)
+            .await?
+        });
+        Ok(chosen.map_or(telegram_language, |(code, _)| {
+            Language::from_code(Some(&code))
+        }))
+    }
+
+    /// `/language`: the customer's choice, kept over Telegram's.
+    pub async fn choose_language(
+        &self,
+        user: UserId,
+        language: Language,
+        now: Millis,
+    ) -> Result<()> {
+        with_db!(&self.db, db => {
+            sqlx::query(
+                "UPDATE customers SET language = $1, language_set = 1, updated_at = $2 \
+                 WHERE user_id = $3",
+            )
+            .bind(language.code())
+            .bind(now)
+            .bind(user.0)
+            .execute(db)
+            .await?;
+        });
+        Ok(())
+    }
+}
