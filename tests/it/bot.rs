@@ -19,6 +19,9 @@ on_both_engines!(
     a_non_admin_gets_nothing_from_admin_commands,
     garbage_text_and_emoji_floods_get_a_polite_answer,
     the_demo_shop_delivers_without_payment,
+    a_pre_checkout_is_refused_when_the_price_changed_since_the_invoice,
+    language_follows_telegram_then_the_buyers_choice,
+    the_command_menus_are_set_in_both_languages,
 );
 
 fn asha() -> TgUser {
@@ -377,5 +380,87 @@ async fn the_demo_shop_delivers_without_payment(db: &TestDb) {
     wait_for_codes(&app, &user).await;
     assert!(app.api.invoices().is_empty());
     assert!(app.api.calls("sendInvoice").is_empty());
+    app.stop().await;
+}
+
+/// Syncs the catalog now, as the sync loop would at its next turn.
+async fn resync(app: &TestApp, db: &TestDb) {
+    let client = crate::support::rig::client(&app.sim().base_url(), Duration::from_secs(5), 6_000);
+    let cfg = foxbot::catalog::CatalogConfig {
+        categories: vec![],
+        markup_percent: rust_decimal::Decimal::new(10, 0),
+        stars_per_usd: rust_decimal::Decimal::new(100, 0),
+        max_age: foxbot::catalog::DEFAULT_MAX_AGE,
+        sync_every: foxbot::catalog::DEFAULT_SYNC_EVERY,
+    };
+    let now = foxbot::clock::Clock::now_ms(&foxbot::clock::SystemClock);
+    let report = foxbot::catalog::sync(&db.store, &client, &cfg, now)
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{report:?}");
+}
+
+async fn a_pre_checkout_is_refused_when_the_price_changed_since_the_invoice(db: &TestDb) {
+    let app = TestApp::spawn(db).await;
+    let user = asha();
+    buy_to_invoice(&app, &user, "Gift cards", "Steam Wallet", "× 1").await;
+    let invoice = app.api.invoices().pop().unwrap();
+    app.sim().set_price(
+        "product_steam_10",
+        Some(foxbot::domain::Money::parse("12.00").unwrap()),
+    );
+    resync(&app, db).await;
+    let refused = app
+        .api
+        .checkout(&user, &invoice.payload, invoice.total_amount, WAIT)
+        .await
+        .expect_err("the old price is refused");
+    assert!(
+        refused
+            .error_message
+            .unwrap_or_default()
+            .contains("price has changed")
+    );
+    assert!(app.sim().orders().is_empty());
+    // A fresh invoice at the new price goes through.
+    buy_to_invoice(&app, &user, "Gift cards", "Steam Wallet", "× 1").await;
+    let fresh = app.api.invoices().pop().unwrap();
+    assert_eq!(fresh.total_amount, 1320);
+    app.api
+        .checkout(&user, &fresh.payload, fresh.total_amount, WAIT)
+        .await
+        .unwrap();
+    wait_for_codes(&app, &user).await;
+    app.stop().await;
+}
+
+async fn language_follows_telegram_then_the_buyers_choice(db: &TestDb) {
+    let app = TestApp::spawn(db).await;
+    let user = TgUser::new(1003, "Meera").with_language("hi");
+    let help = app.say(&user, "/help").await;
+    assert!(help.text.unwrap().contains("कमांड"));
+    let menu = app.say(&user, "/language").await;
+    app.press(&user, &menu, "English").await;
+    let help = app.say(&user, "/help").await;
+    assert!(help.text.unwrap().contains("Commands"), "the choice wins");
+    // Telegram still says Hindi; the choice stays.
+    let again = app.say(&user, "/help").await;
+    assert!(again.text.unwrap().contains("Commands"));
+    app.stop().await;
+}
+
+async fn the_command_menus_are_set_in_both_languages(db: &TestDb) {
+    let app = TestApp::spawn(db).await;
+    let en = app.api.my_commands("").expect("default menu");
+    let hi = app.api.my_commands("hi").expect("Hindi menu");
+    let names = |c: &Vec<(String, String)>| c.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&en),
+        ["start", "orders", "language", "help", "paysupport"]
+    );
+    assert_eq!(names(&en), names(&hi));
+    assert!(hi.iter().any(|(_, d)| d.contains("कैटलॉग")));
+    // Admin commands are not in the public menu.
+    assert!(!names(&en).contains(&"stalled".to_owned()));
     app.stop().await;
 }
