@@ -30,6 +30,7 @@ pub struct App {
     grace: Duration,
     /// Demo mode's built-in supplier, kept alive with the app.
     demo_supplier: Option<Simulator>,
+    http_addr: Option<std::net::SocketAddr>,
 }
 
 impl App {
@@ -71,6 +72,9 @@ impl App {
             }
         };
         let demo = demo_supplier.is_some();
+        // Installed before any supplier call is counted.
+        crate::ops::metrics::handle();
+        let http_supplier = supplier.clone();
 
         let (stop, stopped) = watch::channel(false);
         let engine = Engine::new(
@@ -151,6 +155,29 @@ impl App {
             shop,
             stopped.clone(),
         )));
+        tasks.push(crate::ops::metrics::spawn_event_counter(
+            store.clone(),
+            clock.clone(),
+            config.instance_id.clone(),
+            stopped.clone(),
+        ));
+        let http_addr = match config.http_addr {
+            Some(addr) => {
+                let state = crate::ops::http::HttpState {
+                    store: store.clone(),
+                    supplier: http_supplier,
+                    clock: clock.clone(),
+                    instance: config.instance_id.clone(),
+                    started_at: clock.now_ms(),
+                };
+                let (bound, task) =
+                    crate::ops::http::serve(addr, crate::ops::http::router(state), stopped.clone())
+                        .await?;
+                tasks.push(task);
+                Some(bound)
+            }
+            None => None,
+        };
         tracing::info!(
             database = %config.database_url.redacted(),
             instance = %config.instance_id,
@@ -163,7 +190,13 @@ impl App {
             tasks,
             grace: config.lease,
             demo_supplier,
+            http_addr,
         })
+    }
+
+    /// Where `/metrics`, `/healthz` and `/readyz` are served, if anywhere.
+    pub fn http_addr(&self) -> Option<std::net::SocketAddr> {
+        self.http_addr
     }
 
     /// Runs until `signal` resolves, then shuts down.

@@ -19,5 +19,6 @@ pub mod engine;
 pub mod foxreload;
 pub mod i18n;
 pub mod intake;
+pub mod ops;
 pub mod store;
 pub mod telemetry;

@@ -112,7 +112,17 @@ impl Notifier for Telegram {
             }
             match request.await {
                 Ok(sent) => Ok(i64::from(sent.id.0)),
-                Err(e) => Err(send_error(&e)),
+                Err(e) => {
+                    let class = send_error(&e);
+                    crate::ops::metrics::telegram_send_error(match &class {
+                        SendError::RetryAfter(_) => "rate_limited",
+                        SendError::Blocked => "blocked",
+                        SendError::NotSent(_) => "not_sent",
+                        SendError::Unknown(_) => "unknown",
+                        SendError::Rejected(_) => "rejected",
+                    });
+                    Err(class)
+                }
             }
         })
     }

@@ -248,6 +248,7 @@ impl Engine {
                     0
                 }
             };
+            crate::ops::health::beat(&name, self.inner.now());
             if worked == 0 {
                 let idle = self.inner.cfg.worker_idle;
                 tokio::select! {
@@ -257,6 +258,7 @@ impl Engine {
                 }
             }
         }
+        crate::ops::health::retire(&name);
         tracing::debug!(worker = %name, "worker stopped");
     }
 
@@ -284,11 +286,13 @@ impl Engine {
             if let Err(e) = self.poll_once().await {
                 tracing::error!(error = %e, "poller cycle failed");
             }
+            crate::ops::health::beat(&format!("{owner}/poller"), self.inner.now());
             tokio::select! {
                 () = tokio::time::sleep(self.inner.cfg.poll_tick()) => {}
                 _ = shutdown.changed() => {}
             }
         }
+        crate::ops::health::retire(&format!("{owner}/poller"));
         let _ = self.inner.store.drop_lease(poller::LEASE, &owner).await;
     }
 
@@ -374,6 +378,10 @@ where
                         0
                     }
                 };
+                crate::ops::health::beat(
+                    &name,
+                    crate::clock::Clock::now_ms(&crate::clock::SystemClock),
+                );
                 if worked == 0 {
                     tokio::select! {
                         () = tokio::time::sleep(idle) => {}
@@ -382,6 +390,7 @@ where
                     }
                 }
             }
+            crate::ops::health::retire(&name);
         }
     }))
 }

@@ -73,6 +73,9 @@ pub struct FoxReload {
     key: SecretString,
     mock_orders: bool,
     budget: Arc<Budget>,
+    /// When the supplier last answered anything (Unix ms; 0: never), for
+    /// `/readyz`.
+    answered_at: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl std::fmt::Debug for FoxReload {
@@ -123,11 +126,19 @@ impl FoxReload {
             key: options.api_key,
             mock_orders: options.mock_orders,
             budget,
+            answered_at: Arc::new(std::sync::atomic::AtomicI64::new(0)),
         })
     }
 
     pub fn budget(&self) -> &Arc<Budget> {
         &self.budget
+    }
+
+    /// When the supplier last answered a request (any status), Unix ms;
+    /// `None` if it has not yet.
+    pub fn last_answer_ms(&self) -> Option<i64> {
+        let at = self.answered_at.load(std::sync::atomic::Ordering::Relaxed);
+        (at > 0).then_some(at)
     }
 
     // ---- reads -------------------------------------------------------------
@@ -208,7 +219,11 @@ impl FoxReload {
     }
 
     pub async fn balances(&self) -> Result<Vec<Balance>, SupplierError> {
-        self.get("api/access/me/balances/", &[]).await
+        let balances: Vec<Balance> = self.get("api/access/me/balances/", &[]).await?;
+        for b in &balances {
+            crate::ops::metrics::supplier_balance(&b.currency, b.amount.decimal());
+        }
+        Ok(balances)
     }
 
     /// The balance in `currency`, or zero if the account has none in it.
@@ -295,8 +310,39 @@ impl FoxReload {
     }
 
     /// Sends one request under the budget and returns a 2xx body; every
-    /// other outcome becomes exactly one [`SupplierError`] class.
+    /// other outcome becomes exactly one [`SupplierError`] class. Counted
+    /// and timed by endpoint and outcome.
     async fn send(
+        &self,
+        call: Call,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<serde_json::Value>,
+    ) -> Result<Vec<u8>, SupplierError> {
+        let endpoint = endpoint_label(&method, path);
+        let started = std::time::Instant::now();
+        let result = self.send_once(call, method, path, query, body).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(SupplierError::Rejected(r)) if matches!(r.status, 401 | 403) => "auth",
+            Err(SupplierError::Rejected(_)) => "rejected",
+            Err(SupplierError::Ambiguous(_)) => "ambiguous",
+            Err(SupplierError::RetryLater { reason, .. }) if reason.contains("(429)") => {
+                "rate_limited"
+            }
+            Err(SupplierError::RetryLater { .. }) => "unavailable",
+        };
+        crate::ops::metrics::supplier_request(endpoint, outcome, started.elapsed());
+        crate::ops::metrics::budget(
+            self.budget.used_in_window(),
+            self.budget.rate(),
+            self.budget.writes_waiting(),
+        );
+        result
+    }
+
+    async fn send_once(
         &self,
         call: Call,
         method: Method,
@@ -343,6 +389,10 @@ impl FoxReload {
             Err(e) => return Err(transport_error(kind, &e)),
         };
         let status = response.status();
+        self.answered_at.store(
+            crate::clock::Clock::now_ms(&crate::clock::SystemClock),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
@@ -388,6 +438,23 @@ impl FoxReload {
             status.as_u16(),
             &body,
         )))
+    }
+}
+
+/// The endpoint a request is for, as a metric label (never the raw path:
+/// it carries ids).
+fn endpoint_label(method: &Method, path: &str) -> &'static str {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["api", "categories"]) => "categories",
+        ("GET", ["api", "products"]) => "products",
+        ("GET", ["api", "products", _]) => "product",
+        ("GET", ["api", "orders"]) => "list_orders",
+        ("POST", ["api", "orders"]) => "create_order",
+        ("GET", ["api", "orders", _]) => "get_order",
+        ("POST", ["api", "orders", _, "pay"]) => "pay_order",
+        ("GET", ["api", "access", "me", "balances"]) => "balances",
+        _ => "other",
     }
 }
 

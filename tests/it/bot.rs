@@ -24,12 +24,18 @@ on_both_engines!(
     the_command_menus_are_set_in_both_languages,
 );
 
-fn asha() -> TgUser {
+pub(crate) fn asha() -> TgUser {
     TgUser::new(1001, "Asha").with_language("en")
 }
 
 /// /start → category → product → quantity: the invoice sent.
-async fn buy_to_invoice(app: &TestApp, user: &TgUser, category: &str, product: &str, qty: &str) {
+pub(crate) async fn buy_to_invoice(
+    app: &TestApp,
+    user: &TgUser,
+    category: &str,
+    product: &str,
+    qty: &str,
+) {
     let menu = app.say(user, "/start").await;
     app.press(user, &menu, category).await;
     let list = app.message(user, menu.message_id);
@@ -45,7 +51,7 @@ async fn buy_to_invoice(app: &TestApp, user: &TgUser, category: &str, product: &
 }
 
 /// The codes of the only order the simulator made.
-fn codes_of_only_order(app: &TestApp) -> Vec<String> {
+pub(crate) fn codes_of_only_order(app: &TestApp) -> Vec<String> {
     let orders = app.sim().orders();
     assert_eq!(orders.len(), 1, "{orders:?}");
     orders[0]
@@ -59,7 +65,7 @@ fn codes_of_only_order(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
-async fn wait_for_codes(app: &TestApp, user: &TgUser) -> SentMessage {
+pub(crate) async fn wait_for_codes(app: &TestApp, user: &TgUser) -> SentMessage {
     app.api
         .wait_for_message(
             user.id,

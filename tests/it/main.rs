@@ -40,6 +40,7 @@ mod crash;
 mod delivery;
 mod engine;
 mod money_core;
+mod ops;
 mod refunds;
 mod sim;
 mod store;

@@ -40,7 +40,10 @@ pub fn settings(db: &TestDb, api: &FakeBotApi, sim: Option<&Simulator>) -> HashM
         ("STARS_SWEEP_SECS", "0.5".to_owned()),
         ("MARKUP_PERCENT", "10".to_owned()),
         ("STARS_PER_USD", "100".to_owned()),
-        ("INSTANCE_ID", "test".to_owned()),
+        (
+            "INSTANCE_ID",
+            format!("test-{}", uuid::Uuid::new_v4().simple()),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -114,6 +117,11 @@ impl TestApp {
             sim,
             app: Some(app),
         }
+    }
+
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub fn http_addr(&self) -> Option<std::net::SocketAddr> {
+        self.app.as_ref().and_then(App::http_addr)
     }
 
     pub fn sim(&self) -> &Simulator {

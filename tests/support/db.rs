@@ -66,6 +66,11 @@ impl TestDb {
         })
     }
 
+    /// The PostgreSQL database's name (`None` on SQLite).
+    pub fn pg_name(&self) -> Option<&str> {
+        self.pg_name.as_deref()
+    }
+
     /// A second, independent handle on the same database: another process,
     /// as far as the database can tell.
     pub async fn another_store(&self) -> Store {

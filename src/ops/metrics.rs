@@ -1,0 +1,297 @@
+//! Every metric name in one place, the recorder, and the two ways figures
+//! are made:
+//! - where something happens in this process (supplier requests and their
+//!   latency, the budget, Telegram sends): counted there, through the
+//!   functions below, so that several replicas add up;
+//! - the business figures (orders created, completed, failed, stalled;
+//!   ambiguous creates and how they ended; deliveries, refunds, dead
+//!   letters) from the event stream, by one process at a time (a lease), so
+//!   that each event is counted once across replicas;
+//! - gauges read from the database at each scrape (purchases by state).
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::clock::{SharedClock, millis};
+use crate::domain::{EventKind, PurchaseState};
+use crate::store::{Event, EventCursor, Store};
+
+pub const PURCHASES: &str = "foxbot_purchases";
+pub const SUPPLIER_REQUESTS: &str = "foxbot_supplier_requests_total";
+pub const SUPPLIER_REQUEST_SECONDS: &str = "foxbot_supplier_request_duration_seconds";
+pub const SUPPLIER_RATE_LIMITED: &str = "foxbot_supplier_rate_limited_total";
+pub const BUDGET_USED: &str = "foxbot_supplier_budget_used";
+pub const BUDGET_LIMIT: &str = "foxbot_supplier_budget_limit";
+pub const BUDGET_WRITES_WAITING: &str = "foxbot_supplier_budget_writes_waiting";
+pub const SUPPLIER_BALANCE: &str = "foxbot_supplier_balance";
+pub const SUPPLIER_AUTH_ERRORS: &str = "foxbot_supplier_auth_errors_total";
+pub const ORDERS_CREATED: &str = "foxbot_supplier_orders_created_total";
+pub const ORDERS_COMPLETED: &str = "foxbot_supplier_orders_completed_total";
+pub const ORDERS_FAILED: &str = "foxbot_supplier_orders_failed_total";
+pub const ORDERS_STALLED: &str = "foxbot_supplier_orders_stalled_total";
+pub const AMBIGUOUS_CREATES: &str = "foxbot_ambiguous_creates_total";
+pub const AMBIGUOUS_RESOLVED: &str = "foxbot_ambiguous_creates_resolved_total";
+pub const DELIVERIES: &str = "foxbot_deliveries_total";
+pub const DELIVERY_SECONDS: &str = "foxbot_completion_to_delivery_seconds";
+pub const REFUNDS: &str = "foxbot_refunds_total";
+pub const DEAD_LETTERS: &str = "foxbot_dead_letters_total";
+pub const PAYMENTS: &str = "foxbot_payments_total";
+pub const TELEGRAM_SEND_ERRORS: &str = "foxbot_telegram_send_errors_total";
+pub const TELEGRAM_RATE_LIMITED: &str = "foxbot_telegram_rate_limited_total";
+pub const TICK: &str = "foxbot_worker_last_tick_timestamp_seconds";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process's recorder (installed at the first call).
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let seconds = [
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+        ];
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &seconds)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        // Another recorder already installed (a test binary that built two
+        // apps): figures then go to the first; this handle renders empty.
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::debug!("a metrics recorder was already installed");
+        }
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_gauge!(
+        PURCHASES,
+        "Purchases by state, from the database at scrape time"
+    );
+    describe_counter!(
+        SUPPLIER_REQUESTS,
+        "Supplier requests by endpoint and outcome"
+    );
+    describe_histogram!(
+        SUPPLIER_REQUEST_SECONDS,
+        "Supplier request latency by endpoint"
+    );
+    describe_counter!(SUPPLIER_RATE_LIMITED, "Supplier 429 answers");
+    describe_gauge!(
+        BUDGET_USED,
+        "Supplier calls admitted in the budget's current window"
+    );
+    describe_gauge!(BUDGET_LIMIT, "Supplier calls the budget allows per window");
+    describe_gauge!(
+        BUDGET_WRITES_WAITING,
+        "Supplier writes waiting for the budget"
+    );
+    describe_gauge!(
+        SUPPLIER_BALANCE,
+        "Supplier account balance by currency, last read"
+    );
+    describe_counter!(SUPPLIER_AUTH_ERRORS, "Supplier 401/403 answers");
+    describe_counter!(
+        ORDERS_CREATED,
+        "Supplier orders created (linked to a purchase)"
+    );
+    describe_counter!(ORDERS_COMPLETED, "Supplier orders seen completed");
+    describe_counter!(
+        ORDERS_FAILED,
+        "Paid purchases sent to refund (supplier failed or cancelled)"
+    );
+    describe_counter!(ORDERS_STALLED, "Purchases alerted as stalled");
+    describe_counter!(AMBIGUOUS_CREATES, "Creates whose outcome was not seen");
+    describe_counter!(AMBIGUOUS_RESOLVED, "Ambiguous creates by how they ended");
+    describe_counter!(
+        DELIVERIES,
+        "Code deliveries by outcome (sent, resent, blocked)"
+    );
+    describe_histogram!(
+        DELIVERY_SECONDS,
+        "From seeing an order completed to its codes sent"
+    );
+    describe_counter!(REFUNDS, "Purchases refunded");
+    describe_counter!(DEAD_LETTERS, "Purchases that need a person");
+    describe_counter!(PAYMENTS, "Stars payments recorded");
+    describe_counter!(TELEGRAM_SEND_ERRORS, "Telegram sends that failed, by kind");
+    describe_counter!(TELEGRAM_RATE_LIMITED, "Telegram 429 answers");
+    describe_gauge!(
+        TICK,
+        "When each worker loop last completed a cycle (Unix seconds)"
+    );
+}
+
+/// One supplier request, by endpoint and outcome.
+pub fn supplier_request(endpoint: &'static str, outcome: &'static str, took: Duration) {
+    counter!(SUPPLIER_REQUESTS, "endpoint" => endpoint, "outcome" => outcome).increment(1);
+    histogram!(SUPPLIER_REQUEST_SECONDS, "endpoint" => endpoint).record(took.as_secs_f64());
+    match outcome {
+        "rate_limited" => counter!(SUPPLIER_RATE_LIMITED).increment(1),
+        "auth" => counter!(SUPPLIER_AUTH_ERRORS).increment(1),
+        _ => {}
+    }
+}
+
+pub fn budget(used: usize, limit: u32, writes_waiting: usize) {
+    gauge!(BUDGET_USED).set(used as f64);
+    gauge!(BUDGET_LIMIT).set(f64::from(limit));
+    gauge!(BUDGET_WRITES_WAITING).set(writes_waiting as f64);
+}
+
+/// A balance read from the supplier (an exact decimal, shown as a float
+/// here only: Prometheus has no other number).
+pub fn supplier_balance(currency: &str, amount: rust_decimal::Decimal) {
+    use rust_decimal::prelude::ToPrimitive;
+    if let Some(v) = amount.to_f64() {
+        gauge!(SUPPLIER_BALANCE, "currency" => currency.to_ascii_uppercase()).set(v);
+    }
+}
+
+pub fn telegram_send_error(kind: &'static str) {
+    counter!(TELEGRAM_SEND_ERRORS, "kind" => kind).increment(1);
+    if kind == "rate_limited" {
+        counter!(TELEGRAM_RATE_LIMITED).increment(1);
+    }
+}
+
+/// A worker loop finished a cycle.
+pub fn tick(worker: &str, now_ms: i64) {
+    gauge!(TICK, "worker" => worker.to_owned()).set(now_ms as f64 / 1000.0);
+}
+
+/// Sets the purchases-by-state gauge from the database.
+pub async fn refresh_gauges(store: &Store) -> Result<(), crate::store::StoreError> {
+    let counts = store.state_counts().await?;
+    for state in PurchaseState::ALL {
+        let n = counts
+            .iter()
+            .find(|(s, _)| *s == state)
+            .map_or(0, |(_, n)| *n);
+        gauge!(PURCHASES, "state" => state.as_str()).set(n as f64);
+    }
+    Ok(())
+}
+
+/// Counts what one event says happened.
+async fn count(store: &Store, event: &Event) {
+    let Ok(kind) = EventKind::parse(&event.kind) else {
+        return;
+    };
+    let from = event.from_state.as_deref();
+    let detail: serde_json::Value = serde_json::from_str(&event.detail).unwrap_or_default();
+    match kind {
+        EventKind::OrderLinked => {
+            counter!(ORDERS_CREATED).increment(1);
+            if from == Some("reconciling") {
+                counter!(AMBIGUOUS_RESOLVED, "resolution" => "found").increment(1);
+            }
+        }
+        EventKind::CreateAmbiguous => counter!(AMBIGUOUS_CREATES).increment(1),
+        EventKind::CreateAbsent => {
+            counter!(AMBIGUOUS_RESOLVED, "resolution" => "absent").increment(1);
+        }
+        EventKind::OrderCompleted => counter!(ORDERS_COMPLETED).increment(1),
+        EventKind::RefundNeeded => counter!(ORDERS_FAILED).increment(1),
+        EventKind::StallAlerted => counter!(ORDERS_STALLED).increment(1),
+        EventKind::DeadLetter => {
+            counter!(DEAD_LETTERS).increment(1);
+            if from == Some("reconciling") {
+                counter!(AMBIGUOUS_RESOLVED, "resolution" => "undecidable").increment(1);
+            }
+        }
+        EventKind::Refunded => counter!(REFUNDS).increment(1),
+        EventKind::PaymentRecorded => counter!(PAYMENTS).increment(1),
+        EventKind::Delivered => {
+            let outcome = if detail["blocked"].as_bool() == Some(true) {
+                "blocked"
+            } else if detail["resent"].as_bool() == Some(true) {
+                "resent"
+            } else {
+                "sent"
+            };
+            counter!(DELIVERIES, "outcome" => outcome).increment(1);
+            if let Some(id) = event.purchase_id
+                && let Ok(events) = store.events_of(id).await
+                && let Some(done) = events
+                    .iter()
+                    .rev()
+                    .find(|e| e.kind == EventKind::OrderCompleted.as_str())
+            {
+                let secs = event.at.saturating_sub(done.at) as f64 / 1000.0;
+                histogram!(DELIVERY_SECONDS).record(secs.max(0.0));
+            }
+        }
+        _ => {}
+    }
+}
+
+const KINDS: &[EventKind] = &[
+    EventKind::OrderLinked,
+    EventKind::CreateAmbiguous,
+    EventKind::CreateAbsent,
+    EventKind::OrderCompleted,
+    EventKind::RefundNeeded,
+    EventKind::StallAlerted,
+    EventKind::DeadLetter,
+    EventKind::Refunded,
+    EventKind::PaymentRecorded,
+    EventKind::Delivered,
+];
+
+/// The event-stream counter, held by one process at a time.
+pub fn spawn_event_counter(
+    store: Store,
+    clock: SharedClock,
+    instance: String,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let cursor = EventCursor::new(store.clone(), "metrics", KINDS);
+        let lease = millis(Duration::from_secs(30));
+        while !*shutdown.borrow() {
+            let mut worked = false;
+            if store
+                .hold_lease("metrics", &instance, clock.now_ms(), lease)
+                .await
+                .unwrap_or(false)
+            {
+                match step(&store, &cursor, clock.now_ms()).await {
+                    Ok(n) => worked = n > 0,
+                    Err(e) => tracing::warn!(error = %e, "metrics could not read the event stream"),
+                }
+                crate::ops::health::beat(&format!("{instance}/metrics"), clock.now_ms());
+            }
+            if !worked {
+                tokio::select! {
+                    () = cursor.wait(Duration::from_secs(2)) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        let _ = store.drop_lease("metrics", &instance).await;
+    })
+}
+
+async fn step(
+    store: &Store,
+    cursor: &EventCursor,
+    now: i64,
+) -> Result<usize, crate::store::StoreError> {
+    let from = cursor.position().await?;
+    let events = cursor.next(200, now).await?;
+    let Some(last) = events.last().map(|e| e.id) else {
+        return Ok(0);
+    };
+    for e in &events {
+        count(store, e).await;
+    }
+    let _ = cursor.ack(from, last, now).await?;
+    Ok(events.len())
+}

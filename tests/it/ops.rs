@@ -1,0 +1,116 @@
+//! Running it for real: `/metrics` scraped after a purchase, `/healthz`,
+//! `/readyz` failing while the database is down and recovering after.
+
+use crate::bot::{asha, buy_to_invoice, wait_for_codes};
+use crate::support::TestDb;
+use crate::support::app::{TestApp, WAIT};
+use foxbot::foxreload::sim::SimOptions;
+
+on_both_engines!(metrics_are_scraped_after_a_purchase);
+
+async fn get(url: &str) -> (u16, String) {
+    let response = reqwest::get(url).await.expect("the listener answers");
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+async fn spawn_with_http(db: &TestDb) -> TestApp {
+    TestApp::spawn_with(db, SimOptions::default(), |s| {
+        s.insert("HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned());
+    })
+    .await
+}
+
+async fn metrics_are_scraped_after_a_purchase(db: &TestDb) {
+    let app = spawn_with_http(db).await;
+    let base = format!("http://{}", app.http_addr().expect("HTTP_ADDR is set"));
+    assert_eq!(
+        get(&format!("{base}/healthz")).await,
+        (200, "ok\n".to_owned())
+    );
+    assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
+
+    let user = asha();
+    buy_to_invoice(&app, &user, "Gift cards", "Steam Wallet", "× 1").await;
+    let invoice = app.api.invoices().pop().unwrap();
+    app.api
+        .checkout(&user, &invoice.payload, invoice.total_amount, WAIT)
+        .await
+        .unwrap();
+    wait_for_codes(&app, &user).await;
+
+    // The event counter catches up on its own schedule.
+    let metrics = crate::support::wait_for("the delivery counted", WAIT, || async {
+        let (status, body) = get(&format!("{base}/metrics")).await;
+        (status == 200 && body.contains("foxbot_deliveries_total{outcome=\"sent\"}"))
+            .then_some(body)
+    })
+    .await;
+    for name in [
+        "foxbot_purchases{state=\"delivered\"} 1",
+        "foxbot_supplier_requests_total{endpoint=\"create_order\",outcome=\"ok\"}",
+        "foxbot_supplier_requests_total{endpoint=\"pay_order\",outcome=\"ok\"}",
+        "foxbot_supplier_request_duration_seconds_bucket{endpoint=\"list_orders\"",
+        "foxbot_supplier_budget_limit",
+        "foxbot_supplier_orders_created_total",
+        "foxbot_supplier_orders_completed_total",
+        "foxbot_completion_to_delivery_seconds_bucket",
+        "foxbot_payments_total",
+        "foxbot_worker_last_tick_timestamp_seconds",
+        "# TYPE foxbot_deliveries_total counter",
+    ] {
+        assert!(metrics.contains(name), "no {name} in:\n{metrics}");
+    }
+    // Counters are never labelled with ids, codes or keys.
+    assert!(!metrics.contains("sim-key"));
+    assert!(!metrics.contains(&invoice.payload));
+    app.stop().await;
+}
+
+mod postgres_only {
+    use super::*;
+
+    /// PostgreSQL is stopped for this database only: new connections are
+    /// refused and the pool's are cut, then let back in.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readyz_fails_while_the_database_is_down_and_recovers() {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        let app = spawn_with_http(&db).await;
+        let base = format!("http://{}", app.http_addr().unwrap());
+        assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
+        let name = db.pg_name().expect("a PostgreSQL test database").to_owned();
+        let mut admin =
+            <sqlx::PgConnection as sqlx::Connection>::connect(&crate::support::db::pg_admin_url())
+                .await
+                .unwrap();
+        let set = |allow: bool| format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS {allow}");
+        sqlx::query(sqlx::AssertSqlSafe(set(false)))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&name)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let down = crate::support::wait_for("/readyz to fail", WAIT, || async {
+            let (status, body) = get(&format!("{base}/readyz")).await;
+            (status == 503).then_some(body)
+        })
+        .await;
+        assert!(down.contains("database"), "{down}");
+        // Alive all the same.
+        assert_eq!(get(&format!("{base}/healthz")).await.0, 200);
+        sqlx::query(sqlx::AssertSqlSafe(set(true)))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        crate::support::wait_for("/readyz to recover", WAIT, || async {
+            (get(&format!("{base}/readyz")).await.0 == 200).then_some(())
+        })
+        .await;
+        app.stop().await;
+    }
+}
