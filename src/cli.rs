@@ -187,10 +187,18 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    crate::app::App::build(config)
-        .await?
-        .run_until(shutdown_signal())
-        .await
+    let app = crate::app::App::build(config).await?;
+    app.run_until(async {
+        shutdown_signal().await;
+        // A second signal while shutting down: stop at once. What was in
+        // hand resumes from its committed state at the next start.
+        tokio::spawn(async {
+            shutdown_signal().await;
+            eprintln!("foxbot: second signal, exiting now");
+            std::process::exit(130);
+        });
+    })
+    .await
 }
 
 /// Resolves on SIGINT or SIGTERM (teloxide's own handler only sees SIGINT).

@@ -41,6 +41,8 @@ pub const DELIVERY_SECONDS: &str = "foxbot_completion_to_delivery_seconds";
 pub const REFUNDS: &str = "foxbot_refunds_total";
 pub const DEAD_LETTERS: &str = "foxbot_dead_letters_total";
 pub const PAYMENTS: &str = "foxbot_payments_total";
+/// In cents: counters are whole numbers, and money is never rounded.
+pub const SUPPLIER_SPEND: &str = "foxbot_supplier_spend_usd_cents_total";
 pub const TELEGRAM_SEND_ERRORS: &str = "foxbot_telegram_send_errors_total";
 pub const TELEGRAM_RATE_LIMITED: &str = "foxbot_telegram_rate_limited_total";
 pub const TICK: &str = "foxbot_worker_last_tick_timestamp_seconds";
@@ -120,6 +122,10 @@ fn describe() {
     describe_counter!(REFUNDS, "Purchases refunded");
     describe_counter!(DEAD_LETTERS, "Purchases that need a person");
     describe_counter!(PAYMENTS, "Stars payments recorded");
+    describe_counter!(
+        SUPPLIER_SPEND,
+        "Wholesale cost of supplier orders paid, in US cents"
+    );
     describe_counter!(TELEGRAM_SEND_ERRORS, "Telegram sends that failed, by kind");
     describe_counter!(TELEGRAM_RATE_LIMITED, "Telegram 429 answers");
     describe_gauge!(
@@ -198,6 +204,18 @@ async fn count(store: &Store, event: &Event) {
             counter!(AMBIGUOUS_RESOLVED, "resolution" => "absent").increment(1);
         }
         EventKind::OrderCompleted => counter!(ORDERS_COMPLETED).increment(1),
+        EventKind::OrderPaid => {
+            use rust_decimal::prelude::ToPrimitive;
+            if let Some(id) = event.purchase_id
+                && let Ok(Some(p)) = store.purchase(id).await
+                && let Some(cost) = p.order_price.and_then(|m| m.times(p.quantity.get()))
+                && let Some(cents) = (cost.decimal() * rust_decimal::Decimal::ONE_HUNDRED)
+                    .round()
+                    .to_u64()
+            {
+                counter!(SUPPLIER_SPEND).increment(cents);
+            }
+        }
         EventKind::RefundNeeded => counter!(ORDERS_FAILED).increment(1),
         EventKind::StallAlerted => counter!(ORDERS_STALLED).increment(1),
         EventKind::DeadLetter => {
@@ -234,6 +252,7 @@ async fn count(store: &Store, event: &Event) {
 
 const KINDS: &[EventKind] = &[
     EventKind::OrderLinked,
+    EventKind::OrderPaid,
     EventKind::CreateAmbiguous,
     EventKind::CreateAbsent,
     EventKind::OrderCompleted,

@@ -38,6 +38,9 @@ pub fn settings(db: &TestDb, api: &FakeBotApi, sim: Option<&Simulator>) -> HashM
         ("FOXRELOAD_TIMEOUT_SECS", "3".to_owned()),
         ("WORKER_IDLE_SECS", "0.1".to_owned()),
         ("STARS_SWEEP_SECS", "0.5".to_owned()),
+        // Tests that scrape it ask for 127.0.0.1:0; parallel tests must
+        // not fight over the default port.
+        ("HTTP_ADDR", "off".to_owned()),
         ("MARKUP_PERCENT", "10".to_owned()),
         ("STARS_PER_USD", "100".to_owned()),
         (
@@ -116,6 +119,16 @@ impl TestApp {
             api,
             sim,
             app: Some(app),
+        }
+    }
+
+    /// Drives a shop running elsewhere (a `foxbot run` process) through
+    /// `api` and `sim`.
+    pub fn attach(api: FakeBotApi, sim: Simulator) -> TestApp {
+        TestApp {
+            api,
+            sim: Some(sim),
+            app: None,
         }
     }
 

@@ -44,6 +44,17 @@ pub fn foxbot(dir: &std::path::Path) -> std::process::Command {
     cmd
 }
 
+/// A child process killed (SIGKILL) and reaped when dropped, so a failing
+/// test never leaves a `foxbot run` behind.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A fresh, empty folder under the system temp dir, removed on drop.
 pub struct TempDir(pub std::path::PathBuf);
 
