@@ -72,6 +72,13 @@ impl App {
             }
         };
         let demo = demo_supplier.is_some();
+        // Replicas on one PostgreSQL database share the key's budget there.
+        let budget = supplier.budget();
+        if let Some(shared) =
+            crate::store::SharedBudget::new(store.clone(), budget.rate(), budget.window())
+        {
+            budget.share_with(Arc::new(shared));
+        }
         // Installed before any supplier call is counted.
         crate::ops::metrics::handle();
         let http_supplier = supplier.clone();

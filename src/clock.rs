@@ -62,3 +62,7 @@ impl Clock for ManualClock {
 pub fn millis(d: Duration) -> Millis {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
+
+/// A boxed future, for the narrow traits between layers (`Notifier`,
+/// `Payments`, the shared supplier budget).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -16,8 +16,6 @@
 pub mod refund;
 pub mod render;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +29,7 @@ use crate::engine::transitions;
 use crate::i18n::{self, num};
 use crate::store::{Cas, Delivery, DeliveryMove, DeliveryState, Purchase, Store, StoreError};
 
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::clock::BoxFuture;
 
 /// One message to a chat, in HTML parse mode.
 #[derive(Clone, PartialEq, Eq)]

@@ -14,10 +14,10 @@
 //! keeps its cadence whatever the writes do.
 //! A 429 pauses every caller for its `Retry-After`.
 //!
-//! This budget lives in one process. Several replicas sharing one key must
-//! each be given their share (`FOXRELOAD_RATE_PER_MIN` divided by replicas)
-//! until the budget is kept in the shared database; `acquire` and `pause`
-//! are the whole interface, so that backend can replace this one in place.
+//! Several processes sharing one key (replicas on PostgreSQL) also take
+//! each call from a [`SharedLimit`] kept in the database
+//! (`store::SharedBudget`): the hard limit holds for all of them together,
+//! and one process's 429 pauses every one.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -45,7 +45,15 @@ pub enum Priority {
     Read,
 }
 
-#[derive(Debug)]
+/// The part of the budget every process sharing the key sees (the
+/// database): the hard limit across replicas, and a 429's pause for all.
+pub trait SharedLimit: Send + Sync + 'static {
+    /// Takes one call of `priority` now, or says how long to wait first.
+    fn take(&self, priority: Priority) -> crate::clock::BoxFuture<'_, Result<(), Duration>>;
+    /// The supplier said 429: no process calls for `retry_after`.
+    fn pause(&self, retry_after: Duration) -> crate::clock::BoxFuture<'_, ()>;
+}
+
 pub struct Budget {
     rate: u32,
     window: Duration,
@@ -55,6 +63,18 @@ pub struct Budget {
     read_share: usize,
     state: Mutex<State>,
     changed: Notify,
+    /// Set when several processes share the key.
+    shared: std::sync::OnceLock<std::sync::Arc<dyn SharedLimit>>,
+}
+
+impl std::fmt::Debug for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Budget")
+            .field("rate", &self.rate)
+            .field("window", &self.window)
+            .field("shared", &self.shared.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -130,7 +150,14 @@ impl Budget {
                 reads_waiting: 0,
             }),
             changed: Notify::new(),
+            shared: std::sync::OnceLock::new(),
         }
+    }
+
+    /// From now on every call also takes its turn in `limit`, which every
+    /// process sharing the key sees. Set once; later calls are ignored.
+    pub fn share_with(&self, limit: std::sync::Arc<dyn SharedLimit>) {
+        let _ = self.shared.set(limit);
     }
 
     /// Calls allowed in one window.
@@ -149,8 +176,35 @@ impl Budget {
         f(&mut guard)
     }
 
-    /// Waits until one call may be made now, and counts it.
+    /// Waits until one call may be made now, and counts it: here, and in
+    /// the shared limit if there is one (a call this process may make but
+    /// the shared window has no room for is given back, and waits).
     pub async fn acquire(&self, priority: Priority) {
+        loop {
+            self.acquire_here(priority).await;
+            let Some(shared) = self.shared.get() else {
+                return;
+            };
+            match shared.take(priority).await {
+                Ok(()) => return,
+                Err(wait) => {
+                    self.give_back();
+                    tokio::time::sleep(wait.max(Duration::from_millis(10))).await;
+                }
+            }
+        }
+    }
+
+    /// Undoes this process's count of one admission.
+    fn give_back(&self) {
+        self.with_state(|s| {
+            s.admitted.pop_back();
+            s.tokens = (s.tokens + 1.0).min(self.capacity);
+        });
+        self.changed.notify_waiters();
+    }
+
+    async fn acquire_here(&self, priority: Priority) {
         let _ticket = Ticket::new(self, priority);
         loop {
             let notified = self.changed.notified();
@@ -220,13 +274,17 @@ impl Budget {
         None
     }
 
-    /// The supplier said 429: nobody calls again for `retry_after`.
+    /// The supplier said 429: nobody calls again for `retry_after` (in
+    /// every process, when the limit is shared).
     pub fn pause(&self, retry_after: Duration) {
         let until = Instant::now() + retry_after;
         self.with_state(|s| {
             s.paused_until = Some(s.paused_until.map_or(until, |u| u.max(until)));
         });
         self.changed.notify_waiters();
+        if let Some(shared) = self.shared.get().cloned() {
+            tokio::spawn(async move { shared.pause(retry_after).await });
+        }
     }
 
     /// Writes waiting for their turn now.

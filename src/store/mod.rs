@@ -4,6 +4,7 @@
 //! (claiming with `FOR UPDATE SKIP LOCKED`), the store says so explicitly.
 
 mod attempts;
+mod budget;
 mod catalog;
 mod codes;
 mod deliveries;
@@ -25,6 +26,7 @@ use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool};
 use crate::config::DatabaseUrl;
 
 pub use attempts::{AttemptState, NewAttempt, SupplierAttempt};
+pub use budget::SharedBudget;
 pub use catalog::{
     CatalogCategory, CatalogProduct, CatalogUpdate, CatalogWritten, NewCategory, NewProduct,
     NoteField, Unavailable,

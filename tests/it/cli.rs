@@ -10,7 +10,7 @@ use crate::support::db::{create_pg_database, drop_pg_database};
 use crate::support::{TempDir, foxbot, wait_for};
 
 /// Migrations in each of migrations/sqlite and migrations/postgres.
-const MIGRATIONS: i64 = 6;
+const MIGRATIONS: i64 = 7;
 
 /// Runs the binary; returns (exit code, stderr).
 fn run(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {

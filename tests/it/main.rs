@@ -31,6 +31,7 @@ macro_rules! on_both_engines {
 mod bench;
 mod bot;
 mod bot_api;
+mod budget;
 mod catalog;
 mod chaos;
 mod cli;
@@ -42,7 +43,6 @@ mod engine;
 mod logs;
 mod money_core;
 mod ops;
-mod purchase;
 mod refunds;
 mod sim;
 mod store;
