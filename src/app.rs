@@ -157,11 +157,28 @@ impl App {
                 stopped.clone(),
             ));
         }
-        tasks.push(tokio::spawn(crate::bot::run_polling(
-            bot,
-            shop,
-            stopped.clone(),
-        )));
+        let webhook = match (&config.webhook_url, &config.webhook_secret) {
+            (Some(url), Some(secret)) => {
+                let (router, task) = crate::bot::webhook(
+                    bot,
+                    shop,
+                    url.clone(),
+                    secret.expose_secret().to_owned(),
+                    stopped.clone(),
+                )
+                .await?;
+                tasks.push(task);
+                Some(router)
+            }
+            _ => {
+                tasks.push(tokio::spawn(crate::bot::run_polling(
+                    bot,
+                    shop,
+                    stopped.clone(),
+                )));
+                None
+            }
+        };
         tasks.push(crate::ops::metrics::spawn_event_counter(
             store.clone(),
             clock.clone(),
@@ -177,9 +194,11 @@ impl App {
                     instance: config.instance_id.clone(),
                     started_at: clock.now_ms(),
                 };
-                let (bound, task) =
-                    crate::ops::http::serve(addr, crate::ops::http::router(state), stopped.clone())
-                        .await?;
+                let mut router = crate::ops::http::router(state);
+                if let Some(webhook) = webhook {
+                    router = router.merge(webhook);
+                }
+                let (bound, task) = crate::ops::http::serve(addr, router, stopped.clone()).await?;
                 tasks.push(task);
                 Some(bound)
             }

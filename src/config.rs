@@ -103,6 +103,8 @@ pub struct Config {
     pub admin_ids: Vec<UserId>,
     pub http_addr: Option<SocketAddr>,
     pub webhook_url: Option<Url>,
+    /// Checked on every webhook request (`X-Telegram-Bot-Api-Secret-Token`).
+    pub webhook_secret: Option<SecretString>,
     pub foxreload_timeout: Duration,
     pub foxreload_rate_per_min: u32,
     pub poll_interval: Duration,
@@ -173,6 +175,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "Address for /metrics, /healthz, /readyz; empty: off",
     ),
     ("WEBHOOK_URL", "", "Public webhook URL; empty: long polling"),
+    (
+        "WEBHOOK_SECRET",
+        "",
+        "Secret Telegram sends with each webhook update (required with WEBHOOK_URL)",
+    ),
     ("FOXRELOAD_TIMEOUT_SECS", "30", "Supplier request timeout"),
     (
         "FOXRELOAD_RATE_PER_MIN",
@@ -455,6 +462,7 @@ impl Config {
             admin_ids,
             http_addr,
             webhook_url: r.optional_url("WEBHOOK_URL")?,
+            webhook_secret: r.secret("WEBHOOK_SECRET")?,
             foxreload_timeout: r.seconds("FOXRELOAD_TIMEOUT_SECS")?,
             foxreload_rate_per_min: r.whole("FOXRELOAD_RATE_PER_MIN", 1, 100_000)? as u32,
             poll_interval: r.seconds("POLL_INTERVAL_SECS")?,
@@ -495,6 +503,29 @@ impl Config {
                 "SETTLE_DELAY_SECS",
                 "must be at least FOXRELOAD_TIMEOUT_SECS",
             ));
+        }
+        // Webhook mode: Telegram posts to HTTP_ADDR, and every replica must
+        // check the same secret (a random one per process would lock the
+        // others out).
+        if self.webhook_url.is_some() {
+            if self.http_addr.is_none() {
+                return Err(ConfigError::new(
+                    "HTTP_ADDR",
+                    "is required with WEBHOOK_URL: the webhook is served there",
+                ));
+            }
+            let ok = self.webhook_secret.as_ref().is_some_and(|s| {
+                let s = secrecy::ExposeSecret::expose_secret(s);
+                (1..=256).contains(&s.len())
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            });
+            if !ok {
+                return Err(ConfigError::new(
+                    "WEBHOOK_SECRET",
+                    "is required with WEBHOOK_URL: 1 to 256 of A-Z, a-z, 0-9, _ and -, the same on every replica",
+                ));
+            }
         }
         if self.stall_dead <= self.stall_alert {
             return Err(ConfigError::new(

@@ -177,19 +177,56 @@ fn admin_commands(lang: Language) -> Vec<BotCommand> {
     .collect()
 }
 
-/// Takes updates by long polling until `shutdown`, asking Telegram
-/// explicitly for every kind the handlers need.
-pub async fn run_polling(bot: Bot, shop: Shop, mut shutdown: watch::Receiver<bool>) {
+/// Every update kind the handlers need, asked for explicitly.
+fn allowed_updates() -> Vec<teloxide::types::AllowedUpdate> {
+    vec![
+        teloxide::types::AllowedUpdate::Message,
+        teloxide::types::AllowedUpdate::CallbackQuery,
+        teloxide::types::AllowedUpdate::PreCheckoutQuery,
+    ]
+}
+
+/// Takes updates by long polling until `shutdown`.
+pub async fn run_polling(bot: Bot, shop: Shop, shutdown: watch::Receiver<bool>) {
     let listener = Polling::builder(bot.clone())
         .timeout(Duration::from_secs(25))
-        .allowed_updates(vec![
-            teloxide::types::AllowedUpdate::Message,
-            teloxide::types::AllowedUpdate::CallbackQuery,
-            teloxide::types::AllowedUpdate::PreCheckoutQuery,
-        ])
+        .allowed_updates(allowed_updates())
         .delete_webhook()
         .await
         .build();
+    dispatch(bot, shop, listener, shutdown).await;
+}
+
+/// Webhook mode (several replicas): sets the webhook with its secret and
+/// returns the route to serve at `HTTP_ADDR` and the dispatching task. A
+/// request without the secret gets 401 and is never handled. Stopping
+/// one replica leaves the webhook in place for the others.
+pub async fn webhook(
+    bot: Bot,
+    shop: Shop,
+    url: reqwest::Url,
+    secret: String,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<(axum::Router, tokio::task::JoinHandle<()>)> {
+    use teloxide::update_listeners::webhooks::{Options, axum_no_setup};
+    bot.set_webhook(url.clone())
+        .secret_token(secret.clone())
+        .allowed_updates(allowed_updates())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot set the webhook: {e}"))?;
+    // The address is not used: the route is served by our own listener.
+    let options = Options::new(([127, 0, 0, 1], 0).into(), url).secret_token(secret);
+    // Its stop future would delete the webhook, for every replica: unused.
+    let (listener, _delete_on_stop, router) = axum_no_setup(options);
+    let task = tokio::spawn(dispatch(bot, shop, listener, shutdown));
+    Ok((router, task))
+}
+
+async fn dispatch<L>(bot: Bot, shop: Shop, listener: L, mut shutdown: watch::Receiver<bool>)
+where
+    L: teloxide::update_listeners::UpdateListener + Send,
+    L::Err: std::fmt::Debug + Send,
+{
     let mut dispatcher = Dispatcher::builder(bot, schema())
         .dependencies(dptree::deps![shop])
         .default_handler(|_| async {})

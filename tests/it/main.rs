@@ -47,3 +47,4 @@ mod refunds;
 mod sim;
 mod store;
 mod stream;
+mod webhook;
