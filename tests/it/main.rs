@@ -44,6 +44,7 @@ mod logs;
 mod money_core;
 mod ops;
 mod refunds;
+mod replicas;
 mod sim;
 mod store;
 mod stream;
