@@ -179,6 +179,12 @@ impl App {
                 None
             }
         };
+        tasks.push(crate::ops::incidents::spawn(
+            store.clone(),
+            clock.clone(),
+            config.instance_id.clone(),
+            stopped.clone(),
+        ));
         tasks.push(crate::ops::metrics::spawn_event_counter(
             store.clone(),
             clock.clone(),

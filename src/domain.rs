@@ -723,6 +723,11 @@ stored_names! {
         WorkerPanic => "worker_panic",
         /// A Stars payment no invoice of ours explains: refund it by hand.
         UnknownPayment => "unknown_payment",
+        /// A condition started (degraded delivery, dead letters, stalls, a
+        /// balance or key problem, the poller stopped).
+        Incident => "incident",
+        /// That condition cleared.
+        Recovered => "recovered",
     }
 }
 

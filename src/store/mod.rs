@@ -9,6 +9,7 @@ mod catalog;
 mod codes;
 mod deliveries;
 mod events;
+mod incidents;
 mod kv;
 mod purchases;
 mod refunds;
@@ -33,6 +34,7 @@ pub use catalog::{
 };
 pub use deliveries::{Delivery, DeliveryMove, DeliveryState};
 pub use events::{Alert, Event};
+pub use incidents::IncidentFacts;
 pub use purchases::{Change, CorruptRow, NewPurchase, Purchase, PurchaseFilter, Rows, Transition};
 pub use refunds::{NewRefund, Refund, RefundState};
 pub use shop::{Checkout, CheckoutState, NewCheckout, PaymentOutcome, StarPayment};

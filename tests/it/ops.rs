@@ -6,7 +6,10 @@ use crate::support::TestDb;
 use crate::support::app::{TestApp, WAIT};
 use foxbot::foxreload::sim::SimOptions;
 
-on_both_engines!(metrics_are_scraped_after_a_purchase);
+on_both_engines!(
+    metrics_are_scraped_after_a_purchase,
+    an_incident_is_announced_once_and_its_recovery_once,
+);
 
 async fn get(url: &str) -> (u16, String) {
     let response = reqwest::get(url).await.expect("the listener answers");
@@ -112,5 +115,63 @@ mod postgres_only {
         })
         .await;
         app.stop().await;
+    }
+}
+
+/// A dead letter opens the `dead_letters` incident: one message to the
+/// admins however often it is judged, and one when it is handled.
+async fn an_incident_is_announced_once_and_its_recovery_once(db: &TestDb) {
+    use foxbot::domain::{EventKind, PurchaseState};
+    use foxbot::ops::incidents::evaluate;
+    use foxbot::store::Transition;
+
+    let store = &db.store;
+    let now = crate::support::db::now();
+    assert_eq!(evaluate(store, now).await.unwrap(), 0, "a quiet shop");
+    let id = store
+        .insert_purchase(
+            &crate::support::db::new_purchase(51, "product_steam_10", 1, &[]),
+            now,
+        )
+        .await
+        .unwrap();
+    let p = store.purchase(id).await.unwrap().unwrap();
+    let t = Transition::of(&p, PurchaseState::DeadLetter, EventKind::DeadLetter);
+    assert!(store.transition(&t, now).await.unwrap().applied());
+
+    assert_eq!(evaluate(store, now + 1).await.unwrap(), 1);
+    for later in 2..5 {
+        assert_eq!(evaluate(store, now + later).await.unwrap(), 0, "once only");
+    }
+    let alerts = store.unsent_alerts(10).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].kind, "incident");
+    assert!(alerts[0].detail.contains("1 purchase(s) need a person"));
+    assert_eq!(store.open_incidents().await.unwrap(), ["dead_letters"]);
+
+    // A person handles it (here: straight in the database).
+    sqlx_close(db, id).await;
+    assert_eq!(evaluate(store, now + 10).await.unwrap(), 1);
+    assert_eq!(evaluate(store, now + 11).await.unwrap(), 0);
+    let alerts = store.unsent_alerts(10).await.unwrap();
+    assert_eq!(alerts.len(), 2);
+    assert_eq!(alerts[1].kind, "recovered");
+    assert!(store.open_incidents().await.unwrap().is_empty());
+}
+
+async fn sqlx_close(db: &TestDb, id: i64) {
+    let sql = "UPDATE purchases SET state = 'cancelled' WHERE id = $1";
+    match &db.url {
+        foxbot::config::DatabaseUrl::Sqlite { .. } => {
+            let url = db.url_text.replace("sqlite://", "sqlite:");
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query(sql).bind(id).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        foxbot::config::DatabaseUrl::Postgres(_) => {
+            let pool = sqlx::PgPool::connect(&db.url_text).await.unwrap();
+            sqlx::query(sql).bind(id).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
     }
 }
