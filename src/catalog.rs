@@ -418,6 +418,38 @@ fn skip(report: &mut SyncReport, category: &str, id: Option<&str>, problem: &str
     report.skipped_rows += 1;
 }
 
+/// A product just read from the supplier on its own (`GET
+/// /api/products/{id}`), checked and priced exactly as a sync would write
+/// it, and confirmed at `now`: `foxbot purchase` puts it through the same
+/// [`crate::intake::check`] as the bot, so prices, limits and note fields
+/// follow one set of rules. It counts as listed (the supplier just served
+/// it), whatever categories the shop sells. The error is why a sync would
+/// skip the row.
+pub fn product_from_supplier(
+    product: Product,
+    cfg: &CatalogConfig,
+    now: Millis,
+) -> Result<CatalogProduct, String> {
+    let category = product.category_id.clone().filter(|c| !c.is_empty());
+    let row = new_product(product, 0, cfg)?;
+    Ok(CatalogProduct {
+        id: row.id,
+        name: row.name,
+        description: row.description,
+        category,
+        wholesale: row.wholesale,
+        currency: row.currency,
+        stars: row.stars,
+        stock: row.stock,
+        min_qty: row.min_qty,
+        max_qty: row.max_qty,
+        note_fields: row.note_fields,
+        active: true,
+        synced_ok: true,
+        refreshed_at: now,
+    })
+}
+
 /// A supplier product as the shop keeps it, or why it is a bad row.
 fn new_product(p: Product, position: i64, cfg: &CatalogConfig) -> Result<NewProduct, String> {
     let name = p.name.trim();

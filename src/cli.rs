@@ -55,6 +55,11 @@ pub struct PurchaseArgs {
     /// A field the product asks for, e.g. --note player_id=5123; repeat for several.
     #[arg(long = "note", value_name = "KEY=VALUE")]
     pub notes: Vec<String>,
+    /// Your name for this request (1 to 200 printable ASCII characters):
+    /// run again with the same key, it records nothing new and says which
+    /// purchase the key already made. Safe to retry after a timeout.
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
 }
 
 /// Entry point of the binary: never panics on bad input, prints one line
@@ -134,19 +139,37 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::SupplierSim(args) => crate::foxreload::sim::serve(args).await,
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Purchase(args) => {
+            use crate::engine::manual::{Recorded, record_once};
+            // Bad input is refused before anything is opened or written.
+            let key = args
+                .idempotency_key
+                .as_deref()
+                .map(crate::intake::IdempotencyKey::parse)
+                .transpose()?;
+            let request = args.into_request()?;
+            let supplier = supplier_client(&config)?;
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;
-            let supplier = supplier_client(&config)?;
-            let id = crate::engine::manual::record(
+            let recorded = record_once(
                 &store,
                 &supplier,
-                &args.into_request()?,
+                &crate::catalog::CatalogConfig::from_config(&config),
+                &request,
+                key.as_ref(),
                 crate::clock::Clock::now_ms(&crate::clock::SystemClock),
             )
             .await?;
             crate::crash::point("after_intent");
-            println!("recorded purchase #{id}; a running `foxbot run` will order it");
             store.close().await;
+            match (recorded, key) {
+                (Recorded::New(id), _) => {
+                    println!("recorded purchase #{id}; a running `foxbot run` will order it");
+                }
+                (Recorded::Already(id), Some(key)) => println!(
+                    "idempotency key \"{key}\" already recorded purchase #{id}; nothing new recorded"
+                ),
+                (Recorded::Already(id), None) => println!("purchase #{id} was already recorded"),
+            }
             Ok(())
         }
     }

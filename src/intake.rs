@@ -22,20 +22,22 @@ pub struct Offer {
     pub stars: i64,
 }
 
-/// Why a request cannot be sold. Each says what to do instead.
+/// Why a request cannot be sold. Each says what to do instead. The bot
+/// words them in the buyer's language (`bot::customer::explain`); this
+/// text is `foxbot purchase`'s, after "cannot buy <product>: ".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IntakeError {
-    #[error("{0}")]
+    #[error("not for sale now ({0})")]
     Unavailable(Unavailable),
     #[error("it can be bought {min} to {max} at a time")]
     Quantity { min: i64, max: i64 },
     #[error("only {0} left in stock")]
     Stock(i64),
-    #[error("it needs {0}")]
+    #[error("it needs --note {0}=…")]
     MissingNote(String),
-    #[error("it does not ask for {0}")]
+    #[error("it does not ask for --note {0}")]
     UnknownNote(String),
-    #[error("{field}: {problem}")]
+    #[error("--note {field} is not valid ({problem})")]
     BadNote { field: String, problem: NoteProblem },
     #[error("the total is too large")]
     TooLarge,
@@ -56,6 +58,62 @@ pub enum NoteProblem {
     NotEmail,
     #[error("not a number")]
     NotNumber,
+}
+
+/// Longest idempotency key a caller may give.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+/// A caller's name for one request (`foxbot purchase --idempotency-key`):
+/// however often the request is repeated under it, one purchase is
+/// recorded. 1 to [`MAX_IDEMPOTENCY_KEY`] printable ASCII characters, so
+/// that it can be typed, shown and compared byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+/// Why a text is not an [`IdempotencyKey`]. The text itself is not
+/// repeated: it may hold characters a terminal should not print.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadIdempotencyKey {
+    #[error(
+        "the idempotency key is empty; give 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"
+    )]
+    Empty,
+    #[error(
+        "the idempotency key is {0} characters long; give 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"
+    )]
+    TooLong(usize),
+    #[error(
+        "the idempotency key holds U+{:04X}; give 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters",
+        u32::from(*.0)
+    )]
+    NotPrintable(char),
+}
+
+impl IdempotencyKey {
+    pub fn parse(text: &str) -> Result<Self, BadIdempotencyKey> {
+        if text.is_empty() {
+            return Err(BadIdempotencyKey::Empty);
+        }
+        // Printable ASCII: space to '~'. No control characters, no
+        // look-alike Unicode that would make two keys seem one.
+        if let Some(c) = text.chars().find(|c| !matches!(c, ' '..='~')) {
+            return Err(BadIdempotencyKey::NotPrintable(c));
+        }
+        if text.len() > MAX_IDEMPOTENCY_KEY {
+            return Err(BadIdempotencyKey::TooLong(text.len()));
+        }
+        Ok(IdempotencyKey(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// Checks a buyer's value for one note field, by its declared type and
@@ -126,14 +184,16 @@ pub fn check(
     {
         return Err(IntakeError::Stock(stock));
     }
+    let mut values = std::collections::BTreeMap::new();
     for field in &product.note_fields {
         let Some(value) = note.fields().get(&field.name) else {
             return Err(IntakeError::MissingNote(field.name.clone()));
         };
-        note_value(field, value).map_err(|problem| IntakeError::BadNote {
+        let value = note_value(field, value).map_err(|problem| IntakeError::BadNote {
             field: field.name.clone(),
             problem,
         })?;
+        values.insert(field.name.clone(), value);
     }
     if let Some(extra) = note
         .fields()
@@ -150,10 +210,14 @@ pub fn check(
         .checked_mul(quantity)
         .filter(|s| *s <= crate::domain::Stars::MAX)
         .ok_or(IntakeError::TooLarge)?;
+    // The values as checked (an option in the supplier's spelling) are the
+    // ones the supplier gets. Every name and value was just checked, so
+    // this cannot fail; if it did, the note as given is still valid.
+    let note = Note::new(values).unwrap_or_else(|_| note.clone());
     Ok(Offer {
         product: product.clone(),
         quantity: Quantity::new(quantity).map_err(|_| IntakeError::Quantity { min, max })?,
-        note: note.clone(),
+        note,
         stars,
     })
 }
@@ -221,6 +285,19 @@ mod tests {
     }
 
     #[test]
+    fn the_offer_carries_the_note_as_checked() {
+        let offer = check(
+            &product(),
+            1,
+            &note(&[("player_id", " 51 "), ("server", "IN")]),
+            2_000,
+            HOUR,
+        )
+        .unwrap();
+        assert_eq!(offer.note, note(&[("player_id", "51"), ("server", "in")]));
+    }
+
+    #[test]
     fn every_bad_request_says_why() {
         let ok = note(&[("player_id", "51"), ("server", "in")]);
         let p = product();
@@ -261,6 +338,59 @@ mod tests {
         assert_eq!(
             check(&p, 1, &ok, 1_000 + 2 * 3_600_000, HOUR).unwrap_err(),
             IntakeError::Unavailable(Unavailable::Stale)
+        );
+    }
+
+    #[test]
+    fn an_idempotency_key_is_1_to_200_printable_ascii_characters() {
+        for ok in ["k", "order 2024-05-01 #7", "~!@", &"x".repeat(200)] {
+            assert_eq!(IdempotencyKey::parse(ok).unwrap().as_str(), ok);
+        }
+        assert_eq!(IdempotencyKey::parse(""), Err(BadIdempotencyKey::Empty));
+        assert_eq!(
+            IdempotencyKey::parse(&"x".repeat(201)),
+            Err(BadIdempotencyKey::TooLong(201))
+        );
+        assert_eq!(
+            IdempotencyKey::parse("a\tb"),
+            Err(BadIdempotencyKey::NotPrintable('\t'))
+        );
+        assert_eq!(
+            IdempotencyKey::parse("caf\u{e9}"),
+            Err(BadIdempotencyKey::NotPrintable('\u{e9}'))
+        );
+        assert_eq!(
+            BadIdempotencyKey::NotPrintable('\u{e9}').to_string(),
+            "the idempotency key holds U+00E9; give 1 to 200 printable ASCII characters"
+        );
+    }
+
+    #[test]
+    fn every_refusal_reads_well_after_cannot_buy() {
+        let texts = [
+            IntakeError::Unavailable(Unavailable::NoPrice).to_string(),
+            IntakeError::Quantity { min: 1, max: 10 }.to_string(),
+            IntakeError::Stock(5).to_string(),
+            IntakeError::MissingNote("player_id".to_owned()).to_string(),
+            IntakeError::UnknownNote("zone".to_owned()).to_string(),
+            IntakeError::BadNote {
+                field: "server".to_owned(),
+                problem: NoteProblem::NotAnOption(vec!["sg".to_owned(), "in".to_owned()]),
+            }
+            .to_string(),
+            IntakeError::TooLarge.to_string(),
+        ];
+        assert_eq!(
+            texts,
+            [
+                "not for sale now (no price)",
+                "it can be bought 1 to 10 at a time",
+                "only 5 left in stock",
+                "it needs --note player_id=…",
+                "it does not ask for --note zone",
+                "--note server is not valid (must be one of: sg, in)",
+                "the total is too large",
+            ]
         );
     }
 

@@ -1,10 +1,20 @@
 //! Purchases that enter without the bot: paid outside Telegram (a shop
-//! owner's manual order, a support case), checked against the supplier's
-//! catalog, and handed to the same engine.
+//! owner's manual order, a support case), checked by the same intake as the
+//! bot's (the product freshly read from the supplier, priced and read as
+//! the catalog sync does), and handed to the same engine.
+//!
+//! A caller that may repeat itself (a script retried after a timeout, a
+//! support tool clicked twice) gives an idempotency key: however often the
+//! request is made under it, one purchase is recorded.
 
-use crate::domain::{ClientRef, Language, Note, ProductId, Quantity, UserId};
+use rust_decimal::Decimal;
+
+use crate::catalog::{self, CatalogConfig};
+use crate::clock::Millis;
+use crate::domain::{ClientRef, Language, Note, ProductId, PurchaseSource, Quantity, UserId};
 use crate::foxreload::{FoxReload, RejectCode, SupplierError};
-use crate::store::{NewPurchase, Store};
+use crate::intake::{self, IdempotencyKey, IntakeError, Offer};
+use crate::store::{NewPurchase, Purchase, Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct ManualPurchase {
@@ -14,26 +24,163 @@ pub struct ManualPurchase {
     pub note: Note,
 }
 
+/// What a manual purchase did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// A new purchase, in state `ordering`: a running engine orders it.
+    New(i64),
+    /// The idempotency key had already recorded this very request as
+    /// purchase `.0`; nothing new was recorded.
+    Already(i64),
+}
+
+impl Recorded {
+    /// The purchase the request stands for, new or not.
+    pub fn id(self) -> i64 {
+        match self {
+            Recorded::New(id) | Recorded::Already(id) => id,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ManualError {
     #[error("the supplier has no product {0}")]
     UnknownProduct(ProductId),
-    #[error("{0}")]
-    Invalid(String),
+    /// The supplier's row is one a catalog sync would skip.
+    #[error("the supplier's product {id} cannot be sold: {problem}")]
+    BadProduct { id: ProductId, problem: String },
+    /// The shared intake refused the request.
+    #[error("cannot buy {product}: {reason}")]
+    Refused {
+        product: String,
+        reason: IntakeError,
+    },
+    /// The key already recorded a purchase of something else: neither is
+    /// what the caller asked for, so nothing is recorded.
+    #[error(
+        "idempotency key \"{key}\" was used for a different request: purchase #{purchase} is {recorded}; nothing recorded"
+    )]
+    KeyReused {
+        key: IdempotencyKey,
+        purchase: i64,
+        recorded: String,
+    },
     #[error("cannot check the product with the supplier: {0}")]
     Supplier(#[from] SupplierError),
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] StoreError),
 }
 
-/// Checks the request against the product and records the purchase in
-/// state `ordering`. Returns its id.
+/// Checks the request as [`record_once`] does, with no key and the pricing
+/// of a shop with no markup at one Star per US dollar: for callers without
+/// the shop's settings (tests, tools). A manual purchase pays no Stars, so
+/// the rate only decides whether the supplier's price converts at all.
 pub async fn record(
     store: &Store,
     supplier: &FoxReload,
     req: &ManualPurchase,
-    now: crate::clock::Millis,
+    now: Millis,
 ) -> Result<i64, ManualError> {
+    let pricing = CatalogConfig {
+        categories: Vec::new(),
+        markup_percent: Decimal::ZERO,
+        stars_per_usd: Decimal::ONE,
+        max_age: catalog::DEFAULT_MAX_AGE,
+        sync_every: catalog::DEFAULT_SYNC_EVERY,
+    };
+    Ok(record_once(store, supplier, &pricing, req, None, now)
+        .await?
+        .id())
+}
+
+/// Reads the product from the supplier, checks the request with the one
+/// intake ([`intake::check`], as the bot does) and records the purchase in
+/// state `ordering`: no Stars, source `manual`.
+///
+/// With a key, the request is recorded once: a key that already recorded
+/// this request gives [`Recorded::Already`], one that recorded another
+/// request gives [`ManualError::KeyReused`]. The key is written by the
+/// purchase's own INSERT; its UNIQUE index, not the read before it,
+/// settles callers racing with one key.
+pub async fn record_once(
+    store: &Store,
+    supplier: &FoxReload,
+    pricing: &CatalogConfig,
+    req: &ManualPurchase,
+    key: Option<&IdempotencyKey>,
+    now: Millis,
+) -> Result<Recorded, ManualError> {
+    if let Some(key) = key
+        && let Some(earlier) = store.purchase_by_idempotency_key(key.as_str()).await?
+    {
+        return repeated(supplier, pricing, req, key, &earlier, now).await;
+    }
+    let offer = check(supplier, pricing, req, now).await?;
+    let new = purchase_of(&offer, req.user);
+    let Some(key) = key else {
+        return Ok(Recorded::New(store.insert_purchase(&new, now).await?));
+    };
+    if let Some(id) = store.insert_purchase_once(&new, key.as_str(), now).await? {
+        return Ok(Recorded::New(id));
+    }
+    // Another run with this key recorded its purchase after our read above.
+    let earlier = store
+        .purchase_by_idempotency_key(key.as_str())
+        .await?
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "idempotency key \"{key}\" is taken, but no purchase holds it"
+            ))
+        })?;
+    if same_order(&earlier, new.user_id, &new.product_id, new.quantity) && earlier.note == new.note
+    {
+        Ok(Recorded::Already(earlier.id))
+    } else {
+        Err(key_reused(key, &earlier))
+    }
+}
+
+/// A request under a key that already recorded `earlier`: answered from
+/// our own table (the product may have sold out since: the request was
+/// accepted when it was first made).
+async fn repeated(
+    supplier: &FoxReload,
+    pricing: &CatalogConfig,
+    req: &ManualPurchase,
+    key: &IdempotencyKey,
+    earlier: &Purchase,
+    now: Millis,
+) -> Result<Recorded, ManualError> {
+    if !same_order(earlier, req.user, &req.product, req.quantity) {
+        return Err(key_reused(key, earlier));
+    }
+    if earlier.note == req.note {
+        return Ok(Recorded::Already(earlier.id));
+    }
+    // Only the note differs as typed. It may be the same note once checked
+    // (an option's spelling), so the intake decides; a note it refuses is
+    // not the one recorded either.
+    match check(supplier, pricing, req, now).await {
+        Ok(offer) if offer.note == earlier.note => Ok(Recorded::Already(earlier.id)),
+        Ok(_)
+        | Err(
+            ManualError::Refused { .. }
+            | ManualError::BadProduct { .. }
+            | ManualError::UnknownProduct(_),
+        ) => Err(key_reused(key, earlier)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The request as an offer: the product read from the supplier now,
+/// checked and priced as a catalog sync would, then the shared intake.
+async fn check(
+    supplier: &FoxReload,
+    pricing: &CatalogConfig,
+    req: &ManualPurchase,
+    now: Millis,
+) -> Result<Offer, ManualError> {
     let product = match supplier.product(&req.product).await {
         Ok(p) => p,
         Err(e) if e.is_code(&RejectCode::NotFound) => {
@@ -41,85 +188,66 @@ pub async fn record(
         }
         Err(e) => return Err(e.into()),
     };
-    let qty = req.quantity.get();
-    let min = product.order_min_quantity.unwrap_or(1);
-    let max = product.order_max_quantity.unwrap_or(Quantity::MAX);
-    if qty < min || qty > max {
-        return Err(ManualError::Invalid(format!(
-            "{} can be bought {min} to {max} at a time, not {qty}",
-            product.name
-        )));
-    }
-    if let Some(stock) = product.quantity
-        && qty > stock
-    {
-        return Err(ManualError::Invalid(format!(
-            "only {stock} of {} in stock",
-            product.name
-        )));
-    }
-    let missing = req.note.missing(&product.required_note_fields);
-    if !missing.is_empty() {
-        return Err(ManualError::Invalid(format!(
-            "{} needs --note {}",
-            product.name,
-            missing
-                .iter()
-                .map(|m| format!("{m}=…"))
-                .collect::<Vec<_>>()
-                .join(" --note ")
-        )));
-    }
-    if let Some(extra) = req
-        .note
-        .fields()
-        .keys()
-        .find(|k| !product.required_note_fields.contains(k))
-    {
-        return Err(ManualError::Invalid(format!(
-            "{} does not ask for {extra:?} (it asks for: {})",
-            product.name,
-            if product.required_note_fields.is_empty() {
-                "nothing".to_owned()
-            } else {
-                product.required_note_fields.join(", ")
-            }
-        )));
-    }
-    // Fields with listed options (a server, a region) take one of them.
-    for (field, value) in req.note.fields() {
-        let options = product
-            .note_field_options
-            .as_ref()
-            .and_then(|o| o.get(field))
-            .and_then(|o| o.as_array());
-        if let Some(options) = options {
-            let allowed: Vec<String> = options
-                .iter()
-                .map(|o| o.as_str().map_or_else(|| o.to_string(), str::to_owned))
-                .collect();
-            if !allowed.iter().any(|a| a == value) {
-                return Err(ManualError::Invalid(format!(
-                    "{field} must be one of: {}",
-                    allowed.join(", ")
-                )));
-            }
+    let product = catalog::product_from_supplier(product, pricing, now).map_err(|problem| {
+        ManualError::BadProduct {
+            id: req.product.clone(),
+            problem,
         }
-    }
-    let new = NewPurchase {
+    })?;
+    // Just read: fresh at `now`, whatever the maximum age.
+    intake::check(
+        &product,
+        req.quantity.get(),
+        &req.note,
+        now,
+        pricing.max_age,
+    )
+    .map_err(|reason| ManualError::Refused {
+        product: product.name.clone(),
+        reason,
+    })
+}
+
+/// The purchase row of an accepted manual request: paid outside Telegram,
+/// so no Stars; the buyer's chat is their user id.
+fn purchase_of(offer: &Offer, user: UserId) -> NewPurchase {
+    NewPurchase {
         client_ref: ClientRef::generate(),
-        user_id: req.user,
-        chat_id: req.user.0,
+        user_id: user,
+        chat_id: user.0,
         language: Language::En,
-        product_id: req.product.clone(),
-        product_name: product.name.chars().take(200).collect(),
-        quantity: req.quantity,
-        note: req.note.clone(),
-        unit_price: product.price,
-        currency: product.currency.clone().unwrap_or_else(|| "USD".to_owned()),
+        product_id: offer.product.id.clone(),
+        product_name: offer.product.name.clone(),
+        quantity: offer.quantity,
+        note: offer.note.clone(),
+        unit_price: offer.product.wholesale,
+        currency: offer.product.currency.clone(),
         stars: 0,
-        source: crate::domain::PurchaseSource::Manual,
+        source: PurchaseSource::Manual,
         telegram_charge_id: None,
-    };
-    Ok(store.insert_purchase(&new, now).await?)
+    }
+}
+
+/// A key names one request: the same buyer, product, quantity and note
+/// fields. Anything else under it is refused rather than answered with a
+/// purchase of something the caller did not ask for.
+fn same_order(earlier: &Purchase, user: UserId, product: &ProductId, quantity: Quantity) -> bool {
+    earlier.user_id == user && earlier.product_id == *product && earlier.quantity == quantity
+}
+
+fn key_reused(key: &IdempotencyKey, earlier: &Purchase) -> ManualError {
+    let mut recorded = format!(
+        "{} × {} for user {}",
+        earlier.quantity.get(),
+        earlier.product_id,
+        earlier.user_id.0
+    );
+    for (field, value) in earlier.note.fields() {
+        recorded.push_str(&format!(" --note {field}={value}"));
+    }
+    ManualError::KeyReused {
+        key: key.clone(),
+        purchase: earlier.id,
+        recorded,
+    }
 }

@@ -391,6 +391,22 @@ pub struct PurchaseFilter {
     pub oldest_first: bool,
 }
 
+/// The partial UNIQUE index (migration 0006) that lets one idempotency key
+/// record one purchase.
+const IDEMPOTENCY_KEY_INDEX: &str = "purchases_idempotency_key";
+
+/// Whether `e` is [`IDEMPOTENCY_KEY_INDEX`] refusing a second purchase
+/// under a key. PostgreSQL names the index; SQLite names no constraint,
+/// only the column (`UNIQUE constraint failed: purchases.idempotency_key`).
+fn is_idempotency_key_taken(e: &StoreError) -> bool {
+    match e {
+        StoreError::Conflict(what) => {
+            what == IDEMPOTENCY_KEY_INDEX || what.ends_with("purchases.idempotency_key")
+        }
+        _ => false,
+    }
+}
+
 fn state_names(states: &[PurchaseState]) -> String {
     let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
     json_strings(&names)
@@ -404,6 +420,44 @@ impl Store {
         let id = tx.insert_purchase(p, PurchaseState::Ordering, now).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Records a paid purchase in state `ordering` under the caller's
+    /// idempotency key, written by the same INSERT. `None`: the key has
+    /// already recorded a purchase ([`Store::purchase_by_idempotency_key`]
+    /// finds it) and nothing was written. The UNIQUE index decides, not a
+    /// read before the write: of two callers racing with one key, exactly
+    /// one records a purchase and the other gets `None`.
+    pub async fn insert_purchase_once(
+        &self,
+        p: &NewPurchase,
+        idempotency_key: &str,
+        now: Millis,
+    ) -> Result<Option<i64>> {
+        let mut tx = self.begin().await?;
+        match tx
+            .insert_purchase_row(p, PurchaseState::Ordering, Some(idempotency_key), now)
+            .await
+        {
+            Ok(id) => {
+                tx.commit().await?;
+                Ok(Some(id))
+            }
+            // Dropping the transaction rolls back the customer row too.
+            Err(e) if is_idempotency_key_taken(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The purchase recorded under an idempotency key, if any.
+    pub async fn purchase_by_idempotency_key(&self, key: &str) -> Result<Option<Purchase>> {
+        let row: Option<PurchaseRow> = with_db!(&self.db, c => {
+            sqlx::query_as("SELECT * FROM purchases WHERE idempotency_key = $1")
+                .bind(key)
+                .fetch_optional(c)
+                .await?
+        });
+        row.map(Purchase::try_from).transpose()
     }
 
     pub async fn purchase(&self, id: i64) -> Result<Option<Purchase>> {
@@ -638,6 +692,19 @@ impl Tx {
         state: PurchaseState,
         now: Millis,
     ) -> Result<i64> {
+        self.insert_purchase_row(p, state, None, now).await
+    }
+
+    /// [`Tx::insert_purchase`], with the caller's idempotency key (if any)
+    /// written by the same INSERT, so that the UNIQUE index sees the key
+    /// and the purchase as one.
+    async fn insert_purchase_row(
+        &mut self,
+        p: &NewPurchase,
+        state: PurchaseState,
+        idempotency_key: Option<&str>,
+        now: Millis,
+    ) -> Result<i64> {
         let signature = Signature::of(&p.product_id, p.quantity, &p.note);
         let id: i64 = with_tx!(self, c => {
             sqlx::query(
@@ -654,9 +721,9 @@ impl Tx {
                 "INSERT INTO purchases (client_ref, user_id, chat_id, product_id, product_name, \
                      quantity, note, signature, unit_price, order_price, currency, stars, source, \
                      telegram_charge_id, state, next_action_at, created_at, updated_at, \
-                     state_since) \
+                     state_since, idempotency_key) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $15, \
-                     $14, $14, $14, $14) RETURNING id",
+                     $14, $14, $14, $14, $16) RETURNING id",
             )
             .bind(p.client_ref.to_string())
             .bind(p.user_id.0)
@@ -673,6 +740,7 @@ impl Tx {
             .bind(p.telegram_charge_id.as_deref())
             .bind(now)
             .bind(state.as_str())
+            .bind(idempotency_key)
             .fetch_one(&mut *c)
             .await?
         });

@@ -45,6 +45,7 @@ on_both_engines!(
     an_unpaid_order_that_expired_is_replaced_once,
     two_engines_on_one_database_pay_each_purchase_once,
     manual_purchases_are_checked_against_the_catalog,
+    manual_purchases_racing_under_one_key_record_one,
     an_undecidable_reconciliation_is_dead_lettered_with_its_evidence,
     a_failed_history_read_is_retried_within_the_scan,
 );
@@ -781,10 +782,92 @@ async fn manual_purchases_are_checked_against_the_catalog(db: &TestDb) {
     assert!(server.to_string().contains("one of"), "{server}");
     let many = rig.try_buy(STEAM, 999, &[]).await.unwrap_err();
     assert!(many.to_string().contains("at a time"), "{many}");
+    // Priced as the catalog sync prices: no price, not for sale.
+    let unpriced = rig.try_buy("product_xbox_15", 1, &[]).await.unwrap_err();
+    assert!(unpriced.to_string().contains("no price"), "{unpriced}");
     assert!(
         db.store.state_counts().await.unwrap().is_empty(),
         "nothing recorded"
     );
+}
+
+async fn manual_purchases_racing_under_one_key_record_one(db: &TestDb) {
+    use foxbot::engine::manual::{ManualError, ManualPurchase, Recorded, record_once};
+    const RUNS: usize = 8;
+    let rig = Rig::new(&db.store).await;
+    let stores = [db.store.clone(), db.another_store().await];
+    let pricing = foxbot::catalog::CatalogConfig {
+        categories: Vec::new(),
+        markup_percent: rust_decimal::Decimal::new(20, 0),
+        stars_per_usd: rust_decimal::Decimal::new(77, 0),
+        max_age: foxbot::catalog::DEFAULT_MAX_AGE,
+        sync_every: foxbot::catalog::DEFAULT_SYNC_EVERY,
+    };
+    let key = foxbot::intake::IdempotencyKey::parse("case-9").unwrap();
+    let req = ManualPurchase {
+        user: foxbot::domain::UserId(4242),
+        product: foxbot::domain::ProductId::parse(PUBG).unwrap(),
+        quantity: foxbot::domain::Quantity::new(3).unwrap(),
+        note: foxbot::domain::Note::from_pairs(["player_id=3"]).unwrap(),
+    };
+    // Slow supplier reads: every caller looks the key up before any writes.
+    for _ in 0..RUNS {
+        rig.sim.push_fault(
+            Endpoint::Product,
+            Fault::DelayBeforeCommit(Duration::from_millis(500)),
+        );
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..RUNS {
+        let (store, supplier) = (stores[n % 2].clone(), rig.supplier.clone());
+        let (pricing, req, key, now) = (pricing.clone(), req.clone(), key.clone(), rig.now());
+        tasks.spawn(async move {
+            record_once(&store, &supplier, &pricing, &req, Some(&key), now).await
+        });
+    }
+    let outcomes: Vec<Recorded> = tasks
+        .join_all()
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rig.sim.request_count(Endpoint::Product), RUNS as u64);
+    let ids: Vec<i64> = outcomes.iter().map(|r| r.id()).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{outcomes:?}");
+    let new = outcomes
+        .iter()
+        .filter(|r| matches!(r, Recorded::New(_)))
+        .count();
+    assert_eq!(new, 1, "{outcomes:?}");
+    assert_eq!(
+        db.store.state_counts().await.unwrap(),
+        vec![(PurchaseState::Ordering, 1)]
+    );
+
+    // The same key for another quantity: refused, nothing recorded.
+    let more = ManualPurchase {
+        quantity: foxbot::domain::Quantity::new(4).unwrap(),
+        ..req.clone()
+    };
+    let err = record_once(
+        &db.store,
+        &rig.supplier,
+        &pricing,
+        &more,
+        Some(&key),
+        rig.now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, ManualError::KeyReused { purchase, .. } if purchase == ids[0]),
+        "{err}"
+    );
+    // The purchase it made goes on like any other.
+    rig.work().await;
+    assert_eq!(rig.state(ids[0]).await, PurchaseState::WaitingSupplier);
+    assert_eq!((rig.created(), rig.paid()), (1, 1));
+    check_guarantees(&db.store, &rig.sim, false).await;
 }
 
 async fn an_undecidable_reconciliation_is_dead_lettered_with_its_evidence(db: &TestDb) {

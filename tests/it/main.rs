@@ -35,6 +35,7 @@ mod budget;
 mod catalog;
 mod chaos;
 mod cli;
+mod cli_purchase;
 mod client;
 #[cfg(feature = "crash-points")]
 mod crash;
