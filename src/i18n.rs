@@ -56,6 +56,11 @@ pub fn text(lang: Language, key: &str, args: &[(&str, FluentValue<'_>)]) -> Stri
 }
 
 /// A number argument (Fluent chooses plural forms from it).
+/// The message key that tells a buyer why they were refunded.
+pub fn refund_reason_key(reason: crate::domain::RefundReason) -> String {
+    format!("refund-reason-{}", reason.as_str().replace('_', "-"))
+}
+
 pub fn num(n: i64) -> FluentValue<'static> {
     FluentValue::from(n)
 }

@@ -22,6 +22,34 @@ pub struct Offer {
     pub stars: i64,
 }
 
+impl Offer {
+    /// The purchase this offer becomes once paid outside Telegram (a
+    /// manual order, a demo): no Stars, no charge.
+    pub fn unpaid_purchase(
+        &self,
+        user: crate::domain::UserId,
+        chat_id: i64,
+        language: crate::domain::Language,
+        source: crate::domain::PurchaseSource,
+    ) -> crate::store::NewPurchase {
+        crate::store::NewPurchase {
+            client_ref: crate::domain::ClientRef::generate(),
+            user_id: user,
+            chat_id,
+            language,
+            product_id: self.product.id.clone(),
+            product_name: self.product.name.clone(),
+            quantity: self.quantity,
+            note: self.note.clone(),
+            unit_price: self.product.wholesale,
+            currency: self.product.currency.clone(),
+            stars: 0,
+            source,
+            telegram_charge_id: None,
+        }
+    }
+}
+
 /// Why a request cannot be sold. Each says what to do instead. The bot
 /// words them in the buyer's language (`bot::customer::explain`); this
 /// text is `foxbot purchase`'s, after "cannot buy <product>: ".

@@ -9,12 +9,10 @@ use teloxide::types::{LabeledPrice, PreCheckoutQuery};
 
 use super::customer::explain;
 use super::{HandlerResult, Shop, escape, say, t, user_id};
-use crate::domain::{
-    AlertKind, ClientRef, Language, Note, PurchaseSource, Quantity, RefundReason, UserId,
-};
+use crate::domain::{AlertKind, Language, Note, PurchaseSource, Quantity, UserId};
 use crate::i18n::{self, arg, num};
 use crate::intake;
-use crate::store::{CatalogProduct, NewCheckout, NewPurchase, PaymentOutcome, StarPayment};
+use crate::store::{CatalogProduct, NewCheckout, PaymentOutcome, StarPayment};
 
 /// Telegram's limits on an invoice.
 const TITLE_MAX: usize = 32;
@@ -113,27 +111,8 @@ async fn demo_purchase(
     user: UserId,
     offer: &intake::Offer,
 ) -> HandlerResult {
-    let id = shop
-        .store
-        .insert_purchase(
-            &NewPurchase {
-                client_ref: ClientRef::generate(),
-                user_id: user,
-                chat_id: chat.0,
-                language: lang,
-                product_id: offer.product.id.clone(),
-                product_name: offer.product.name.clone(),
-                quantity: offer.quantity,
-                note: offer.note.clone(),
-                unit_price: offer.product.wholesale,
-                currency: offer.product.currency.clone(),
-                stars: 0,
-                source: PurchaseSource::Demo,
-                telegram_charge_id: None,
-            },
-            shop.now(),
-        )
-        .await?;
+    let purchase = offer.unpaid_purchase(user, chat.0, lang, PurchaseSource::Demo);
+    let id = shop.store.insert_purchase(&purchase, shop.now()).await?;
     shop.engine.wake();
     let text = format!(
         "{}\n{}",
@@ -310,7 +289,7 @@ async fn tell_payer(
             }
         }
         PaymentOutcome::Refunding(id, reason) => {
-            let why = format!("refund-reason-{}", reason.as_str().replace('_', "-"));
+            let why = i18n::refund_reason_key(reason);
             let text = i18n::text(
                 lang,
                 "payment-will-refund",
@@ -389,9 +368,4 @@ pub async fn sweep_star_transactions(bot: &Bot, shop: &Shop) -> anyhow::Result<u
         }
     }
     Ok(recovered)
-}
-
-#[allow(dead_code)]
-fn reason_key(reason: RefundReason) -> String {
-    format!("refund-reason-{}", reason.as_str().replace('_', "-"))
 }

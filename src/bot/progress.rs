@@ -12,40 +12,15 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{Shop, escape};
-use crate::clock::millis;
 use crate::domain::EventKind;
+use crate::ops::spawn_single_role;
 use crate::store::EventCursor;
 
-/// How long one process holds a single-role task.
-const LEASE: Duration = Duration::from_secs(30);
 /// Longest wait between looks when nothing wakes us.
 const IDLE: Duration = Duration::from_secs(2);
 
 /// Starts both tasks; they stop when `shutdown` turns true.
 pub fn spawn(bot: Bot, shop: Shop, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    let progress = {
-        let (bot, shop, stop) = (bot.clone(), shop.clone(), shutdown.clone());
-        tokio::spawn(async move { progress_loop(bot, shop, stop).await })
-    };
-    let alerts = tokio::spawn(async move { alert_loop(bot, shop, shutdown).await });
-    vec![progress, alerts]
-}
-
-async fn held(shop: &Shop, role: &str) -> bool {
-    match shop
-        .store
-        .hold_lease(role, &shop.instance_id, shop.now(), millis(LEASE))
-        .await
-    {
-        Ok(held) => held,
-        Err(e) => {
-            tracing::warn!(role, error = %e, "could not take the lease");
-            false
-        }
-    }
-}
-
-async fn progress_loop(bot: Bot, shop: Shop, mut shutdown: watch::Receiver<bool>) {
     let cursor = EventCursor::new(
         shop.store.clone(),
         "bot-progress",
@@ -57,25 +32,40 @@ async fn progress_loop(bot: Bot, shop: Shop, mut shutdown: watch::Receiver<bool>
             EventKind::DeadLetter,
         ],
     );
-    while !*shutdown.borrow() {
-        let mut worked = false;
-        if held(&shop, "bot-progress").await {
-            match progress_step(&bot, &shop, &cursor).await {
-                Ok(n) => worked = n > 0,
-                Err(e) => tracing::warn!(error = %e, "progress messages failed; trying again"),
-            }
-        }
-        if !worked {
-            tokio::select! {
-                () = cursor.wait(IDLE) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-    }
-    let _ = shop
-        .store
-        .drop_lease("bot-progress", &shop.instance_id)
-        .await;
+    let progress = {
+        let (bot, shop) = (bot.clone(), shop.clone());
+        spawn_single_role(
+            "bot-progress",
+            shop.store.clone(),
+            shop.clock.clone(),
+            shop.instance_id.clone(),
+            IDLE,
+            true,
+            shutdown.clone(),
+            move || {
+                let (bot, shop, cursor) = (bot.clone(), shop.clone(), cursor.clone());
+                async move { progress_step(&bot, &shop, &cursor).await }
+            },
+        )
+    };
+    let alerts = {
+        let store = shop.store.clone();
+        let (clock, instance) = (shop.clock.clone(), shop.instance_id.clone());
+        spawn_single_role(
+            "alert-pusher",
+            store,
+            clock,
+            instance,
+            IDLE,
+            true,
+            shutdown,
+            move || {
+                let (bot, shop) = (bot.clone(), shop.clone());
+                async move { push_alerts(&bot, &shop).await }
+            },
+        )
+    };
+    vec![progress, alerts]
 }
 
 /// Edits the progress message of each purchase that moved. At least once:
@@ -127,36 +117,19 @@ async fn progress_step(bot: &Bot, shop: &Shop, cursor: &EventCursor) -> anyhow::
     Ok(events.len())
 }
 
-async fn alert_loop(bot: Bot, shop: Shop, mut shutdown: watch::Receiver<bool>) {
-    while !*shutdown.borrow() {
-        let mut worked = false;
-        if held(&shop, "alert-pusher").await {
-            match push_alerts(&bot, &shop).await {
-                Ok(n) => worked = n > 0,
-                Err(e) => tracing::warn!(error = %e, "pushing alerts failed; trying again"),
-            }
-        }
-        if !worked {
-            tokio::select! {
-                () = tokio::time::sleep(IDLE) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-    }
-    let _ = shop
-        .store
-        .drop_lease("alert-pusher", &shop.instance_id)
-        .await;
-}
-
 /// Sends unsent alerts to every admin chat; an alert counts as sent when
 /// at least one admin got it (or there is no admin to send it to).
 async fn push_alerts(bot: &Bot, shop: &Shop) -> anyhow::Result<usize> {
     let alerts = shop.store.unsent_alerts(20).await?;
     for alert in &alerts {
+        let icon = match alert.kind.as_str() {
+            "recovered" => "✅",
+            "incident" | "dead_letter" | "supplier_auth" => "🔴",
+            _ => "⚠️",
+        };
         let text = format!(
-            "⚠️ <b>{}</b>\n{}",
-            escape(&alert.kind),
+            "{icon} <b>{}</b>\n{}",
+            escape(&alert.kind.replace('_', " ")),
             escape(&alert.detail)
         );
         let mut delivered = shop.admins.is_empty();

@@ -227,7 +227,7 @@ impl Inner {
             .refund_reason(p.id)
             .await
             .unwrap_or(crate::domain::RefundReason::Supplier);
-        let reason_key = format!("refund-reason-{}", reason.as_str().replace('_', "-"));
+        let reason_key = i18n::refund_reason_key(reason);
         let html = i18n::text(
             language,
             "refund-done",

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::catalog::{self, CatalogConfig};
 use crate::clock::Millis;
-use crate::domain::{ClientRef, Language, Note, ProductId, PurchaseSource, Quantity, UserId};
+use crate::domain::{Language, Note, ProductId, PurchaseSource, Quantity, UserId};
 use crate::foxreload::{FoxReload, RejectCode, SupplierError};
 use crate::intake::{self, IdempotencyKey, IntakeError, Offer};
 use crate::store::{NewPurchase, Purchase, Store, StoreError};
@@ -211,21 +211,7 @@ async fn check(
 /// The purchase row of an accepted manual request: paid outside Telegram,
 /// so no Stars; the buyer's chat is their user id.
 fn purchase_of(offer: &Offer, user: UserId) -> NewPurchase {
-    NewPurchase {
-        client_ref: ClientRef::generate(),
-        user_id: user,
-        chat_id: user.0,
-        language: Language::En,
-        product_id: offer.product.id.clone(),
-        product_name: offer.product.name.clone(),
-        quantity: offer.quantity,
-        note: offer.note.clone(),
-        unit_price: offer.product.wholesale,
-        currency: offer.product.currency.clone(),
-        stars: 0,
-        source: PurchaseSource::Manual,
-        telegram_charge_id: None,
-    }
+    offer.unpaid_purchase(user, user.0, Language::En, PurchaseSource::Manual)
 }
 
 /// A key names one request: the same buyer, product, quantity and note

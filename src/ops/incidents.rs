@@ -116,29 +116,23 @@ pub fn spawn(
     store: Store,
     clock: SharedClock,
     instance: String,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let name = format!("{instance}/incidents");
-        while !*shutdown.borrow() {
-            let now = clock.now_ms();
-            if store
-                .hold_lease("incidents", &instance, now, millis(EVERY * 3))
-                .await
-                .unwrap_or(false)
-                && let Err(e) = evaluate(&store, now).await
-            {
-                tracing::warn!(error = %e, "incidents could not be judged");
-            }
-            crate::ops::health::beat(&name, clock.now_ms());
-            tokio::select! {
-                () = tokio::time::sleep(EVERY) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-        crate::ops::health::retire(&name);
-        let _ = store.drop_lease("incidents", &instance).await;
-    })
+    let (step_store, step_clock) = (store.clone(), clock.clone());
+    crate::ops::spawn_single_role(
+        "incidents",
+        store,
+        clock,
+        instance,
+        EVERY,
+        false,
+        shutdown,
+        move || {
+            let (store, now) = (step_store.clone(), step_clock.now_ms());
+            // Judged once a turn, however much was announced.
+            async move { evaluate(&store, now).await.map(|_| 0).map_err(Into::into) }
+        },
+    )
 }
 
 #[cfg(test)]

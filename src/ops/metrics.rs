@@ -17,7 +17,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::clock::{SharedClock, millis};
+use crate::clock::SharedClock;
 use crate::domain::{EventKind, PurchaseState};
 use crate::store::{Event, EventCursor, Store};
 
@@ -269,33 +269,23 @@ pub fn spawn_event_counter(
     store: Store,
     clock: SharedClock,
     instance: String,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let cursor = EventCursor::new(store.clone(), "metrics", KINDS);
-        let lease = millis(Duration::from_secs(30));
-        while !*shutdown.borrow() {
-            let mut worked = false;
-            if store
-                .hold_lease("metrics", &instance, clock.now_ms(), lease)
-                .await
-                .unwrap_or(false)
-            {
-                match step(&store, &cursor, clock.now_ms()).await {
-                    Ok(n) => worked = n > 0,
-                    Err(e) => tracing::warn!(error = %e, "metrics could not read the event stream"),
-                }
-                crate::ops::health::beat(&format!("{instance}/metrics"), clock.now_ms());
-            }
-            if !worked {
-                tokio::select! {
-                    () = cursor.wait(Duration::from_secs(2)) => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
-        }
-        let _ = store.drop_lease("metrics", &instance).await;
-    })
+    let cursor = EventCursor::new(store.clone(), "metrics", KINDS);
+    let (step_store, step_clock) = (store.clone(), clock.clone());
+    crate::ops::spawn_single_role(
+        "metrics",
+        store,
+        clock,
+        instance,
+        Duration::from_secs(2),
+        true,
+        shutdown,
+        move || {
+            let (store, cursor, now) = (step_store.clone(), cursor.clone(), step_clock.now_ms());
+            async move { Ok(step(&store, &cursor, now).await?) }
+        },
+    )
 }
 
 async fn step(

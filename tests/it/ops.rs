@@ -45,8 +45,12 @@ async fn metrics_are_scraped_after_a_purchase(db: &TestDb) {
     // The event counter catches up on its own schedule.
     let metrics = crate::support::wait_for("the delivery counted", WAIT, || async {
         let (status, body) = get(&format!("{base}/metrics")).await;
-        (status == 200 && body.contains("foxbot_deliveries_total{outcome=\"sent\"}"))
-            .then_some(body)
+        // The recorder is the process's: another test's scrape may set the
+        // purchase gauges from its own database in between; look again.
+        (status == 200
+            && body.contains("foxbot_deliveries_total{outcome=\"sent\"}")
+            && body.contains("foxbot_purchases{state=\"delivered\"} 1"))
+        .then_some(body)
     })
     .await;
     for name in [
