@@ -179,3 +179,64 @@ async fn sqlx_close(db: &TestDb, id: i64) {
         }
     }
 }
+
+mod shutdown {
+    use super::*;
+    use foxbot::foxreload::sim::OrderOutcome;
+    use std::time::Duration;
+
+    /// A clean stop gives back what it holds: no single-role lease and no
+    /// purchase lease is left to run out, so another replica takes over at
+    /// once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clean_shutdown_gives_back_every_lease() {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        let app = TestApp::spawn_with(
+            &db,
+            SimOptions {
+                // Orders stay in flight: the poller holds its lease.
+                default_outcome: OrderOutcome::stall(Duration::from_secs(3)),
+                ..SimOptions::default()
+            },
+            |_| {},
+        )
+        .await;
+        let user = asha();
+        buy_to_invoice(&app, &user, "Gift cards", "Steam Wallet", "× 1").await;
+        let invoice = app.api.invoices().pop().unwrap();
+        app.api
+            .checkout(&user, &invoice.payload, invoice.total_amount, WAIT)
+            .await
+            .unwrap();
+        let pool = sqlx::PgPool::connect(&db.url_text).await.unwrap();
+        crate::support::wait_for("the order in flight and leases held", WAIT, || async {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM purchases WHERE state = 'waiting_supplier'",
+            )
+            .fetch_one(&pool)
+            .await
+            .ok()?;
+            let leases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM leases")
+                .fetch_one(&pool)
+                .await
+                .ok()?;
+            (waiting == 1 && leases >= 3).then_some(())
+        })
+        .await;
+        app.stop().await;
+        let leases: Vec<String> = sqlx::query_scalar("SELECT name FROM leases")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert!(leases.is_empty(), "leases left behind: {leases:?}");
+        let held: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM purchases WHERE lease_owner IS NOT NULL")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(held, 0, "purchases still leased after a clean stop");
+        pool.close().await;
+    }
+}
