@@ -598,12 +598,29 @@ impl PurchaseState {
 
 impl PurchaseState {
     /// The table of allowed moves: the store refuses any other. Staying in
-    /// a non-final state (a reschedule) is always allowed; nothing leaves a
-    /// final state.
+    /// a non-final state (a reschedule) is always allowed. Nothing leaves a
+    /// final state but by an admin's hand (`engine::admin`, the only code
+    /// that builds these moves): a dead letter back to work, refunded or
+    /// closed; a delivered purchase refunded. No worker ever claims a final
+    /// state, so these edges open no path to the engine.
     pub fn may_move_to(self, to: PurchaseState) -> bool {
         use PurchaseState::*;
-        if self.is_final() {
-            return false;
+        match self {
+            // Back to work only where no create is sent blindly: a linked
+            // order is read by the poller (`waiting_supplier`), a create in
+            // doubt is reconciled, and `ordering` only when no order can
+            // exist (the admin code decides which, from the attempts).
+            DeadLetter => {
+                return matches!(
+                    to,
+                    WaitingSupplier | Reconciling | Ordering | Refunding | Cancelled
+                );
+            }
+            // A partial delivery's refund (the admin code checks that the
+            // delivery was partial; the table cannot).
+            Delivered => return to == Refunding,
+            Refunded | Cancelled => return false,
+            _ => {}
         }
         if self == to {
             return true;
@@ -635,6 +652,7 @@ impl PurchaseState {
             WaitingSupplier => matches!(to, Ordered | Delivering | Refunding),
             Delivering => to == Delivered,
             Refunding => matches!(to, Refunded | Cancelled),
+            // Answered above.
             Delivered | Refunded | Cancelled | DeadLetter => false,
         }
     }

@@ -1,78 +1,813 @@
 //! The shop owner's tools, for the ids in `ADMIN_IDS` only: /stalled,
-//! /balance, /order, /stats, and the buttons on a stalled purchase.
+//! /balance, /order, /stats, and the buttons on a stalled purchase. What to
+//! do is decided in `engine::admin`; this module only reads the command,
+//! asks for confirmation, and words the answer.
 
 use teloxide::prelude::*;
-use teloxide::types::CallbackQuery;
+use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
 
-use super::{HandlerResult, Shop, say, t};
-use crate::domain::{Language, UserId};
+use super::callback::Callback;
+use super::{HandlerResult, Shop, escape, say, t};
+use crate::clock::{Millis, millis};
+use crate::domain::{AlertKind, Language, Money, PurchaseState, UserId};
+use crate::engine::admin::{
+    BalanceReport, DayStats, OrderRef, Outcome, Plan, Refusal, Retry, Span, Spend, span,
+};
+use crate::i18n::{self, arg, num};
+use crate::store::{Event, Purchase};
 
-/// What an admin may do to a purchase from its buttons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Read the supplier order again now.
-    Recheck,
-    /// Put the purchase back to work.
-    Retry,
-    /// Refund the buyer's Stars.
-    Refund,
-    /// Close it as settled by hand.
-    Close,
-}
+pub use crate::engine::admin::Action;
 
-impl Action {
-    pub fn parse(text: &str) -> Option<Action> {
-        Some(match text {
-            "recheck" => Action::Recheck,
-            "retry" => Action::Retry,
-            "refund" => Action::Refund,
-            "close" => Action::Close,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Recheck => "recheck",
-            Action::Retry => "retry",
-            Action::Refund => "refund",
-            Action::Close => "close",
-        }
-    }
-}
+/// Purchases `/stalled` lists at most (the rest are counted).
+const MAX_LISTED: i64 = 50;
+/// Purchases per `/stalled` message, at most.
+const PER_MESSAGE: usize = 10;
+/// Characters per message we aim below (Telegram's limit is 4096).
+const MESSAGE_BUDGET: usize = 3_500;
+/// Messages one `/order` timeline may take.
+const TIMELINE_MESSAGES: usize = 4;
+/// Longest error or event detail shown, in characters.
+const CLIP: usize = 200;
 
 /// An admin command (the caller checked that the user is an admin).
 pub async fn on_command(
     bot: &Bot,
-    _shop: &Shop,
+    shop: &Shop,
     chat: ChatId,
     lang: Language,
     _user: UserId,
-    _command: &str,
-    _argument: &str,
+    command: &str,
+    argument: &str,
 ) -> HandlerResult {
-    say(bot, chat, t(lang, "unknown-command")).await;
+    let done = match command {
+        "stalled" => stalled(bot, shop, chat, lang).await,
+        "balance" => balance(bot, shop, chat, lang).await,
+        "order" => order(bot, shop, chat, lang, argument).await,
+        "stats" => stats(bot, shop, chat, lang).await,
+        _ => {
+            say(bot, chat, t(lang, "unknown-command")).await;
+            Ok(())
+        }
+    };
+    if let Err(e) = done {
+        tracing::error!(command, error = %e, "an admin command failed");
+        say(bot, chat, t(lang, "admin-failed")).await;
+    }
     Ok(())
 }
 
 /// An admin button. Anyone else pressing one (a forwarded message) gets
-/// the same answer as for an expired button.
+/// the same answer as for an expired button, and nothing changes.
 pub async fn on_button(
     bot: &Bot,
     shop: &Shop,
     q: &CallbackQuery,
     lang: Language,
-    _action: Action,
-    _purchase: i64,
-    _confirmed: bool,
+    action: Action,
+    purchase: i64,
+    confirmed: bool,
 ) -> HandlerResult {
-    let admin = i64::try_from(q.from.id.0).is_ok_and(|id| shop.is_admin(id));
-    if !admin {
+    let admin = i64::try_from(q.from.id.0)
+        .ok()
+        .filter(|id| shop.is_admin(*id));
+    let (Some(admin), Some(message)) = (admin, q.message.as_ref()) else {
         bot.answer_callback_query(q.id.clone())
             .text(t(lang, "button-expired"))
             .await?;
         return Ok(());
-    }
+    };
+    // Answered first: a supplier read must not leave the button spinning.
     bot.answer_callback_query(q.id.clone()).await?;
+    let chat = message.chat().id;
+    if !confirmed {
+        let (text, markup) = match shop.engine.admin_preview(action, purchase).await {
+            Ok(Some(preview)) => match preview.plan {
+                Ok(plan) => (
+                    confirmation(lang, &preview.purchase, &plan),
+                    confirm_keyboard(lang, action, purchase),
+                ),
+                Err(refusal) => (refused(lang, purchase, &refusal), None),
+            },
+            Ok(None) => (not_found(lang, purchase), None),
+            Err(e) => {
+                tracing::error!(purchase, error = %e, "an admin preview failed");
+                (t(lang, "admin-failed"), None)
+            }
+        };
+        send(bot, chat, text, markup).await;
+        return Ok(());
+    }
+    let text = match shop.engine.admin_act(UserId(admin), action, purchase).await {
+        Ok(outcome) => outcome_text(lang, purchase, admin, &outcome),
+        Err(e) => {
+            tracing::error!(purchase, error = %e, "an admin action failed");
+            t(lang, "admin-failed")
+        }
+    };
+    // The confirmation becomes the record of what was done (its button goes).
+    let edited = bot
+        .edit_message_text(chat, message.id(), text.clone())
+        .parse_mode(ParseMode::Html)
+        .await;
+    match edited {
+        Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
+        Err(e) => {
+            tracing::debug!(error = %e, "could not edit the confirmation; sending anew");
+            say(bot, chat, text).await;
+        }
+    }
     Ok(())
+}
+
+async fn send(bot: &Bot, chat: ChatId, text: String, markup: Option<InlineKeyboardMarkup>) {
+    let mut request = bot.send_message(chat, text).parse_mode(ParseMode::Html);
+    if let Some(m) = markup {
+        request = request.reply_markup(m);
+    }
+    if let Err(e) = request.await {
+        tracing::warn!(chat = chat.0, error = %e, "could not answer an admin");
+    }
+}
+
+fn button(
+    text: String,
+    action: Action,
+    purchase: i64,
+    confirmed: bool,
+) -> Option<InlineKeyboardButton> {
+    Callback::Admin {
+        action,
+        purchase,
+        confirmed,
+    }
+    .data()
+    .map(|data| InlineKeyboardButton::callback(text, data))
+}
+
+fn action_name(lang: Language, action: Action) -> String {
+    t(
+        lang,
+        match action {
+            Action::Recheck => "admin-action-recheck",
+            Action::Retry => "admin-action-retry",
+            Action::Refund => "admin-action-refund",
+            Action::Close => "admin-action-close",
+        },
+    )
+}
+
+fn confirm_keyboard(lang: Language, action: Action, purchase: i64) -> Option<InlineKeyboardMarkup> {
+    let label = i18n::text(
+        lang,
+        "admin-confirm-button",
+        &[
+            ("action", arg(&action_name(lang, action))),
+            ("purchase", num(purchase)),
+        ],
+    );
+    button(label, action, purchase, true).map(|b| InlineKeyboardMarkup::new([[b]]))
+}
+
+/// The four buttons of a listed purchase.
+fn purchase_buttons(lang: Language, purchase: i64) -> Vec<InlineKeyboardButton> {
+    [
+        (Action::Recheck, "admin-button-recheck"),
+        (Action::Retry, "admin-button-retry"),
+        (Action::Refund, "admin-button-refund"),
+        (Action::Close, "admin-button-close"),
+    ]
+    .into_iter()
+    .filter_map(|(action, key)| {
+        let label = i18n::text(lang, key, &[("purchase", num(purchase))]);
+        button(label, action, purchase, false)
+    })
+    .collect()
+}
+
+fn clip(text: &str) -> String {
+    if text.chars().count() <= CLIP {
+        return text.to_owned();
+    }
+    let mut clipped: String = text.chars().take(CLIP - 1).collect();
+    clipped.push('…');
+    clipped
+}
+
+fn span_text(lang: Language, ms: Millis) -> String {
+    match span(ms) {
+        Span::Seconds(n) => i18n::text(lang, "admin-span-seconds", &[("n", num(n))]),
+        Span::Minutes(n) => i18n::text(lang, "admin-span-minutes", &[("n", num(n))]),
+        Span::Hours(h, m) => i18n::text(lang, "admin-span-hours", &[("h", num(h)), ("m", num(m))]),
+        Span::Days(d, h) => i18n::text(lang, "admin-span-days", &[("d", num(d)), ("h", num(h))]),
+    }
+}
+
+/// Money as people read it: at least two decimals, never rounded.
+fn money_text(m: Money) -> String {
+    let mut d = m.decimal();
+    if d.scale() < 2 {
+        d.rescale(2);
+    }
+    d.to_string()
+}
+
+fn amounts(spend: &Spend) -> String {
+    spend
+        .by_currency
+        .iter()
+        .map(|(currency, amount)| format!("{} {}", money_text(*amount), escape(currency)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn utc(ms: Millis, pattern: &str) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .map(|d| d.format(pattern).to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+fn not_found(lang: Language, purchase: i64) -> String {
+    i18n::text(lang, "admin-not-found", &[("purchase", num(purchase))])
+}
+
+// ---------------------------------------------------------------------------
+// /stalled
+// ---------------------------------------------------------------------------
+
+async fn stalled(bot: &Bot, shop: &Shop, chat: ChatId, lang: Language) -> anyhow::Result<()> {
+    let list = shop.engine.stalled(MAX_LISTED).await?;
+    let threshold = span_text(lang, millis(list.threshold));
+    if list.total == 0 {
+        let text = i18n::text(
+            lang,
+            "admin-stalled-none",
+            &[("threshold", arg(&threshold))],
+        );
+        say(bot, chat, text).await;
+        return Ok(());
+    }
+    let now = shop.now();
+    let mut text = i18n::text(
+        lang,
+        "admin-stalled-title",
+        &[("total", num(list.total)), ("threshold", arg(&threshold))],
+    );
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
+    for p in &list.purchases {
+        let item = stalled_item(lang, p, now);
+        let full = rows.len() >= PER_MESSAGE || text.len() + item.len() + 2 > MESSAGE_BUDGET;
+        if full && !rows.is_empty() {
+            send(bot, chat, text, Some(InlineKeyboardMarkup::new(rows))).await;
+            text = String::new();
+            rows = Vec::new();
+        }
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str(&item);
+        rows.push(purchase_buttons(lang, p.id));
+    }
+    for (id, problem) in &list.unreadable {
+        text.push_str("\n\n");
+        text.push_str(&i18n::text(
+            lang,
+            "admin-stalled-unreadable",
+            &[
+                ("purchase", num(*id)),
+                ("problem", arg(&escape(&clip(problem)))),
+            ],
+        ));
+    }
+    let markup = (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows));
+    send(bot, chat, text, markup).await;
+    let listed = (list.purchases.len() + list.unreadable.len()) as i64;
+    if list.total > listed {
+        let more = i18n::text(
+            lang,
+            "admin-stalled-more",
+            &[("more", num(list.total - listed))],
+        );
+        say(bot, chat, more).await;
+    }
+    Ok(())
+}
+
+fn stalled_item(lang: Language, p: &Purchase, now: Millis) -> String {
+    let mut lines = vec![
+        i18n::text(
+            lang,
+            "admin-stalled-item",
+            &[
+                ("purchase", num(p.id)),
+                ("product", arg(&escape(&clip(&p.product_name)))),
+                ("quantity", num(p.quantity.get())),
+                ("stars", num(p.stars)),
+            ],
+        ),
+        i18n::text(
+            lang,
+            "admin-stalled-state",
+            &[
+                ("state", arg(p.state.as_str())),
+                (
+                    "age",
+                    arg(&span_text(lang, now.saturating_sub(p.state_since))),
+                ),
+                (
+                    "since",
+                    arg(&span_text(lang, now.saturating_sub(p.created_at))),
+                ),
+            ],
+        ),
+        supplier_line(lang, p),
+    ];
+    if let Some(error) = &p.last_error {
+        lines.push(i18n::text(
+            lang,
+            "admin-stalled-error",
+            &[("error", arg(&escape(&clip(error))))],
+        ));
+    }
+    lines.join("\n")
+}
+
+fn supplier_line(lang: Language, p: &Purchase) -> String {
+    match &p.supplier_order_id {
+        Some(order) => {
+            let status = p
+                .supplier_status
+                .as_deref()
+                .map(|s| escape(&clip(s)))
+                .unwrap_or_else(|| t(lang, "admin-status-unknown"));
+            i18n::text(
+                lang,
+                "admin-supplier-order",
+                &[
+                    ("order", arg(&escape(order.as_str()))),
+                    ("status", arg(&status)),
+                ],
+            )
+        }
+        None => t(lang, "admin-no-supplier-order"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The buttons' words
+// ---------------------------------------------------------------------------
+
+fn confirmation(lang: Language, p: &Purchase, plan: &Plan) -> String {
+    let id = ("purchase", num(p.id));
+    let text = match plan {
+        Plan::DueNow => i18n::text(
+            lang,
+            "admin-confirm-due-now",
+            &[id, ("state", arg(p.state.as_str()))],
+        ),
+        Plan::ReadOrder(order) => i18n::text(
+            lang,
+            "admin-confirm-read-order",
+            &[id, ("order", arg(&escape(order.as_str())))],
+        ),
+        Plan::Retry(Retry::Watch(order)) => i18n::text(
+            lang,
+            "admin-confirm-retry-watch",
+            &[id, ("order", arg(&escape(order.as_str())))],
+        ),
+        Plan::Retry(Retry::Reconcile { .. }) => {
+            i18n::text(lang, "admin-confirm-retry-reconcile", &[id])
+        }
+        Plan::Retry(Retry::Order) => i18n::text(lang, "admin-confirm-retry-order", &[id]),
+        Plan::Refund {
+            partial: true,
+            in_stars: true,
+        } => i18n::text(
+            lang,
+            "admin-confirm-refund-partial",
+            &[id, ("stars", num(p.stars))],
+        ),
+        Plan::Refund { in_stars: true, .. } => {
+            i18n::text(lang, "admin-confirm-refund", &[id, ("stars", num(p.stars))])
+        }
+        Plan::Refund {
+            in_stars: false, ..
+        } => i18n::text(
+            lang,
+            "admin-confirm-refund-no-stars",
+            &[id, ("source", arg(p.source.as_str()))],
+        ),
+        Plan::Close => i18n::text(lang, "admin-confirm-close", &[id]),
+    };
+    format!(
+        "{text}\n{}\n\n{}",
+        supplier_line(lang, p),
+        t(lang, "admin-confirm-hint")
+    )
+}
+
+fn refused(lang: Language, purchase: i64, refusal: &Refusal) -> String {
+    let id = ("purchase", num(purchase));
+    match refusal {
+        Refusal::Finished(state) => i18n::text(
+            lang,
+            "admin-refused-finished",
+            &[id, ("state", arg(state.as_str()))],
+        ),
+        Refusal::DeliveredInFull => i18n::text(lang, "admin-refused-delivered-in-full", &[id]),
+        Refusal::AlreadyRefunding => i18n::text(lang, "admin-refused-already-refunding", &[id]),
+        Refusal::Busy => i18n::text(lang, "admin-refused-busy", &[id]),
+        Refusal::Delivering => i18n::text(lang, "admin-refused-delivering", &[id]),
+        Refusal::CreateInDoubt => i18n::text(lang, "admin-refused-create-in-doubt", &[id]),
+        Refusal::NoOrderToRead => i18n::text(lang, "admin-refused-no-order", &[id]),
+        Refusal::UnclearAttempts => i18n::text(lang, "admin-refused-unclear", &[id]),
+        Refusal::StillWorked(state) => i18n::text(
+            lang,
+            "admin-refused-still-worked",
+            &[id, ("state", arg(state.as_str()))],
+        ),
+    }
+}
+
+fn outcome_text(lang: Language, purchase: i64, admin: i64, outcome: &Outcome) -> String {
+    let id = ("purchase", num(purchase));
+    let done = match outcome {
+        Outcome::Done(Plan::DueNow) => i18n::text(lang, "admin-done-due-now", &[id]),
+        Outcome::Done(Plan::Retry(retry)) => i18n::text(
+            lang,
+            "admin-done-retry",
+            &[id, ("state", arg(retry.state().as_str()))],
+        ),
+        Outcome::Done(Plan::Refund { in_stars: true, .. }) => {
+            i18n::text(lang, "admin-done-refund", &[id])
+        }
+        Outcome::Done(Plan::Refund {
+            in_stars: false, ..
+        }) => i18n::text(lang, "admin-done-refund-no-stars", &[id]),
+        Outcome::Done(Plan::Close) => i18n::text(lang, "admin-done-close", &[id]),
+        Outcome::Done(Plan::ReadOrder(order)) => i18n::text(
+            lang,
+            "admin-done-read-order",
+            &[
+                id,
+                ("order", arg(&escape(order.as_str()))),
+                ("status", arg(&t(lang, "admin-status-unknown"))),
+            ],
+        ),
+        Outcome::OrderRead { order, status } => i18n::text(
+            lang,
+            "admin-done-read-order",
+            &[
+                id,
+                ("order", arg(&escape(order.as_str()))),
+                ("status", arg(&escape(status))),
+            ],
+        ),
+        Outcome::Refused(refusal) => return refused(lang, purchase, refusal),
+        Outcome::LostRace => return i18n::text(lang, "admin-lost-race", &[id]),
+        Outcome::SignatureBusy => return i18n::text(lang, "admin-signature-busy", &[id]),
+        Outcome::SupplierError(e) => {
+            return i18n::text(
+                lang,
+                "admin-supplier-error",
+                &[("error", arg(&escape(&clip(e))))],
+            );
+        }
+        Outcome::NotFound => return not_found(lang, purchase),
+    };
+    format!(
+        "{done}\n{}",
+        i18n::text(lang, "admin-done-by", &[("admin", num(admin))])
+    )
+}
+
+// ---------------------------------------------------------------------------
+// /balance
+// ---------------------------------------------------------------------------
+
+async fn balance(bot: &Bot, shop: &Shop, chat: ChatId, lang: Language) -> anyhow::Result<()> {
+    let report = shop.engine.balance_report().await?;
+    say(bot, chat, balance_text(lang, &report)).await;
+    Ok(())
+}
+
+fn balance_text(lang: Language, report: &BalanceReport) -> String {
+    let mut lines = vec![t(lang, "admin-balance-title")];
+    match &report.balances {
+        Ok(balances) if balances.is_empty() => lines.push(t(lang, "admin-balance-empty")),
+        Ok(balances) => {
+            for b in balances {
+                let currency = escape(&b.currency);
+                lines.push(i18n::text(
+                    lang,
+                    "admin-balance-line",
+                    &[
+                        ("currency", arg(&currency)),
+                        ("amount", arg(&money_text(b.amount))),
+                    ],
+                ));
+                if let Some(lasts) = report.runway(b) {
+                    lines.push(i18n::text(
+                        lang,
+                        "admin-balance-runway",
+                        &[
+                            ("currency", arg(&currency)),
+                            ("span", arg(&span_text(lang, millis(lasts)))),
+                        ],
+                    ));
+                }
+            }
+        }
+        Err(e) => lines.push(i18n::text(
+            lang,
+            "admin-balance-error",
+            &[("error", arg(&escape(&clip(&e.to_string()))))],
+        )),
+    }
+    let spent = &report.spent;
+    if spent.by_currency.is_empty() {
+        lines.push(t(lang, "admin-balance-no-spend"));
+    } else {
+        lines.push(i18n::text(
+            lang,
+            "admin-balance-spent",
+            &[
+                ("amounts", arg(&amounts(spent))),
+                ("orders", num(spent.orders as i64)),
+            ],
+        ));
+    }
+    if spent.unpriced > 0 {
+        lines.push(i18n::text(
+            lang,
+            "admin-unpriced",
+            &[("count", num(spent.unpriced as i64))],
+        ));
+    }
+    lines.join("\n")
+}
+
+// ---------------------------------------------------------------------------
+// /order
+// ---------------------------------------------------------------------------
+
+async fn order(
+    bot: &Bot,
+    shop: &Shop,
+    chat: ChatId,
+    lang: Language,
+    argument: &str,
+) -> anyhow::Result<()> {
+    let Some(reference) = OrderRef::parse(argument) else {
+        say(bot, chat, t(lang, "admin-order-usage")).await;
+        return Ok(());
+    };
+    let Some(p) = shop.engine.find_purchase(&reference).await? else {
+        let text = i18n::text(
+            lang,
+            "admin-order-not-found",
+            &[("reference", arg(&escape(argument.trim())))],
+        );
+        say(bot, chat, text).await;
+        return Ok(());
+    };
+    let events = shop.store.events_of(p.id).await?;
+    let mut messages = timeline(lang, &p, &events);
+    let last = messages.pop().unwrap_or_default();
+    for text in messages {
+        say(bot, chat, text).await;
+    }
+    // The buttons go under the purchase when there is something to do by
+    // hand: anything unfinished, and a partial delivery's refund.
+    let actionable = match p.state {
+        PurchaseState::Refunded | PurchaseState::Cancelled => false,
+        PurchaseState::Delivered => shop
+            .store
+            .alerts_of(p.id)
+            .await?
+            .iter()
+            .any(|a| a.kind == AlertKind::PartialDelivery.as_str()),
+        _ => true,
+    };
+    let markup = actionable.then(|| InlineKeyboardMarkup::new([purchase_buttons(lang, p.id)]));
+    send(bot, chat, last, markup).await;
+    Ok(())
+}
+
+/// The purchase and its events, in as many messages as it takes (up to a
+/// few; the oldest events are left out past that).
+fn timeline(lang: Language, p: &Purchase, events: &[Event]) -> Vec<String> {
+    let mut head = vec![
+        i18n::text(
+            lang,
+            "admin-order-title",
+            &[
+                ("purchase", num(p.id)),
+                ("product", arg(&escape(&clip(&p.product_name)))),
+                ("quantity", num(p.quantity.get())),
+            ],
+        ),
+        i18n::text(
+            lang,
+            "admin-order-state",
+            &[
+                ("state", arg(p.state.as_str())),
+                ("stars", num(p.stars)),
+                ("source", arg(p.source.as_str())),
+                ("user", num(p.user_id.0)),
+            ],
+        ),
+        supplier_line(lang, p),
+    ];
+    if let Some(charge) = &p.telegram_charge_id {
+        head.push(i18n::text(
+            lang,
+            "admin-order-charge",
+            &[("charge", arg(&escape(charge)))],
+        ));
+    }
+    if let Some(error) = &p.last_error {
+        head.push(i18n::text(
+            lang,
+            "admin-stalled-error",
+            &[("error", arg(&escape(&clip(error))))],
+        ));
+    }
+    head.push(i18n::text(
+        lang,
+        "admin-order-created",
+        &[("at", arg(&utc(p.created_at, "%Y-%m-%d %H:%M:%S")))],
+    ));
+    head.push(String::new());
+    head.push(t(lang, "admin-order-timeline"));
+    if events.is_empty() {
+        head.push(t(lang, "admin-order-no-events"));
+    }
+    let lines: Vec<String> = events.iter().map(event_line).collect();
+    // The newest events matter most: fill the messages from the end.
+    let mut budget = TIMELINE_MESSAGES * MESSAGE_BUDGET;
+    let head_len: usize = head.iter().map(|l| l.len() + 1).sum();
+    budget = budget.saturating_sub(head_len);
+    let mut shown = 0;
+    for line in lines.iter().rev() {
+        if line.len() + 1 > budget {
+            break;
+        }
+        budget -= line.len() + 1;
+        shown += 1;
+    }
+    let hidden = lines.len() - shown;
+    if hidden > 0 {
+        head.push(i18n::text(
+            lang,
+            "admin-order-more",
+            &[("more", num(hidden as i64))],
+        ));
+    }
+    let mut messages = Vec::new();
+    let mut current = head.join("\n");
+    for line in &lines[hidden..] {
+        if current.len() + line.len() + 1 > MESSAGE_BUDGET {
+            messages.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(line);
+    }
+    messages.push(current);
+    messages
+}
+
+/// One event, as admins read it: time, kind, move, who, what.
+fn event_line(e: &Event) -> String {
+    let mut line = format!(
+        "<code>{}</code> {}",
+        utc(e.at, "%m-%d %H:%M:%S"),
+        escape(&e.kind)
+    );
+    match (&e.from_state, &e.to_state) {
+        (Some(from), Some(to)) if from != to => {
+            line.push_str(&format!(" {} → {}", escape(from), escape(to)));
+        }
+        (None, Some(to)) => line.push_str(&format!(" → {}", escape(to))),
+        _ => {}
+    }
+    if let Some(actor) = e.actor.as_deref().filter(|a| !a.is_empty()) {
+        line.push_str(&format!(" · {}", escape(&clip(actor))));
+    }
+    let detail = e.detail.trim();
+    if !detail.is_empty() && detail != "{}" && detail != "null" {
+        line.push_str(&format!(" · {}", escape(&clip(detail))));
+    }
+    line
+}
+
+// ---------------------------------------------------------------------------
+// /stats
+// ---------------------------------------------------------------------------
+
+async fn stats(bot: &Bot, shop: &Shop, chat: ChatId, lang: Language) -> anyhow::Result<()> {
+    let today = shop.engine.day_stats().await?;
+    say(bot, chat, stats_text(lang, &today)).await;
+    Ok(())
+}
+
+fn stats_text(lang: Language, s: &DayStats) -> String {
+    let mut lines = vec![
+        i18n::text(
+            lang,
+            "admin-stats-title",
+            &[("day", arg(&utc(s.day, "%Y-%m-%d")))],
+        ),
+        i18n::text(lang, "admin-stats-purchases", &[("n", num(s.purchases))]),
+        i18n::text(
+            lang,
+            "admin-stats-delivered",
+            &[("n", num(s.delivered as i64))],
+        ),
+        i18n::text(
+            lang,
+            "admin-stats-refunded",
+            &[("n", num(s.refunded)), ("stars", num(s.refunded_stars))],
+        ),
+        i18n::text(
+            lang,
+            "admin-stats-revenue",
+            &[("stars", num(s.revenue_stars))],
+        ),
+    ];
+    if s.cost.by_currency.is_empty() {
+        lines.push(t(lang, "admin-stats-no-cost"));
+    } else {
+        lines.push(i18n::text(
+            lang,
+            "admin-stats-cost",
+            &[("amounts", arg(&amounts(&s.cost)))],
+        ));
+    }
+    if s.cost.unpriced > 0 {
+        lines.push(i18n::text(
+            lang,
+            "admin-unpriced",
+            &[("count", num(s.cost.unpriced as i64))],
+        ));
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_shows_two_decimals_and_is_never_rounded() {
+        let m = |s: &str| Money::parse(s).unwrap();
+        assert_eq!(money_text(m("18.4")), "18.40");
+        assert_eq!(money_text(m("1000")), "1000.00");
+        assert_eq!(money_text(m("0.125")), "0.125");
+    }
+
+    #[test]
+    fn every_admin_text_exists_in_both_languages() {
+        for lang in Language::ALL {
+            for key in [
+                "admin-failed",
+                "admin-stalled-none",
+                "admin-confirm-refund-partial",
+                "admin-done-by",
+                "admin-balance-title",
+                "admin-stats-title",
+            ] {
+                assert_ne!(i18n::text(lang, key, &[]), key, "{key}");
+            }
+        }
+        let hi = i18n::text(
+            Language::Hi,
+            "admin-confirm-refund-partial",
+            &[("purchase", num(7)), ("stars", num(100))],
+        );
+        assert!(hi.contains("#7") && hi.contains("100"), "{hi}");
+    }
+
+    #[test]
+    fn an_event_line_escapes_what_it_shows() {
+        let e = Event {
+            id: 1,
+            purchase_id: Some(7),
+            at: 0,
+            kind: "admin_action".to_owned(),
+            from_state: Some("dead_letter".to_owned()),
+            to_state: Some("refunding".to_owned()),
+            fence: Some(1),
+            actor: Some("admin:9000".to_owned()),
+            detail: r#"{"why":"<b>x</b>"}"#.to_owned(),
+        };
+        let line = event_line(&e);
+        assert!(line.contains("dead_letter → refunding"), "{line}");
+        assert!(line.contains("admin:9000"));
+        assert!(
+            line.contains("&lt;b&gt;") && !line.contains("<b>"),
+            "{line}"
+        );
+    }
 }

@@ -15,6 +15,7 @@
 //! Delivering codes and refunding Stars (`delivering`, `refunding`) are
 //! claimed by the delivery workers, not here.
 
+pub mod admin;
 mod history;
 pub mod manual;
 mod ordering;

@@ -16,6 +16,16 @@
 //!                                                  ▼
 //!            refunding ◀─refund_needed─ (any)   delivering        dead_letter ◀─ (any)
 //! ```
+//!
+//! An admin's hand (`engine::admin`, each move confirmed and recorded with
+//! the admin's id):
+//!
+//! ```text
+//! (any live state) ──admin_due_now──▶ (the same state, due now)
+//! dead_letter ──admin_retry──▶ waiting_supplier | reconciling | ordering
+//! dead_letter | delivered (partial) | (live, no create in doubt) ──admin_refund──▶ refunding
+//! dead_letter | refunding ──admin_close──▶ cancelled
+//! ```
 
 use serde_json::{Value, json};
 
@@ -308,4 +318,48 @@ pub(super) fn checked(p: &Purchase, now: Millis) -> Transition {
     Transition::of(p, p.state, EventKind::Checked)
         .set(Change::LastCheckedAt(now))
         .quiet()
+}
+
+/// Same state, due now (an admin's re-check): its worker looks again at
+/// once. The lease is left alone: a worker holding the purchase keeps it.
+pub(super) fn admin_due_now(p: &Purchase, now: Millis, detail: Value) -> Transition {
+    Transition::of(p, p.state, EventKind::AdminAction)
+        .set(Change::NextActionAt(now))
+        .detail(detail)
+}
+
+/// `dead_letter → waiting_supplier | reconciling | ordering` (an admin's
+/// retry; `engine::admin::plan` chose the state that sends no blind
+/// create). `reconciling` names the attempt to decide.
+pub(super) fn admin_retry(
+    p: &Purchase,
+    to: PurchaseState,
+    attempt: Option<i64>,
+    now: Millis,
+    detail: Value,
+) -> Transition {
+    let t = Transition::of(p, to, EventKind::AdminAction)
+        .set(Change::NextActionAt(now))
+        .set(Change::LastError(None))
+        .set(Change::ClearHold)
+        .detail(detail);
+    match to {
+        WaitingSupplier => t.set(Change::WaitingSince(Some(p.waiting_since.unwrap_or(now)))),
+        Reconciling => t.set(Change::CurrentAttempt(attempt)),
+        _ => t.set(Change::CurrentAttempt(None)),
+    }
+}
+
+/// `→ refunding` by an admin: the refund worker gives the Stars back (or
+/// closes a purchase not paid in Stars).
+pub(super) fn admin_refund(p: &Purchase, now: Millis, detail: Value) -> Transition {
+    Transition::of(p, Refunding, EventKind::AdminAction)
+        .set(Change::LastError(Some("refunded by an admin".to_owned())))
+        .set(Change::NextActionAt(now))
+        .detail(detail)
+}
+
+/// `dead_letter | refunding → cancelled`: settled by hand.
+pub(super) fn admin_close(p: &Purchase, detail: Value) -> Transition {
+    Transition::of(p, Cancelled, EventKind::AdminAction).detail(detail)
 }

@@ -22,6 +22,7 @@ use crate::store::Store;
 /// if it panics, and gives the lease back when it stops. `step` returns how
 /// much it did; with nothing done it idles for `idle`, or (if
 /// `wake_on_commit`) until a commit in this process may have given it work.
+#[allow(clippy::too_many_arguments)] // each is one plain setting of the role
 pub fn spawn_single_role<F, Fut>(
     role: &'static str,
     store: Store,

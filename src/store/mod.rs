@@ -3,6 +3,7 @@
 //! integer milliseconds, money is decimal text. Where the engines differ
 //! (claiming with `FOR UPDATE SKIP LOCKED`), the store says so explicitly.
 
+mod admin;
 mod attempts;
 mod budget;
 mod catalog;
@@ -26,6 +27,7 @@ use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool};
 
 use crate::config::DatabaseUrl;
 
+pub use admin::{CostRow, DayFigures};
 pub use attempts::{AttemptState, NewAttempt, SupplierAttempt};
 pub use budget::SharedBudget;
 pub use catalog::{

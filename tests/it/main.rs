@@ -28,6 +28,7 @@ macro_rules! on_both_engines {
     };
 }
 
+mod admin;
 mod bench;
 mod bot;
 mod bot_api;

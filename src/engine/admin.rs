@@ -1,0 +1,1121 @@
+//! An admin's hand on purchases, and what the admin commands read.
+//!
+//! Four buttons act on a stalled or dead-lettered purchase: re-check,
+//! retry, refund, close. What each does to a given purchase is decided by
+//! [`plan`], a pure function over facts read beforehand, so that the rules
+//! that keep the money safe are tested on their own:
+//! - a retry never sends a create blindly: a linked order is read again by
+//!   the poller (`waiting_supplier`), a create in doubt is reconciled from
+//!   the supplier's history, and only a purchase that provably has no order
+//!   goes back to `ordering`;
+//! - a refund never races a worker (a live lease refuses it) nor a create in
+//!   doubt, and a delivered purchase is refunded only when its delivery was
+//!   partial;
+//! - close settles by hand only what no worker will finish (a dead letter,
+//!   a stuck refund).
+//!
+//! [`Engine::admin_act`] reads the facts again, and applies the plan as a
+//! compare-and-set with its event (`admin_action`, actor `admin:<id>`) and
+//! the columns that go with it, in one transaction: zero rows changed means
+//! someone else moved the purchase, and nothing is done.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use super::{Engine, EngineError, transitions};
+use crate::clock::{Millis, millis};
+use crate::domain::{
+    AlertKind, EventKind, Money, PurchaseSource, PurchaseState, RefundReason, SupplierOrderId,
+    UserId,
+};
+use crate::foxreload::{Balance, SupplierError};
+use crate::store::{AttemptState, CostRow, Purchase, SupplierAttempt};
+
+type Result<T> = std::result::Result<T, EngineError>;
+
+/// What an admin may do to a purchase from its buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Read the supplier order again now.
+    Recheck,
+    /// Put the purchase back to work.
+    Retry,
+    /// Refund the buyer's Stars.
+    Refund,
+    /// Close it as settled by hand.
+    Close,
+}
+
+impl Action {
+    pub fn parse(text: &str) -> Option<Action> {
+        Some(match text {
+            "recheck" => Action::Recheck,
+            "retry" => Action::Retry,
+            "refund" => Action::Refund,
+            "close" => Action::Close,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Recheck => "recheck",
+            Action::Retry => "retry",
+            Action::Refund => "refund",
+            Action::Close => "close",
+        }
+    }
+}
+
+/// What [`plan`] decides from.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    pub purchase: &'a Purchase,
+    /// Every supplier create the purchase started.
+    pub attempts: &'a [SupplierAttempt],
+    /// The supplier delivered only part of the order (a `partial_delivery`
+    /// alert was raised for it).
+    pub partial_delivery: bool,
+    /// Orders of this purchase the engine saw expire unpaid (`order_expired`):
+    /// they can never take money.
+    pub expired_orders: &'a [SupplierOrderId],
+    pub now: Millis,
+}
+
+/// What an action will do to a purchase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Due now, in the same state: its worker looks again at once (the
+    /// poller reads a watched order on its own).
+    DueNow,
+    /// A dead letter's supplier order is read now; nothing moves.
+    ReadOrder(SupplierOrderId),
+    /// A dead letter goes back to work.
+    Retry(Retry),
+    /// To `refunding`: the Stars go back (a purchase not paid in Stars is
+    /// closed as cancelled, with an alert).
+    Refund {
+        /// Part of the codes was delivered: the whole payment is refunded
+        /// anyway (Telegram refunds whole charges only).
+        partial: bool,
+        /// Paid in Stars: a refund Telegram carries out.
+        in_stars: bool,
+    },
+    /// To `cancelled`: settled by hand.
+    Close,
+}
+
+/// Where a retried dead letter goes: never a path that may create a
+/// second paid supplier order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retry {
+    /// `waiting_supplier`: the linked order is read again by the poller
+    /// (and paid, if a fresh read shows it unpaid, by the engine's one pay
+    /// path); a create is never sent from there.
+    Watch(SupplierOrderId),
+    /// `reconciling`: this create may have made an order; the supplier's
+    /// history decides, from scratch, before anything else is sent.
+    Reconcile { attempt: i64 },
+    /// `ordering`: no order can exist (every create was refused, never
+    /// left, was proven absent, or made an order that expired unpaid).
+    Order,
+}
+
+impl Retry {
+    pub fn state(&self) -> PurchaseState {
+        match self {
+            Retry::Watch(_) => PurchaseState::WaitingSupplier,
+            Retry::Reconcile { .. } => PurchaseState::Reconciling,
+            Retry::Order => PurchaseState::Ordering,
+        }
+    }
+}
+
+/// Why an action is not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Delivered (in full), refunded or cancelled: nothing to do.
+    Finished(PurchaseState),
+    /// Delivered in full: there is nothing to refund.
+    DeliveredInFull,
+    AlreadyRefunding,
+    /// A worker holds the purchase right now.
+    Busy,
+    /// The codes are being sent.
+    Delivering,
+    /// Whether a supplier order exists is not known yet: a refund now could
+    /// leave a paid order behind.
+    CreateInDoubt,
+    /// A re-check of a dead letter that has no supplier order to read.
+    NoOrderToRead,
+    /// More than one create may have made an order (or one made an order
+    /// that is neither linked nor known to have expired): a retry could pay
+    /// for a second one. A person checks the supplier account.
+    UnclearAttempts,
+    /// Still being worked: only a dead letter or a stuck refund is closed
+    /// by hand.
+    StillWorked(PurchaseState),
+}
+
+/// Decides what `action` does to the purchase in `facts`.
+pub fn plan(action: Action, facts: &Facts<'_>) -> std::result::Result<Plan, Refusal> {
+    use PurchaseState::*;
+    let p = facts.purchase;
+    let state = p.state;
+    if matches!(state, Refunded | Cancelled) {
+        return Err(Refusal::Finished(state));
+    }
+    let in_stars =
+        p.source == PurchaseSource::Telegram && p.stars > 0 && p.telegram_charge_id.is_some();
+    match action {
+        Action::Recheck | Action::Retry if state == Delivered => Err(Refusal::Finished(state)),
+        Action::Recheck if state == DeadLetter => p
+            .supplier_order_id
+            .clone()
+            .map(Plan::ReadOrder)
+            .ok_or(Refusal::NoOrderToRead),
+        Action::Retry if state == DeadLetter => retry(facts).map(Plan::Retry),
+        // A live purchase is already where its worker resumes safely:
+        // retrying it is looking again now.
+        Action::Recheck | Action::Retry => Ok(Plan::DueNow),
+        Action::Refund => match state {
+            Delivered if facts.partial_delivery => Ok(Plan::Refund {
+                partial: true,
+                in_stars,
+            }),
+            Delivered => Err(Refusal::DeliveredInFull),
+            Refunding => Err(Refusal::AlreadyRefunding),
+            Delivering => Err(Refusal::Delivering),
+            DeadLetter => Ok(Plan::Refund {
+                partial: facts.partial_delivery,
+                in_stars,
+            }),
+            Submitting | Reconciling => Err(Refusal::CreateInDoubt),
+            _ if leased(p, facts.now) => Err(Refusal::Busy),
+            _ if facts.attempts.iter().any(|a| a.state.is_unresolved()) => {
+                Err(Refusal::CreateInDoubt)
+            }
+            _ => Ok(Plan::Refund {
+                partial: false,
+                in_stars,
+            }),
+        },
+        Action::Close => match state {
+            Delivered => Err(Refusal::Finished(state)),
+            DeadLetter => Ok(Plan::Close),
+            Refunding if leased(p, facts.now) => Err(Refusal::Busy),
+            Refunding => Ok(Plan::Close),
+            other => Err(Refusal::StillWorked(other)),
+        },
+    }
+}
+
+/// Where a dead letter may safely go back to work.
+fn retry(facts: &Facts<'_>) -> std::result::Result<Retry, Refusal> {
+    if let Some(order) = &facts.purchase.supplier_order_id {
+        return Ok(Retry::Watch(order.clone()));
+    }
+    let open: Vec<&SupplierAttempt> = facts
+        .attempts
+        .iter()
+        .filter(|a| may_hold_an_order(a, facts.expired_orders))
+        .collect();
+    match open.as_slice() {
+        [] => Ok(Retry::Order),
+        [a] if matches!(
+            a.state,
+            AttemptState::Submitting | AttemptState::Unknown | AttemptState::Abandoned
+        ) =>
+        {
+            Ok(Retry::Reconcile { attempt: a.id })
+        }
+        _ => Err(Refusal::UnclearAttempts),
+    }
+}
+
+/// Whether a create may have left an order that is not linked and could
+/// still take money.
+fn may_hold_an_order(a: &SupplierAttempt, expired: &[SupplierOrderId]) -> bool {
+    match a.state {
+        AttemptState::Submitting | AttemptState::Unknown | AttemptState::Abandoned => true,
+        AttemptState::Created | AttemptState::Found => a
+            .supplier_order_id
+            .as_ref()
+            .is_none_or(|o| !expired.contains(o)),
+        AttemptState::Absent | AttemptState::Rejected | AttemptState::NotSent => false,
+    }
+}
+
+/// A worker holds the purchase now.
+fn leased(p: &Purchase, now: Millis) -> bool {
+    p.lease_owner.is_some() && p.lease_expires_at.is_some_and(|until| until > now)
+}
+
+/// What an admin action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The plan was applied (its event recorded).
+    Done(Plan),
+    /// The supplier order was read (a dead letter's re-check).
+    OrderRead {
+        order: SupplierOrderId,
+        status: String,
+    },
+    Refused(Refusal),
+    /// The purchase moved meanwhile (a worker, another admin): nothing done.
+    LostRace,
+    /// Another purchase with the same signature has a create in doubt; this
+    /// one's create cannot be put back in doubt beside it. Nothing done.
+    SignatureBusy,
+    SupplierError(String),
+    NotFound,
+}
+
+/// An action's plan, shown for confirmation before it is taken.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub purchase: Purchase,
+    pub plan: std::result::Result<Plan, Refusal>,
+}
+
+/// `/stalled`: dead letters and purchases unfinished past the stall alert.
+#[derive(Debug, Clone, Default)]
+pub struct Stalled {
+    /// Oldest purchase first.
+    pub purchases: Vec<Purchase>,
+    /// Rows that could not be read: `(id, problem)`.
+    pub unreadable: Vec<(i64, String)>,
+    /// How many there are in all (more than listed when over the limit).
+    pub total: i64,
+    /// The threshold used (`STALL_ALERT_SECS`).
+    pub threshold: Duration,
+}
+
+/// Wholesale money paid, per currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spend {
+    /// Currency (upper case) → amount.
+    pub by_currency: BTreeMap<String, Money>,
+    /// Purchases counted.
+    pub orders: usize,
+    /// Purchases left out: their price was never known.
+    pub unpriced: usize,
+}
+
+/// Sums the wholesale cost (unit price × quantity, exact) of `rows`.
+pub fn spend(rows: &[CostRow]) -> Spend {
+    let mut out = Spend::default();
+    for row in rows {
+        let Some(cost) = row.unit_price.and_then(|u| u.times(row.quantity)) else {
+            out.unpriced += 1;
+            continue;
+        };
+        let entry = out
+            .by_currency
+            .entry(row.currency.to_ascii_uppercase())
+            .or_insert(Money::ZERO);
+        match entry.decimal().checked_add(cost.decimal()) {
+            Some(sum) => {
+                *entry = Money::new(sum);
+                out.orders += 1;
+            }
+            None => out.unpriced += 1,
+        }
+    }
+    out
+}
+
+/// How long `balance` lasts if `spent` goes every `window`; `None` when
+/// nothing was spent (it lasts as long as nothing is bought).
+pub fn runway(balance: Money, spent: Money, window: Duration) -> Option<Duration> {
+    if spent.decimal() <= Decimal::ZERO {
+        return None;
+    }
+    if balance.decimal() <= Decimal::ZERO {
+        return Some(Duration::ZERO);
+    }
+    let window_ms = Decimal::from(u64::try_from(window.as_millis()).unwrap_or(u64::MAX));
+    let ms = balance
+        .decimal()
+        .checked_mul(window_ms)
+        .and_then(|m| m.checked_div(spent.decimal()))
+        .and_then(|m| u64::try_from(m.trunc()).ok())
+        .unwrap_or(u64::MAX);
+    Some(Duration::from_millis(ms))
+}
+
+/// `/balance`: what the supplier holds, what went to it lately, and how
+/// long the balance lasts at that rate.
+#[derive(Debug)]
+pub struct BalanceReport {
+    pub balances: std::result::Result<Vec<Balance>, SupplierError>,
+    pub spent: Spend,
+    /// The span `spent` covers.
+    pub window: Duration,
+}
+
+impl BalanceReport {
+    /// How long the balance in `currency` lasts at the recent rate.
+    pub fn runway(&self, balance: &Balance) -> Option<Duration> {
+        let spent = self
+            .spent
+            .by_currency
+            .get(&balance.currency.to_ascii_uppercase())?;
+        runway(balance.amount, *spent, self.window)
+    }
+}
+
+/// `/stats`: today's figures (UTC day).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayStats {
+    /// The day's first instant.
+    pub day: Millis,
+    pub purchases: i64,
+    pub delivered: usize,
+    pub refunded: i64,
+    pub refunded_stars: i64,
+    /// Stars of the purchases delivered today.
+    pub revenue_stars: i64,
+    /// Wholesale cost of the purchases delivered today.
+    pub cost: Spend,
+}
+
+const DAY_MS: Millis = 24 * 3_600_000;
+
+/// The UTC day `now` falls in: `[start, end)`.
+pub fn utc_day(now: Millis) -> (Millis, Millis) {
+    let start = now.div_euclid(DAY_MS) * DAY_MS;
+    (start, start.saturating_add(DAY_MS))
+}
+
+/// A span of time as people read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    Seconds(i64),
+    Minutes(i64),
+    /// Hours and minutes.
+    Hours(i64, i64),
+    /// Days and hours.
+    Days(i64, i64),
+}
+
+pub fn span(ms: i64) -> Span {
+    let secs = ms.max(0) / 1000;
+    match secs {
+        0..120 => Span::Seconds(secs),
+        120..7_200 => Span::Minutes(secs / 60),
+        7_200..172_800 => Span::Hours(secs / 3600, secs % 3600 / 60),
+        _ => Span::Days(secs / 86_400, secs % 86_400 / 3600),
+    }
+}
+
+/// What `/order` was given: a purchase id (`42`, `#42`), or text to match
+/// against supplier order ids and Telegram charge ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderRef {
+    Purchase(i64),
+    Text(String),
+}
+
+impl OrderRef {
+    pub fn parse(text: &str) -> Option<OrderRef> {
+        let text = text.trim();
+        let digits = text.strip_prefix('#').unwrap_or(text);
+        if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+            return digits
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .map(OrderRef::Purchase);
+        }
+        let plausible = !text.is_empty()
+            && text.len() <= 128
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        plausible.then(|| OrderRef::Text(text.to_owned()))
+    }
+}
+
+/// Every state a purchase can be unfinished in: `/stalled` lists those past
+/// the stall alert (besides every dead letter).
+const UNFINISHED: &[PurchaseState] = &[
+    PurchaseState::Ordering,
+    PurchaseState::Submitting,
+    PurchaseState::Reconciling,
+    PurchaseState::Ordered,
+    PurchaseState::Paying,
+    PurchaseState::OnHold,
+    PurchaseState::WaitingSupplier,
+    PurchaseState::Delivering,
+    PurchaseState::Refunding,
+];
+
+/// The span `/balance` sums spending over.
+const SPEND_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+impl Engine {
+    /// The stall alert threshold (`STALL_ALERT_SECS`).
+    pub fn stall_alert(&self) -> Duration {
+        self.inner.cfg.stall_alert
+    }
+
+    /// Every dead letter and every purchase unfinished past the stall
+    /// alert, oldest first, up to `limit`.
+    pub async fn stalled(&self, limit: i64) -> Result<Stalled> {
+        let threshold = self.stall_alert();
+        let stuck_before = self.inner.now().saturating_sub(millis(threshold));
+        let (ids, total) = self
+            .inner
+            .store
+            .stalled_ids(UNFINISHED, stuck_before, limit)
+            .await?;
+        let mut out = Stalled {
+            total,
+            threshold,
+            ..Stalled::default()
+        };
+        for id in ids {
+            match self.inner.store.purchase(id).await {
+                Ok(Some(p)) => out.purchases.push(p),
+                Ok(None) => {}
+                Err(e) => out.unreadable.push((id, e.to_string())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The purchase `r` names, if any.
+    pub async fn find_purchase(&self, r: &OrderRef) -> Result<Option<Purchase>> {
+        let store = &self.inner.store;
+        Ok(match r {
+            OrderRef::Purchase(id) => store.purchase(*id).await?,
+            OrderRef::Text(text) => {
+                let by_order = match SupplierOrderId::parse(text) {
+                    Ok(order) => store.purchase_by_order(&order).await?,
+                    Err(_) => None,
+                };
+                match by_order {
+                    Some(p) => Some(p),
+                    None => store.purchase_by_charge(text).await?,
+                }
+            }
+        })
+    }
+
+    /// What `action` would do to purchase `id` now; `None`: no such purchase.
+    pub async fn admin_preview(&self, action: Action, id: i64) -> Result<Option<Preview>> {
+        let Some(p) = self.inner.store.purchase(id).await? else {
+            return Ok(None);
+        };
+        let plan = self.plan_now(action, &p).await?;
+        Ok(Some(Preview { purchase: p, plan }))
+    }
+
+    /// Takes `action` on purchase `id` for `admin`: the facts read afresh,
+    /// the plan applied as a compare-and-set with its event.
+    pub async fn admin_act(&self, admin: UserId, action: Action, id: i64) -> Result<Outcome> {
+        let inner = &self.inner;
+        let Some(p) = inner.store.purchase(id).await? else {
+            return Ok(Outcome::NotFound);
+        };
+        let plan = match self.plan_now(action, &p).await? {
+            Ok(plan) => plan,
+            Err(refusal) => return Ok(Outcome::Refused(refusal)),
+        };
+        let actor = format!("admin:{}", admin.0);
+        let now = inner.now();
+        let mut detail = json!({
+            "action": action.as_str(),
+            "admin": admin.0,
+            "from": p.state.as_str(),
+        });
+        let t = match &plan {
+            Plan::ReadOrder(order) => return self.read_order(&p, order, &actor, detail).await,
+            Plan::DueNow => transitions::admin_due_now(&p, now, detail),
+            Plan::Retry(retry) => {
+                detail["to"] = json!(retry.state().as_str());
+                let attempt = match retry {
+                    Retry::Reconcile { attempt } => {
+                        detail["attempt"] = json!(attempt);
+                        Some(*attempt)
+                    }
+                    Retry::Watch(order) => {
+                        detail["order"] = json!(order);
+                        None
+                    }
+                    Retry::Order => None,
+                };
+                transitions::admin_retry(&p, retry.state(), attempt, now, detail)
+            }
+            Plan::Refund { partial, in_stars } => {
+                detail["partial"] = json!(partial);
+                detail["stars"] = json!(if *in_stars { p.stars } else { 0 });
+                transitions::admin_refund(&p, now, detail)
+            }
+            Plan::Close => transitions::admin_close(&p, detail),
+        };
+        let t = t.by(&actor);
+        let mut tx = inner.store.begin().await?;
+        if let Plan::Retry(Retry::Reconcile { attempt }) = &plan {
+            // The create is put back in doubt, re-taking its signature's
+            // lock, or nothing happens (the rollback drops the move too).
+            match tx
+                .reopen_attempt(*attempt, &format!("reopened by {actor}"))
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if e.is_conflict() => return Ok(Outcome::SignatureBusy),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !tx.transition(&t, now).await?.applied() {
+            return Ok(Outcome::LostRace);
+        }
+        match &plan {
+            Plan::DueNow if p.state == PurchaseState::WaitingSupplier => {
+                tx.renew_supplier_reads(p.id).await?;
+            }
+            Plan::Retry(Retry::Watch(_)) => tx.renew_supplier_reads(p.id).await?,
+            Plan::Refund { .. } => tx.set_refund_reason(p.id, RefundReason::Admin).await?,
+            _ => {}
+        }
+        tx.commit().await?;
+        tracing::info!(purchase = p.id, admin = admin.0, action = action.as_str(), from = %p.state, to = %t.to, "admin action");
+        self.wake();
+        Ok(Outcome::Done(plan))
+    }
+
+    /// Reads a dead letter's supplier order and records that it was read;
+    /// nothing moves.
+    async fn read_order(
+        &self,
+        p: &Purchase,
+        order: &SupplierOrderId,
+        actor: &str,
+        mut detail: serde_json::Value,
+    ) -> Result<Outcome> {
+        let inner = &self.inner;
+        let read = match inner.read(|| inner.supplier.order(order)).await {
+            Ok(o) if &o.id == order => o,
+            Ok(_) => {
+                return Ok(Outcome::SupplierError(
+                    "the supplier answered with another order".to_owned(),
+                ));
+            }
+            Err(e) => return Ok(Outcome::SupplierError(e.to_string())),
+        };
+        let status = read.status.as_str().to_owned();
+        detail["order"] = json!(order);
+        detail["status"] = json!(status);
+        let now = inner.now();
+        let mut tx = inner.store.begin().await?;
+        tx.record_event(
+            Some(p.id),
+            EventKind::AdminAction,
+            Some(p.state),
+            Some(p.state),
+            Some(p.fence),
+            actor,
+            &detail,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Outcome::OrderRead {
+            order: order.clone(),
+            status,
+        })
+    }
+
+    /// The facts of `p` as they stand, and the plan they give.
+    async fn plan_now(
+        &self,
+        action: Action,
+        p: &Purchase,
+    ) -> Result<std::result::Result<Plan, Refusal>> {
+        let store = &self.inner.store;
+        let attempts = store.attempts_of(p.id).await?;
+        let partial_delivery = store
+            .alerts_of(p.id)
+            .await?
+            .iter()
+            .any(|a| a.kind == AlertKind::PartialDelivery.as_str());
+        let expired_orders: Vec<SupplierOrderId> = store
+            .events_of(p.id)
+            .await?
+            .iter()
+            .filter(|e| e.kind == EventKind::OrderExpired.as_str())
+            .filter_map(|e| {
+                let detail: serde_json::Value = serde_json::from_str(&e.detail).ok()?;
+                SupplierOrderId::parse(detail.get("order")?.as_str()?).ok()
+            })
+            .collect();
+        let facts = Facts {
+            purchase: p,
+            attempts: &attempts,
+            partial_delivery,
+            expired_orders: &expired_orders,
+            now: self.inner.now(),
+        };
+        Ok(plan(action, &facts))
+    }
+
+    /// Supplier balances and what was paid to the supplier in the last 24 h.
+    pub async fn balance_report(&self) -> Result<BalanceReport> {
+        let inner = &self.inner;
+        let balances = inner.read(|| inner.supplier.balances()).await;
+        let now = inner.now();
+        let rows = inner
+            .store
+            .supplier_paid_between(
+                now.saturating_sub(millis(SPEND_WINDOW)),
+                now.saturating_add(1),
+            )
+            .await?;
+        Ok(BalanceReport {
+            balances,
+            spent: spend(&rows),
+            window: SPEND_WINDOW,
+        })
+    }
+
+    /// Today's figures (the UTC day).
+    pub async fn day_stats(&self) -> Result<DayStats> {
+        let (start, end) = utc_day(self.inner.now());
+        let figures = self.inner.store.figures_between(start, end).await?;
+        Ok(DayStats {
+            day: start,
+            purchases: figures.purchases,
+            delivered: figures.delivered.len(),
+            refunded: figures.refunded,
+            refunded_stars: figures.refunded_stars,
+            revenue_stars: figures.delivered.iter().map(|r| r.stars).sum(),
+            cost: spend(&figures.delivered),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Note, ProductId, Quantity, Signature, UserId};
+    use PurchaseState::*;
+
+    const NOW: Millis = 1_700_000_000_000;
+
+    fn purchase(state: PurchaseState) -> Purchase {
+        let product = ProductId::parse("product_1").unwrap();
+        let quantity = Quantity::new(1).unwrap();
+        let note = Note::default();
+        Purchase {
+            id: 7,
+            client_ref: "c".to_owned(),
+            user_id: UserId(1),
+            chat_id: 1,
+            signature: Signature::of(&product, quantity, &note),
+            product_id: product,
+            product_name: "Steam".to_owned(),
+            quantity,
+            note,
+            unit_price: None,
+            order_price: None,
+            currency: "USD".to_owned(),
+            stars: 100,
+            source: PurchaseSource::Telegram,
+            telegram_charge_id: Some("charge".to_owned()),
+            state,
+            fence: 3,
+            lease_owner: None,
+            lease_expires_at: None,
+            next_action_at: NOW,
+            supplier_order_id: None,
+            supplier_status: None,
+            current_attempt_id: None,
+            order_attempts: 0,
+            hold_reason: None,
+            hold_since: None,
+            resume_state: None,
+            pay_sent_at: None,
+            waiting_since: None,
+            stall_alerted_at: None,
+            last_checked_at: None,
+            last_error: None,
+            created_at: NOW,
+            updated_at: NOW,
+            finished_at: None,
+            state_since: NOW,
+            pays_sent: 0,
+            empty_reads: 0,
+        }
+    }
+
+    fn attempt(id: i64, state: AttemptState, order: Option<&str>) -> SupplierAttempt {
+        SupplierAttempt {
+            id,
+            purchase_id: 7,
+            signature: Signature::from_stored("s".to_owned()),
+            state,
+            watermark: None,
+            started_at: NOW,
+            reach_by: NOW,
+            clean_scans: 0,
+            supplier_order_id: order.map(|o| SupplierOrderId::parse(o).unwrap()),
+            outcome: None,
+            resolved_at: None,
+        }
+    }
+
+    fn order(id: &str) -> SupplierOrderId {
+        SupplierOrderId::parse(id).unwrap()
+    }
+
+    fn decide(
+        action: Action,
+        p: &Purchase,
+        attempts: &[SupplierAttempt],
+        partial: bool,
+        expired: &[SupplierOrderId],
+    ) -> std::result::Result<Plan, Refusal> {
+        plan(
+            action,
+            &Facts {
+                purchase: p,
+                attempts,
+                partial_delivery: partial,
+                expired_orders: expired,
+                now: NOW,
+            },
+        )
+    }
+
+    #[test]
+    fn a_dead_letter_with_a_linked_order_is_retried_by_reading_it_never_by_a_create() {
+        let mut p = purchase(DeadLetter);
+        p.supplier_order_id = Some(order("o-1"));
+        // Even with a create in doubt beside it: the linked order is ours.
+        let attempts = [
+            attempt(1, AttemptState::Created, Some("o-1")),
+            attempt(2, AttemptState::Abandoned, None),
+        ];
+        let plan = decide(Action::Retry, &p, &attempts, false, &[]);
+        assert_eq!(plan, Ok(Plan::Retry(Retry::Watch(order("o-1")))));
+        assert_eq!(Retry::Watch(order("o-1")).state(), WaitingSupplier);
+    }
+
+    #[test]
+    fn a_dead_letter_whose_create_is_in_doubt_is_reconciled_never_ordered_again() {
+        let p = purchase(DeadLetter);
+        for state in [
+            AttemptState::Abandoned,
+            AttemptState::Unknown,
+            AttemptState::Submitting,
+        ] {
+            let attempts = [
+                attempt(1, AttemptState::Absent, None),
+                attempt(2, state, None),
+            ];
+            assert_eq!(
+                decide(Action::Retry, &p, &attempts, false, &[]),
+                Ok(Plan::Retry(Retry::Reconcile { attempt: 2 })),
+                "{state:?}"
+            );
+        }
+        // A late reply noted on the abandoned attempt: reconciling adopts it.
+        let attempts = [attempt(3, AttemptState::Abandoned, Some("o-late"))];
+        assert_eq!(
+            decide(Action::Retry, &p, &attempts, false, &[]),
+            Ok(Plan::Retry(Retry::Reconcile { attempt: 3 }))
+        );
+    }
+
+    #[test]
+    fn only_a_dead_letter_that_provably_has_no_order_is_ordered_again() {
+        let p = purchase(DeadLetter);
+        assert_eq!(
+            decide(Action::Retry, &p, &[], false, &[]),
+            Ok(Plan::Retry(Retry::Order))
+        );
+        let attempts = [
+            attempt(1, AttemptState::Rejected, None),
+            attempt(2, AttemptState::NotSent, None),
+            attempt(3, AttemptState::Absent, None),
+            attempt(4, AttemptState::Created, Some("o-expired")),
+        ];
+        assert_eq!(
+            decide(Action::Retry, &p, &attempts, false, &[order("o-expired")]),
+            Ok(Plan::Retry(Retry::Order))
+        );
+        // The same order not known to have expired: it might still be paid.
+        assert_eq!(
+            decide(Action::Retry, &p, &attempts, false, &[]),
+            Err(Refusal::UnclearAttempts)
+        );
+    }
+
+    #[test]
+    fn two_creates_in_doubt_are_never_retried() {
+        let p = purchase(DeadLetter);
+        let attempts = [
+            attempt(1, AttemptState::Abandoned, None),
+            attempt(2, AttemptState::Abandoned, None),
+        ];
+        assert_eq!(
+            decide(Action::Retry, &p, &attempts, false, &[]),
+            Err(Refusal::UnclearAttempts)
+        );
+    }
+
+    #[test]
+    fn a_live_purchase_is_only_made_due_now() {
+        for state in [
+            Ordering,
+            Submitting,
+            Reconciling,
+            Ordered,
+            Paying,
+            OnHold,
+            WaitingSupplier,
+            Delivering,
+            Refunding,
+        ] {
+            let p = purchase(state);
+            assert_eq!(decide(Action::Retry, &p, &[], false, &[]), Ok(Plan::DueNow));
+            assert_eq!(
+                decide(Action::Recheck, &p, &[], false, &[]),
+                Ok(Plan::DueNow)
+            );
+        }
+    }
+
+    #[test]
+    fn a_dead_letter_is_rechecked_by_reading_its_order() {
+        let mut p = purchase(DeadLetter);
+        assert_eq!(
+            decide(Action::Recheck, &p, &[], false, &[]),
+            Err(Refusal::NoOrderToRead)
+        );
+        p.supplier_order_id = Some(order("o-1"));
+        assert_eq!(
+            decide(Action::Recheck, &p, &[], false, &[]),
+            Ok(Plan::ReadOrder(order("o-1")))
+        );
+    }
+
+    #[test]
+    fn a_full_delivery_is_never_refunded_a_partial_one_is() {
+        let p = purchase(Delivered);
+        assert_eq!(
+            decide(Action::Refund, &p, &[], false, &[]),
+            Err(Refusal::DeliveredInFull)
+        );
+        assert_eq!(
+            decide(Action::Refund, &p, &[], true, &[]),
+            Ok(Plan::Refund {
+                partial: true,
+                in_stars: true
+            })
+        );
+        for action in [Action::Recheck, Action::Retry, Action::Close] {
+            assert_eq!(
+                decide(action, &p, &[], true, &[]),
+                Err(Refusal::Finished(Delivered))
+            );
+        }
+    }
+
+    #[test]
+    fn a_refund_never_races_a_worker_or_a_create_in_doubt() {
+        let mut p = purchase(WaitingSupplier);
+        p.lease_owner = Some("w1".to_owned());
+        p.lease_expires_at = Some(NOW + 1);
+        assert_eq!(
+            decide(Action::Refund, &p, &[], false, &[]),
+            Err(Refusal::Busy)
+        );
+        // An expired lease is no one's.
+        p.lease_expires_at = Some(NOW);
+        assert!(decide(Action::Refund, &p, &[], false, &[]).is_ok());
+        let p = purchase(Ordering);
+        let in_doubt = [attempt(1, AttemptState::Unknown, None)];
+        assert_eq!(
+            decide(Action::Refund, &p, &in_doubt, false, &[]),
+            Err(Refusal::CreateInDoubt)
+        );
+        for state in [Submitting, Reconciling] {
+            assert_eq!(
+                decide(Action::Refund, &purchase(state), &[], false, &[]),
+                Err(Refusal::CreateInDoubt)
+            );
+        }
+        assert_eq!(
+            decide(Action::Refund, &purchase(Delivering), &[], false, &[]),
+            Err(Refusal::Delivering)
+        );
+        assert_eq!(
+            decide(Action::Refund, &purchase(Refunding), &[], false, &[]),
+            Err(Refusal::AlreadyRefunding)
+        );
+    }
+
+    #[test]
+    fn a_dead_letter_is_refunded_in_stars_or_closed_when_not_paid_in_stars() {
+        let mut p = purchase(DeadLetter);
+        assert_eq!(
+            decide(Action::Refund, &p, &[], false, &[]),
+            Ok(Plan::Refund {
+                partial: false,
+                in_stars: true
+            })
+        );
+        p.source = PurchaseSource::Manual;
+        p.stars = 0;
+        p.telegram_charge_id = None;
+        assert_eq!(
+            decide(Action::Refund, &p, &[], false, &[]),
+            Ok(Plan::Refund {
+                partial: false,
+                in_stars: false
+            })
+        );
+    }
+
+    #[test]
+    fn close_settles_only_dead_letters_and_stuck_refunds() {
+        assert_eq!(
+            decide(Action::Close, &purchase(DeadLetter), &[], false, &[]),
+            Ok(Plan::Close)
+        );
+        assert_eq!(
+            decide(Action::Close, &purchase(Refunding), &[], false, &[]),
+            Ok(Plan::Close)
+        );
+        let mut refunding = purchase(Refunding);
+        refunding.lease_owner = Some("r".to_owned());
+        refunding.lease_expires_at = Some(NOW + 60_000);
+        assert_eq!(
+            decide(Action::Close, &refunding, &[], false, &[]),
+            Err(Refusal::Busy)
+        );
+        assert_eq!(
+            decide(Action::Close, &purchase(WaitingSupplier), &[], false, &[]),
+            Err(Refusal::StillWorked(WaitingSupplier))
+        );
+    }
+
+    #[test]
+    fn finished_purchases_are_left_alone() {
+        for state in [Refunded, Cancelled] {
+            for action in [
+                Action::Recheck,
+                Action::Retry,
+                Action::Refund,
+                Action::Close,
+            ] {
+                assert_eq!(
+                    decide(action, &purchase(state), &[], true, &[]),
+                    Err(Refusal::Finished(state))
+                );
+            }
+        }
+    }
+
+    /// The edges out of final states are exactly the admin's, and every
+    /// plan's move is in the table.
+    #[test]
+    fn no_final_state_moves_but_by_the_admins_edges() {
+        for from in PurchaseState::ALL {
+            for to in PurchaseState::ALL {
+                let allowed = from.may_move_to(to);
+                match from {
+                    DeadLetter => assert_eq!(
+                        allowed,
+                        matches!(
+                            to,
+                            WaitingSupplier | Reconciling | Ordering | Refunding | Cancelled
+                        ),
+                        "{from} -> {to}"
+                    ),
+                    Delivered => assert_eq!(allowed, to == Refunding, "{from} -> {to}"),
+                    Refunded | Cancelled => assert!(!allowed, "{from} -> {to}"),
+                    _ => {}
+                }
+            }
+        }
+        for retry in [
+            Retry::Watch(order("o")),
+            Retry::Reconcile { attempt: 1 },
+            Retry::Order,
+        ] {
+            assert!(DeadLetter.may_move_to(retry.state()));
+        }
+        for from in [
+            Ordering,
+            Ordered,
+            Paying,
+            OnHold,
+            WaitingSupplier,
+            Delivered,
+        ] {
+            assert!(from.may_move_to(Refunding), "{from}");
+        }
+    }
+
+    #[test]
+    fn spending_is_summed_exactly_per_currency() {
+        let row = |price: Option<&str>, quantity: i64, currency: &str| CostRow {
+            purchase_id: 1,
+            unit_price: price.map(|p| Money::parse(p).unwrap()),
+            quantity,
+            currency: currency.to_owned(),
+            stars: 10,
+        };
+        let s = spend(&[
+            row(Some("0.10"), 3, "usd"),
+            row(Some("0.20"), 1, "USD"),
+            row(None, 1, "USD"),
+            row(Some("5"), 2, "RUB"),
+        ]);
+        assert_eq!(s.by_currency["USD"], Money::parse("0.5").unwrap());
+        assert_eq!(s.by_currency["RUB"], Money::parse("10").unwrap());
+        assert_eq!((s.orders, s.unpriced), (3, 1));
+    }
+
+    #[test]
+    fn the_balance_lasts_in_proportion_to_the_spending() {
+        let day = Duration::from_secs(86_400);
+        let m = |s: &str| Money::parse(s).unwrap();
+        assert_eq!(runway(m("100"), m("50"), day), Some(day * 2));
+        assert_eq!(runway(m("100"), m("0"), day), None);
+        assert_eq!(runway(m("-3"), m("1"), day), Some(Duration::ZERO));
+        assert_eq!(
+            runway(m("1"), m("3"), day),
+            Some(Duration::from_millis(28_800_000))
+        );
+    }
+
+    #[test]
+    fn days_spans_and_references_read_well() {
+        let (start, end) = utc_day(NOW);
+        assert_eq!(start % DAY_MS, 0);
+        assert!(start <= NOW && NOW < end);
+        assert_eq!(span(16_000), Span::Seconds(16));
+        assert_eq!(span(600_000), Span::Minutes(10));
+        assert_eq!(span(3 * 3_600_000 + 300_000), Span::Hours(3, 5));
+        assert_eq!(span(3 * DAY_MS + 7_200_000), Span::Days(3, 2));
+        assert_eq!(OrderRef::parse("42"), Some(OrderRef::Purchase(42)));
+        assert_eq!(OrderRef::parse(" #42 "), Some(OrderRef::Purchase(42)));
+        assert_eq!(OrderRef::parse("#0"), None);
+        assert_eq!(OrderRef::parse("99999999999999999999"), None);
+        assert_eq!(
+            OrderRef::parse("3f2a-99_x"),
+            Some(OrderRef::Text("3f2a-99_x".to_owned()))
+        );
+        assert_eq!(OrderRef::parse("a b"), None);
+        assert_eq!(OrderRef::parse(""), None);
+        assert_eq!(OrderRef::parse("<script>"), None);
+    }
+}

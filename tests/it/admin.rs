@@ -1,0 +1,497 @@
+//! The shop owner's side: /stalled and its confirmed buttons, /balance,
+//! /order, /stats, through the fake Bot API against the real app. Only the
+//! ids in ADMIN_IDS get any of it.
+
+use std::time::Duration;
+
+use foxbot::domain::PurchaseState;
+use foxbot::foxreload::sim::{Endpoint, Fault, LedgerEntry, OrderOutcome, SimOptions};
+use foxbot::store::AttemptState;
+use foxbot::store::Purchase;
+
+use crate::bot::{asha, buy_to_invoice, wait_for_codes};
+use crate::support::app::{ADMIN, TestApp, WAIT};
+use crate::support::bot_api::{SentMessage, TgUser};
+use crate::support::{TestDb, wait_for};
+
+on_both_engines!(
+    stalled_lists_a_dead_letter_and_a_confirmed_refund_returns_the_stars_once,
+    retrying_a_dead_letter_with_a_linked_order_reads_it_again_and_never_orders_twice,
+    retrying_a_dead_letter_whose_create_is_in_doubt_adopts_the_late_order,
+    balance_order_and_stats_show_a_delivered_purchase,
+    a_partial_delivery_is_refunded_whole_and_a_full_one_is_not_refunded,
+    a_non_admin_pressing_an_admin_button_changes_nothing,
+);
+
+fn owner() -> TgUser {
+    TgUser::new(ADMIN, "Owner").with_language("en")
+}
+
+/// A shop whose purchases stall fast: alerted after 1 s in a state,
+/// dead-lettered after 2 s.
+async fn stalling_shop(db: &TestDb) -> TestApp {
+    TestApp::spawn_with(db, SimOptions::default(), |s| {
+        s.insert("STALL_ALERT_SECS".to_owned(), "1".to_owned());
+        s.insert("STALL_DEAD_SECS".to_owned(), "2".to_owned());
+    })
+    .await
+}
+
+/// Asha buys one Steam Wallet card and pays; returns the purchase and the
+/// charge id.
+async fn buy_steam(app: &TestApp, db: &TestDb, qty: &str) -> (Purchase, String) {
+    let user = asha();
+    buy_to_invoice(app, &user, "Gift cards", "Steam Wallet", qty).await;
+    let invoice = app.api.invoices().pop().expect("an invoice");
+    let charge = app
+        .api
+        .checkout(&user, &invoice.payload, invoice.total_amount, WAIT)
+        .await
+        .expect("the pre-checkout is accepted");
+    let p = wait_for("the purchase row", WAIT, || async {
+        db.store.purchase_by_charge(&charge).await.ok().flatten()
+    })
+    .await;
+    (p, charge)
+}
+
+async fn wait_for_state(db: &TestDb, id: i64, state: PurchaseState) -> Purchase {
+    wait_for(&format!("purchase {id} in {state}"), WAIT, || async {
+        db.store
+            .purchase(id)
+            .await
+            .ok()
+            .flatten()
+            .filter(|p| p.state == state)
+    })
+    .await
+}
+
+fn contains(m: &SentMessage, needle: &str) -> bool {
+    m.text.as_deref().is_some_and(|t| t.contains(needle))
+}
+
+/// `who` writes `text`; the first later message containing `needle`.
+/// (Alerts reach the admin chat at any time: never "the next message".)
+async fn ask(app: &TestApp, who: &TgUser, text: &str, needle: &str) -> SentMessage {
+    let before = app.api.sent_messages(who.id).len();
+    app.api.text(who, text);
+    app.api
+        .wait(
+            &format!("an answer to {text:?} with {needle:?}"),
+            WAIT,
+            |api| {
+                api.sent_messages(who.id)
+                    .into_iter()
+                    .skip(before)
+                    .find(|m| contains(m, needle))
+            },
+        )
+        .await
+}
+
+/// `who` presses the button labelled `label` on `message`; the first
+/// message sent after it containing `needle`.
+async fn press_for_new(
+    app: &TestApp,
+    who: &TgUser,
+    message: &SentMessage,
+    label: &str,
+    needle: &str,
+) -> SentMessage {
+    let before = app.api.sent_messages(who.id).len();
+    app.api.press(who, message, label);
+    app.api
+        .wait(&format!("a message with {needle:?}"), WAIT, |api| {
+            api.sent_messages(who.id)
+                .into_iter()
+                .skip(before)
+                .find(|m| contains(m, needle))
+        })
+        .await
+}
+
+/// `who` presses `label` on `message`; `message` as it stands once the
+/// press is answered and an edit made its text contain one of `needles`
+/// (the confirmation is edited into the result).
+async fn press_for_edit(
+    app: &TestApp,
+    who: &TgUser,
+    message: &SentMessage,
+    label: &str,
+    needles: &[&str],
+) -> SentMessage {
+    let edits = app.message(who, message.message_id).edits;
+    let query = app.api.press(who, message, label);
+    app.api
+        .wait(
+            &format!("{needles:?} after pressing {label:?}"),
+            WAIT,
+            |api| {
+                let answered = api.callback_answers().iter().any(|a| a.query_id == query);
+                api.sent_messages(who.id)
+                    .into_iter()
+                    .find(|m| {
+                        m.message_id == message.message_id
+                            && m.edits > edits
+                            && needles.iter().any(|n| contains(m, n))
+                    })
+                    .filter(|_| answered)
+            },
+        )
+        .await
+}
+
+async fn admin_events(db: &TestDb, id: i64) -> Vec<foxbot::store::Event> {
+    db.store
+        .events_of(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "admin_action")
+        .collect()
+}
+
+async fn stalled_lists_a_dead_letter_and_a_confirmed_refund_returns_the_stars_once(db: &TestDb) {
+    let app = stalling_shop(db).await;
+    app.sim().set_product_outcome(
+        "product_steam_10",
+        OrderOutcome::stall(Duration::from_millis(300)),
+    );
+    let (p, charge) = buy_steam(&app, db, "× 1").await;
+    wait_for_state(db, p.id, PurchaseState::DeadLetter).await;
+    let order = app.sim().orders()[0].id.clone();
+
+    let admin = owner();
+    let list = ask(&app, &admin, "/stalled", "Needing attention").await;
+    let text = list.text.clone().unwrap();
+    assert!(text.contains(&format!("#{}", p.id)), "{text}");
+    assert!(text.contains("dead_letter"), "{text}");
+    assert!(text.contains(&order), "the supplier order is shown: {text}");
+    assert!(text.contains("last error"), "{text}");
+
+    // Asked first, with what it means.
+    let confirm = press_for_new(
+        &app,
+        &admin,
+        &list,
+        &format!("Refund #{}", p.id),
+        &format!("Refund #{}?", p.id),
+    )
+    .await;
+    assert!(
+        contains(&confirm, &format!("{} ⭐", p.stars)),
+        "{confirm:?}"
+    );
+    assert!(
+        app.api.refunds().is_empty(),
+        "nothing before the confirmation"
+    );
+    assert_eq!(
+        db.store.purchase(p.id).await.unwrap().unwrap().state,
+        PurchaseState::DeadLetter
+    );
+
+    // Confirmed twice: refunded once.
+    let done = press_for_edit(&app, &admin, &confirm, "Yes", &["is being refunded"]).await;
+    assert!(contains(&done, &format!("admin {ADMIN}")), "{done:?}");
+    let again = &["already being refunded", "is finished"];
+    press_for_edit(&app, &admin, &confirm, "Yes", again).await;
+    let refund = app.api.wait_for_refund(&charge, WAIT).await;
+    assert_eq!(i64::from(refund.amount), p.stars);
+    wait_for_state(db, p.id, PurchaseState::Refunded).await;
+    // Pressed once more after the refund: still one refund.
+    press_for_edit(&app, &admin, &confirm, "Yes", &["is finished"]).await;
+    assert_eq!(
+        app.api
+            .refunds()
+            .iter()
+            .filter(|r| r.charge_id == charge)
+            .count(),
+        1
+    );
+    assert_eq!(app.api.calls("refundStarPayment").len(), 1);
+
+    // Recorded with the admin's id, once.
+    let events = admin_events(db, p.id).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].actor.as_deref(), Some("admin:9000"));
+    assert!(
+        events[0].detail.contains("\"action\":\"refund\""),
+        "{events:?}"
+    );
+    assert_eq!(events[0].from_state.as_deref(), Some("dead_letter"));
+    assert_eq!(events[0].to_state.as_deref(), Some("refunding"));
+    // The buyer is told why, in their words.
+    app.api
+        .wait_for_message(asha().id, |m| contains(m, "the shop refunded it"), WAIT)
+        .await;
+    app.stop().await;
+}
+
+async fn retrying_a_dead_letter_with_a_linked_order_reads_it_again_and_never_orders_twice(
+    db: &TestDb,
+) {
+    let app = stalling_shop(db).await;
+    // Still processing when it is dead-lettered (2 s); complete at 7 s.
+    app.sim().set_product_outcome(
+        "product_steam_10",
+        OrderOutcome::complete(Duration::from_secs(7)),
+    );
+    let (p, _) = buy_steam(&app, db, "× 1").await;
+    let dead = wait_for_state(db, p.id, PurchaseState::DeadLetter).await;
+    let order = dead.supplier_order_id.clone().expect("a linked order");
+    assert_eq!(app.sim().orders().len(), 1);
+    wait_for("the supplier to complete the order", WAIT, || async {
+        (app.sim().order(order.as_str())?.status == "completed").then_some(())
+    })
+    .await;
+
+    let admin = owner();
+    let list = ask(&app, &admin, "/stalled", "Needing attention").await;
+    let confirm = press_for_new(
+        &app,
+        &admin,
+        &list,
+        &format!("Retry #{}", p.id),
+        "waiting_supplier",
+    )
+    .await;
+    assert!(contains(&confirm, "no new order"), "{confirm:?}");
+    press_for_edit(&app, &admin, &confirm, "Yes", &["back at work"]).await;
+    wait_for_codes(&app, &asha()).await;
+    wait_for_state(db, p.id, PurchaseState::Delivered).await;
+
+    // The same order, paid once; no second create.
+    let orders = app.sim().orders();
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(orders[0].id, order.as_str());
+    let paid = app
+        .sim()
+        .ledger()
+        .iter()
+        .filter(|e| matches!(e, LedgerEntry::OrderPaid { .. }))
+        .count();
+    assert_eq!(paid, 1);
+    let events = admin_events(db, p.id).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].to_state.as_deref(), Some("waiting_supplier"));
+    assert_eq!(events[0].actor.as_deref(), Some("admin:9000"));
+    app.stop().await;
+}
+
+async fn retrying_a_dead_letter_whose_create_is_in_doubt_adopts_the_late_order(db: &TestDb) {
+    // Dead-lettered (3 s) while its create is still settling (5 s).
+    let app = TestApp::spawn_with(db, SimOptions::default(), |s| {
+        s.insert("STALL_ALERT_SECS".to_owned(), "1".to_owned());
+        s.insert("STALL_DEAD_SECS".to_owned(), "3".to_owned());
+        s.insert("SETTLE_DELAY_SECS".to_owned(), "5".to_owned());
+    })
+    .await;
+    app.sim().set_product_outcome(
+        "product_steam_10",
+        OrderOutcome::complete(Duration::from_millis(300)),
+    );
+    // The create's connection closes unanswered; the supplier makes the
+    // order only later (a request that landed after the client gave up).
+    app.sim().push_fault(Endpoint::CreateOrder, Fault::Park);
+    let (p, _) = buy_steam(&app, db, "× 1").await;
+    wait_for_state(db, p.id, PurchaseState::DeadLetter).await;
+    let attempts = db.store.attempts_of(p.id).await.unwrap();
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0].state, AttemptState::Abandoned);
+    assert_eq!(app.sim().release_parked(), 1);
+    assert_eq!(app.sim().orders().len(), 1);
+    // Past the settle delay, so the reconciliation reads the history at once.
+    let settled = attempts[0].reach_by + 5_000;
+    wait_for("the settle delay", WAIT, || async {
+        (foxbot::clock::Clock::now_ms(&foxbot::clock::SystemClock) > settled).then_some(())
+    })
+    .await;
+
+    let admin = owner();
+    let list = ask(&app, &admin, "/stalled", "Needing attention").await;
+    let confirm = press_for_new(
+        &app,
+        &admin,
+        &list,
+        &format!("Retry #{}", p.id),
+        "goes to reconciling",
+    )
+    .await;
+    press_for_edit(&app, &admin, &confirm, "Yes", &["back at work"]).await;
+    wait_for_codes(&app, &asha()).await;
+    let delivered = wait_for_state(db, p.id, PurchaseState::Delivered).await;
+
+    // The order that landed late is the one adopted; none other was made.
+    let orders = app.sim().orders();
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(
+        delivered.supplier_order_id.as_ref().map(|o| o.as_str()),
+        Some(orders[0].id.as_str())
+    );
+    let attempts = db.store.attempts_of(p.id).await.unwrap();
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0].state, AttemptState::Found);
+    let events = admin_events(db, p.id).await;
+    assert_eq!(events[0].to_state.as_deref(), Some("reconciling"));
+    app.stop().await;
+}
+
+async fn balance_order_and_stats_show_a_delivered_purchase(db: &TestDb) {
+    let app = TestApp::spawn(db).await;
+    let admin = owner();
+    ask(&app, &admin, "/stalled", "Nothing needs attention").await;
+    let (p, charge) = buy_steam(&app, db, "× 1").await;
+    wait_for_codes(&app, &asha()).await;
+    wait_for_state(db, p.id, PurchaseState::Delivered).await;
+
+    let mut balance = app.sim().balance().decimal();
+    balance.rescale(2);
+    let text = ask(&app, &admin, "/balance", "Supplier balance")
+        .await
+        .text
+        .unwrap();
+    assert!(text.contains(&format!("USD: {balance}")), "{text}");
+    assert!(text.contains("9.20 USD (1 orders)"), "{text}");
+    assert!(text.contains("lasts about"), "{text}");
+
+    let timeline = ask(&app, &admin, &format!("/order {}", p.id), "Timeline")
+        .await
+        .text
+        .unwrap();
+    assert!(
+        timeline.contains(&format!("Purchase #{}", p.id)),
+        "{timeline}"
+    );
+    for step in ["→ ordering", "order_paid", "delivering → delivered"] {
+        assert!(timeline.contains(step), "{step}: {timeline}");
+    }
+    // By `#id`, by charge id, by supplier order id.
+    let order = app.sim().orders()[0].id.clone();
+    for reference in [format!("#{}", p.id), charge.clone(), order] {
+        let view = ask(&app, &admin, &format!("/order {reference}"), "Timeline").await;
+        assert!(
+            contains(&view, &format!("Purchase #{}", p.id)),
+            "{reference}: {view:?}"
+        );
+    }
+    ask(&app, &admin, "/order 987654", "No purchase matches").await;
+    ask(&app, &admin, "/order <b>", "Usage").await;
+    ask(&app, &admin, "/order", "Usage").await;
+
+    let stats = ask(&app, &admin, "/stats", "Today").await.text.unwrap();
+    for line in [
+        "Purchases: 1",
+        "Delivered: 1",
+        &format!("Revenue: {} ⭐", p.stars),
+        "Supplier cost: 9.20 USD",
+    ] {
+        assert!(stats.contains(line), "{line}: {stats}");
+    }
+    app.stop().await;
+}
+
+async fn a_partial_delivery_is_refunded_whole_and_a_full_one_is_not_refunded(db: &TestDb) {
+    let app = TestApp::spawn(db).await;
+    let admin = owner();
+    // Delivered in full: the refund is refused.
+    let (full, _) = buy_steam(&app, db, "× 1").await;
+    wait_for_state(db, full.id, PurchaseState::Delivered).await;
+    let view = ask(&app, &admin, &format!("/order {}", full.id), "Timeline").await;
+    assert!(
+        contains(&view, &format!("Purchase #{}", full.id)),
+        "{view:?}"
+    );
+    assert!(view.buttons().is_empty(), "nothing to do by hand: {view:?}");
+    let before = app.api.sent_messages(ADMIN).len();
+    app.api
+        .callback(&admin, view.message_id, &format!("a:refund:{}", full.id));
+    app.api
+        .wait("the refusal", WAIT, |api| {
+            api.sent_messages(ADMIN)
+                .into_iter()
+                .skip(before)
+                .find(|m| contains(m, "delivered in full"))
+        })
+        .await;
+
+    // Two ordered, one delivered: the whole payment back, on confirmation.
+    app.sim().set_product_outcome(
+        "product_steam_10",
+        OrderOutcome::partial(Duration::from_millis(300)),
+    );
+    let (partial, charge) = buy_steam(&app, db, "× 2").await;
+    wait_for_state(db, partial.id, PurchaseState::Delivered).await;
+    let view = ask(&app, &admin, &format!("/order {}", partial.id), "Timeline").await;
+    assert!(
+        contains(&view, &format!("Purchase #{}", partial.id)),
+        "{view:?}"
+    );
+    let confirm = press_for_new(
+        &app,
+        &admin,
+        &view,
+        &format!("Refund #{}", partial.id),
+        "whole",
+    )
+    .await;
+    assert!(
+        contains(&confirm, "codes already sent stay with the buyer"),
+        "{confirm:?}"
+    );
+    press_for_edit(&app, &admin, &confirm, "Yes", &["is being refunded"]).await;
+    let refund = app.api.wait_for_refund(&charge, WAIT).await;
+    assert_eq!(i64::from(refund.amount), partial.stars);
+    wait_for_state(db, partial.id, PurchaseState::Refunded).await;
+    assert_eq!(app.api.refunds().len(), 1);
+    assert_eq!(app.sim().orders().len(), 2);
+    app.stop().await;
+}
+
+async fn a_non_admin_pressing_an_admin_button_changes_nothing(db: &TestDb) {
+    let app = stalling_shop(db).await;
+    app.sim().set_product_outcome(
+        "product_steam_10",
+        OrderOutcome::stall(Duration::from_millis(300)),
+    );
+    let (p, _) = buy_steam(&app, db, "× 1").await;
+    wait_for_state(db, p.id, PurchaseState::DeadLetter).await;
+    let events_before = db.store.events_of(p.id).await.unwrap().len();
+    let fence_before = db.store.purchase(p.id).await.unwrap().unwrap().fence;
+
+    let mallory = TgUser::new(666, "Mallory").with_language("en");
+    let menu = app.say(&mallory, "/orders").await;
+    let sent_before = app.api.sent_messages(mallory.id).len();
+    for action in ["refund", "retry", "close", "recheck"] {
+        for prefix in ["a", "ay"] {
+            let data = format!("{prefix}:{action}:{}", p.id);
+            let query = app.api.callback(&mallory, menu.message_id, &data);
+            let answer = app
+                .api
+                .wait("the answer to an admin button", WAIT, |api| {
+                    api.callback_answers()
+                        .into_iter()
+                        .find(|a| a.query_id == query)
+                })
+                .await;
+            assert!(
+                answer.text.unwrap_or_default().contains("expired"),
+                "{data}"
+            );
+        }
+    }
+    // Nothing moved, nothing was refunded, nothing was said or recorded.
+    let after = db.store.purchase(p.id).await.unwrap().unwrap();
+    assert_eq!(after.state, PurchaseState::DeadLetter);
+    assert_eq!(after.fence, fence_before);
+    assert!(app.api.refunds().is_empty());
+    assert!(admin_events(db, p.id).await.is_empty());
+    assert_eq!(db.store.events_of(p.id).await.unwrap().len(), events_before);
+    assert_eq!(app.api.sent_messages(mallory.id).len(), sent_before);
+    // And the commands answer as unknown ones.
+    let unknown = app.say(&mallory, "/frobnicate").await.text.unwrap();
+    let stalled = app.say(&mallory, "/stalled").await.text.unwrap();
+    assert_eq!(stalled, unknown);
+    app.stop().await;
+}
