@@ -153,6 +153,114 @@ mod tests {
         assert!(missing.is_empty(), "not in en.ftl: {missing:?}");
     }
 
+    /// Each message's variables (`$name`), from the file's text.
+    fn variables(text: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut current: Option<String> = None;
+        for line in text.lines() {
+            let starts_message =
+                line.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && line.contains(" =");
+            if starts_message {
+                current = line.split(" =").next().map(|id| id.trim().to_owned());
+            } else if line.starts_with('#') || line.trim().is_empty() {
+                current = None;
+            }
+            let Some(id) = &current else { continue };
+            let vars = out.entry(id.clone()).or_default();
+            for part in line.split('$').skip(1) {
+                let name: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                    .collect();
+                if !name.is_empty() && !vars.contains(&name) {
+                    vars.push(name);
+                }
+            }
+            vars.sort();
+        }
+        out
+    }
+
+    #[test]
+    fn both_languages_use_the_same_variables_in_each_message() {
+        let en = variables(SOURCES[0].2);
+        let hi = variables(SOURCES[1].2);
+        assert!(en.values().any(|v| !v.is_empty()), "variables are found");
+        for (id, vars) in &en {
+            assert_eq!(Some(vars), hi.get(id), "variables of {id}");
+        }
+    }
+
+    /// No text a person reads is written in the bot's code: the calls that
+    /// put text in front of someone take it from the locales (checked on
+    /// the literals given to them, placeholders aside). The language names
+    /// on the /language buttons are each in its own language on purpose.
+    #[test]
+    fn the_bot_writes_no_user_text_outside_the_locales() {
+        const CALLS: &[&str] = &[
+            "say(",
+            "send(",
+            "send_message(",
+            ".text(",
+            "error_message(",
+            "edit_message_text(",
+            "::callback(",
+            "show(",
+            "BotCommand::new(",
+        ];
+        const ALLOWED: &[&str] = &["English", "हिन्दी"];
+        let sources = [
+            ("bot/mod.rs", include_str!("bot/mod.rs")),
+            ("bot/customer.rs", include_str!("bot/customer.rs")),
+            ("bot/payments.rs", include_str!("bot/payments.rs")),
+            ("bot/admin.rs", include_str!("bot/admin.rs")),
+            ("bot/callback.rs", include_str!("bot/callback.rs")),
+            ("delivery/mod.rs", include_str!("delivery/mod.rs")),
+            ("delivery/refund.rs", include_str!("delivery/refund.rs")),
+        ];
+        let mut found = Vec::new();
+        for (file, source) in sources {
+            // Unit tests may say what they like.
+            let source = source.split("#[cfg(test)]").next().unwrap_or(source);
+            for call in CALLS {
+                for (at, _) in source.match_indices(call) {
+                    let rest = &source[at + call.len()..];
+                    let window = &rest[..rest.find(';').unwrap_or(rest.len()).min(400)];
+                    // Log lines are for the operator, not a user.
+                    let window: String = window
+                        .lines()
+                        .filter(|l| !l.contains("tracing::"))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    for literal in window.split('"').skip(1).step_by(2) {
+                        // Placeholders ({}, {name}) are not text.
+                        let mut bare = String::new();
+                        let mut depth = 0;
+                        for c in literal.chars() {
+                            match c {
+                                '{' => depth += 1,
+                                '}' => depth -= 1,
+                                _ if depth == 0 => bare.push(c),
+                                _ => {}
+                            }
+                        }
+                        // Message keys and button data.
+                        let key_shaped = literal.chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || "-_:".contains(c)
+                        });
+                        let words = bare
+                            .split(|c: char| !c.is_alphabetic())
+                            .any(|w| w.chars().count() >= 3);
+                        if words && !key_shaped && !ALLOWED.contains(&literal) {
+                            found.push(format!("{file}: {call}…\"{literal}\""));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(found.is_empty(), "user text written in code: {found:#?}");
+    }
+
     #[test]
     fn texts_have_no_isolation_marks_and_choose_plurals() {
         let one = text(

@@ -32,6 +32,7 @@ mod admin;
 mod bench;
 mod bot;
 mod bot_api;
+mod bot_latency;
 mod budget;
 mod catalog;
 mod chaos;
