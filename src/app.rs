@@ -183,6 +183,7 @@ impl App {
             store.clone(),
             clock.clone(),
             config.instance_id.clone(),
+            http_supplier.clone(),
             stopped.clone(),
         ));
         tasks.push(crate::ops::metrics::spawn_event_counter(

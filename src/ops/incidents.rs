@@ -111,14 +111,21 @@ pub async fn evaluate(store: &Store, now: Millis) -> Result<usize, StoreError> {
     Ok(announced)
 }
 
-/// Judges the conditions every [`EVERY`], in one process at a time.
+/// How often the supplier balance is read for the balance gauge (the
+/// `SupplierBalanceLow` rule): one request in this long is nothing.
+const BALANCE_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// Judges the conditions every [`EVERY`], in one process at a time, and
+/// reads the supplier balance every [`BALANCE_EVERY`] for `/metrics`.
 pub fn spawn(
     store: Store,
     clock: SharedClock,
     instance: String,
+    supplier: crate::foxreload::FoxReload,
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let (step_store, step_clock) = (store.clone(), clock.clone());
+    let balance_read_at = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
     crate::ops::spawn_single_role(
         "incidents",
         store,
@@ -129,8 +136,17 @@ pub fn spawn(
         shutdown,
         move || {
             let (store, now) = (step_store.clone(), step_clock.now_ms());
-            // Judged once a turn, however much was announced.
-            async move { evaluate(&store, now).await.map(|_| 0).map_err(Into::into) }
+            let (supplier, read_at) = (supplier.clone(), balance_read_at.clone());
+            async move {
+                let last = read_at.load(std::sync::atomic::Ordering::Relaxed);
+                if now.saturating_sub(last) >= millis(BALANCE_EVERY) {
+                    read_at.store(now, std::sync::atomic::Ordering::Relaxed);
+                    // Sets the gauge; a failure shows in the request metrics.
+                    let _ = supplier.balances().await;
+                }
+                // Judged once a turn, however much was announced.
+                evaluate(&store, now).await.map(|_| 0).map_err(Into::into)
+            }
         },
     )
 }

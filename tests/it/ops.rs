@@ -59,6 +59,7 @@ async fn metrics_are_scraped_after_a_purchase(db: &TestDb) {
         "foxbot_supplier_requests_total{endpoint=\"pay_order\",outcome=\"ok\"}",
         "foxbot_supplier_request_duration_seconds_bucket{endpoint=\"list_orders\"",
         "foxbot_supplier_budget_limit",
+        "foxbot_supplier_balance{currency=\"USD\"}",
         "foxbot_supplier_orders_created_total",
         "foxbot_supplier_orders_completed_total",
         "foxbot_completion_to_delivery_seconds_bucket",
