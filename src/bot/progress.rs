@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{Shop, escape};
-use crate::domain::EventKind;
+use crate::domain::{EventKind, PurchaseState};
 use crate::ops::spawn_single_role;
 use crate::store::EventCursor;
 
@@ -30,6 +30,7 @@ pub fn spawn(bot: Bot, shop: Shop, shutdown: watch::Receiver<bool>) -> Vec<JoinH
             EventKind::Refunded,
             EventKind::Cancelled,
             EventKind::DeadLetter,
+            EventKind::AdminAction,
         ],
     );
     let progress = {
@@ -80,19 +81,27 @@ async fn progress_step(bot: &Bot, shop: &Shop, cursor: &EventCursor) -> anyhow::
         let Some(id) = event.purchase_id else {
             continue;
         };
+        let Some(message) = shop.store.progress_message(id).await? else {
+            continue;
+        };
+        let Some(p) = shop.store.purchase(id).await? else {
+            continue;
+        };
         let step = match EventKind::parse(&event.kind) {
             Ok(EventKind::OrderPaid) => "progress-paid",
             Ok(EventKind::Delivered) => "progress-delivered",
             Ok(EventKind::Refunded) => "progress-refunded",
             Ok(EventKind::Cancelled) => "progress-cancelled",
             Ok(EventKind::DeadLetter) => "progress-attention",
+            // An admin moved it: say where it stands now (a refund says
+            // so itself when it is done).
+            Ok(EventKind::AdminAction) => match p.state {
+                PurchaseState::Cancelled => "progress-cancelled",
+                PurchaseState::WaitingSupplier => "progress-paid",
+                PurchaseState::Ordering | PurchaseState::Reconciling => "progress-ordering",
+                _ => continue,
+            },
             _ => continue,
-        };
-        let Some(message) = shop.store.progress_message(id).await? else {
-            continue;
-        };
-        let Some(p) = shop.store.purchase(id).await? else {
-            continue;
         };
         let lang = shop.store.language_of(p.user_id).await?;
         let text = super::payments::progress_text(lang, id, &p.product_name, p.quantity, step);

@@ -21,6 +21,7 @@ on_both_engines!(
     balance_order_and_stats_show_a_delivered_purchase,
     a_partial_delivery_is_refunded_whole_and_a_full_one_is_not_refunded,
     a_non_admin_pressing_an_admin_button_changes_nothing,
+    closing_a_dead_letter_tells_the_buyer_in_their_progress_message,
 );
 
 fn owner() -> TgUser {
@@ -511,5 +512,41 @@ async fn a_non_admin_pressing_an_admin_button_changes_nothing(db: &TestDb) {
     let unknown = app.say(&mallory, "/frobnicate").await.text.unwrap();
     let stalled = app.say(&mallory, "/stalled").await.text.unwrap();
     assert_eq!(stalled, unknown);
+    app.stop().await;
+}
+
+async fn closing_a_dead_letter_tells_the_buyer_in_their_progress_message(db: &TestDb) {
+    let app = stalling_shop(db).await;
+    app.sim().set_product_outcome(
+        "product_steam_10",
+        OrderOutcome::stall(Duration::from_millis(300)),
+    );
+    let (p, _) = buy_steam(&app, db, "× 1").await;
+    wait_for_state(db, p.id, PurchaseState::DeadLetter).await;
+    let buyer = asha();
+    // The buyer's progress message says the shop is on it.
+    app.api
+        .wait_for_message(buyer.id, |m| contains(m, "taking longer"), WAIT)
+        .await;
+
+    let admin = owner();
+    let list = ask(&app, &admin, "/stalled", "Needing attention").await;
+    let confirm = press_for_new(
+        &app,
+        &admin,
+        &list,
+        &format!("Close #{}", p.id),
+        &format!("Close #{}", p.id),
+    )
+    .await;
+    press_for_edit(&app, &admin, &confirm, "Yes", &["is closed"]).await;
+    wait_for_state(db, p.id, PurchaseState::Cancelled).await;
+    // The same message, edited: settled by the shop, nothing refunded.
+    let progress = app
+        .api
+        .wait_for_message(buyer.id, |m| contains(m, "was cancelled"), WAIT)
+        .await;
+    assert!(progress.edits >= 2, "{progress:?}");
+    assert!(app.api.refunds().is_empty());
     app.stop().await;
 }
