@@ -475,15 +475,9 @@ impl Bench {
     }
 }
 
-/// States of a purchase still waiting for its supplier writes.
-const QUEUED: &[PurchaseState] = &[
-    PurchaseState::Ordering,
-    PurchaseState::Submitting,
-    PurchaseState::Reconciling,
-    PurchaseState::Ordered,
-    PurchaseState::Paying,
-    PurchaseState::OnHold,
-];
+/// States of a purchase still waiting for its supplier writes: the
+/// engine's.
+const QUEUED: &[PurchaseState] = crate::engine::ENGINE_STATES;
 
 fn fulfilment(rng: &mut Rng) -> Duration {
     Duration::from_secs_f64(1.0 + 59.0 * rng.unit())

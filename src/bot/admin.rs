@@ -7,7 +7,7 @@ use teloxide::prelude::*;
 use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
 
 use super::callback::Callback;
-use super::{HandlerResult, Shop, escape, say, t};
+use super::{HandlerResult, Shop, escape, say, send, t};
 use crate::clock::{Millis, millis};
 use crate::domain::{AlertKind, Language, Money, PurchaseState, UserId};
 use crate::engine::admin::{
@@ -117,16 +117,6 @@ pub async fn on_button(
         }
     }
     Ok(())
-}
-
-async fn send(bot: &Bot, chat: ChatId, text: String, markup: Option<InlineKeyboardMarkup>) {
-    let mut request = bot.send_message(chat, text).parse_mode(ParseMode::Html);
-    if let Some(m) = markup {
-        request = request.reply_markup(m);
-    }
-    if let Err(e) = request.await {
-        tracing::warn!(chat = chat.0, error = %e, "could not answer an admin");
-    }
 }
 
 fn button(

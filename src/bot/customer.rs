@@ -11,7 +11,7 @@ use teloxide::types::{
 };
 
 use super::callback::Callback;
-use super::{HandlerResult, Shop, admin, escape, payments, say, t, user_id};
+use super::{HandlerResult, Shop, admin, escape, payments, say, send, t, user_id};
 use crate::domain::{Language, Note, ProductId, PurchaseState, UserId};
 use crate::i18n::{self, arg, num};
 use crate::intake::{self, IntakeError};
@@ -728,17 +728,6 @@ pub async fn on_button(
         Callback::Admin { .. } => {}
     }
     Ok(())
-}
-
-/// Sends a message with an optional keyboard (logged, never failing).
-async fn send(bot: &Bot, chat: ChatId, text: String, markup: Option<InlineKeyboardMarkup>) {
-    let mut request = bot.send_message(chat, text).parse_mode(ParseMode::Html);
-    if let Some(m) = markup {
-        request = request.reply_markup(m);
-    }
-    if let Err(e) = request.await {
-        tracing::warn!(chat = chat.0, error = %e, "could not answer");
-    }
 }
 
 /// Replaces the message a button was on (browsing stays one message), or

@@ -250,11 +250,21 @@ where
 /// Sends an HTML message, logging (never failing) on error: an answer that
 /// cannot be sent must not make the handler fail after its row is written.
 async fn say(bot: &Bot, chat: ChatId, html: String) -> Option<Message> {
-    match bot
-        .send_message(chat, html)
-        .parse_mode(ParseMode::Html)
-        .await
-    {
+    send(bot, chat, html, None).await
+}
+
+/// [`say`], with an inline keyboard.
+async fn send(
+    bot: &Bot,
+    chat: ChatId,
+    html: String,
+    markup: Option<teloxide::types::InlineKeyboardMarkup>,
+) -> Option<Message> {
+    let mut request = bot.send_message(chat, html).parse_mode(ParseMode::Html);
+    if let Some(m) = markup {
+        request = request.reply_markup(m);
+    }
+    match request.await {
         Ok(m) => Some(m),
         Err(e) => {
             tracing::warn!(chat = chat.0, error = %e, "could not answer");

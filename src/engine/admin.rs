@@ -442,17 +442,12 @@ impl OrderRef {
 
 /// Every state a purchase can be unfinished in: `/stalled` lists those past
 /// the stall alert (besides every dead letter).
-const UNFINISHED: &[PurchaseState] = &[
-    PurchaseState::Ordering,
-    PurchaseState::Submitting,
-    PurchaseState::Reconciling,
-    PurchaseState::Ordered,
-    PurchaseState::Paying,
-    PurchaseState::OnHold,
-    PurchaseState::WaitingSupplier,
-    PurchaseState::Delivering,
-    PurchaseState::Refunding,
-];
+fn unfinished() -> Vec<PurchaseState> {
+    PurchaseState::ALL
+        .into_iter()
+        .filter(|s| !s.is_final())
+        .collect()
+}
 
 /// The span `/balance` sums spending over.
 const SPEND_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -471,7 +466,7 @@ impl Engine {
         let (ids, total) = self
             .inner
             .store
-            .stalled_ids(UNFINISHED, stuck_before, limit)
+            .stalled_ids(&unfinished(), stuck_before, limit)
             .await?;
         let mut out = Stalled {
             total,
