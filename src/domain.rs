@@ -772,6 +772,18 @@ stored_names! {
 }
 
 stored_names! {
+    /// Which kind of shop a database belongs to, recorded by the first
+    /// start: a demo database (the built-in simulator, nothing paid) never
+    /// runs live, and a live one never runs as a demo.
+    pub enum ShopMode {
+        /// No `FOXRELOAD_API_KEY`: the simulator is the supplier.
+        Demo => "demo",
+        /// The real supplier, real payments.
+        Live => "live",
+    }
+}
+
+stored_names! {
     /// Why a purchase is refunded: each has its own words for the buyer.
     pub enum RefundReason {
         /// The supplier failed or cancelled the order (or it could not be placed).

@@ -18,7 +18,6 @@ on_both_engines!(
     a_button_from_another_user_or_forged_data_changes_nothing,
     a_non_admin_gets_nothing_from_admin_commands,
     garbage_text_and_emoji_floods_get_a_polite_answer,
-    the_demo_shop_delivers_without_payment,
     a_pre_checkout_is_refused_when_the_price_changed_since_the_invoice,
     language_follows_telegram_then_the_buyers_choice,
     the_command_menus_are_set_in_both_languages,
@@ -370,6 +369,12 @@ async fn garbage_text_and_emoji_floods_get_a_polite_answer(db: &TestDb) {
     }
     assert_eq!(db.store.state_counts().await.unwrap(), vec![]);
     app.stop().await;
+}
+
+/// A demo runs on SQLite only (a PostgreSQL database belongs to a live shop).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shop_delivers_without_payment_on_sqlite() {
+    the_demo_shop_delivers_without_payment(&TestDb::sqlite().await).await;
 }
 
 async fn the_demo_shop_delivers_without_payment(db: &TestDb) {
