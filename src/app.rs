@@ -84,6 +84,11 @@ impl App {
         }
         // Installed before any supplier call is counted.
         crate::ops::metrics::handle();
+        crate::ops::metrics::budget(
+            budget.used_in_window(),
+            budget.rate(),
+            budget.writes_waiting(),
+        );
         let http_supplier = supplier.clone();
 
         let (stop, stopped) = watch::channel(false);
