@@ -50,6 +50,7 @@ product-unavailable = Not available at the moment.
 button-back = ◀️ Back
 button-cancel = ✖️ Cancel
 button-expired = This button has expired. /start to begin again.
+button-private-only = This button works only in your private chat with me. Open it there to see your orders.
 note-ask = { $product } needs your <b>{ $field }</b>. Please send it.
 note-invalid = That { $field } does not look right: { $problem }. Please send it again, or /cancel.
 note-missing = Please give your { $field } first.

@@ -47,6 +47,7 @@ product-unavailable = अभी उपलब्ध नहीं है।
 button-back = ◀️ वापस
 button-cancel = ✖️ रद्द करें
 button-expired = यह बटन अब काम नहीं करता। फिर से शुरू करने के लिए /start भेजें।
+button-private-only = यह बटन सिर्फ़ मेरे साथ आपकी निजी चैट में काम करता है। अपने ऑर्डर देखने के लिए वहीं खोलें।
 note-ask = { $product } के लिए आपका <b>{ $field }</b> चाहिए। कृपया भेजें।
 note-invalid = यह { $field } सही नहीं लगता: { $problem }। कृपया दोबारा भेजें, या /cancel करें।
 note-missing = कृपया पहले अपना { $field } दें।

@@ -521,14 +521,14 @@ impl Config {
             }
             let ok = self.webhook_secret.as_ref().is_some_and(|s| {
                 let s = secrecy::ExposeSecret::expose_secret(s);
-                (1..=256).contains(&s.len())
+                (32..=256).contains(&s.len())
                     && s.chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
             });
             if !ok {
                 return Err(ConfigError::new(
                     "WEBHOOK_SECRET",
-                    "is required with WEBHOOK_URL: 1 to 256 of A-Z, a-z, 0-9, _ and -, the same on every replica",
+                    "is required with WEBHOOK_URL: 32 to 256 of A-Z, a-z, 0-9, _ and -, the same on every replica",
                 ));
             }
         }
@@ -680,6 +680,23 @@ mod tests {
         assert!(
             matches!(explicit.database_url, DatabaseUrl::Sqlite { ref path } if path == "shop.db")
         );
+    }
+
+    #[test]
+    fn a_webhook_secret_must_be_long_and_of_telegrams_alphabet() {
+        let url = ("WEBHOOK_URL", "https://shop.example/hook");
+        let long = "a".repeat(32);
+        assert!(load(&[url, ("WEBHOOK_SECRET", &long)]).is_ok());
+        for bad in [
+            "short_secret".to_owned(),
+            "a".repeat(257),
+            format!("{}é", "a".repeat(32)),
+            format!("{}.", "a".repeat(32)),
+        ] {
+            let err = load(&[url, ("WEBHOOK_SECRET", &bad)]).unwrap_err();
+            assert_eq!(err.name, "WEBHOOK_SECRET");
+            assert!(!err.to_string().contains(&bad), "a secret is never echoed");
+        }
     }
 
     #[test]

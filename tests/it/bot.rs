@@ -21,6 +21,7 @@ on_both_engines!(
     a_pre_checkout_is_refused_when_the_price_changed_since_the_invoice,
     language_follows_telegram_then_the_buyers_choice,
     the_command_menus_are_set_in_both_languages,
+    a_buyers_codes_open_only_in_their_own_private_chat,
 );
 
 pub(crate) fn asha() -> TgUser {
@@ -473,5 +474,52 @@ async fn the_command_menus_are_set_in_both_languages(db: &TestDb) {
     assert!(hi.iter().any(|(_, d)| d.contains("कैटलॉग")));
     // Admin commands are not in the public menu.
     assert!(!names(&en).contains(&"stalled".to_owned()));
+    app.stop().await;
+}
+
+/// A button of /orders pressed on a message forwarded to a group (or by
+/// anyone in a group) shows nothing there: codes open only in the buyer's
+/// own private chat.
+async fn a_buyers_codes_open_only_in_their_own_private_chat(db: &TestDb) {
+    let app = TestApp::spawn(db).await;
+    let user = asha();
+    buy_to_invoice(&app, &user, "Gift cards", "Steam Wallet", "× 1").await;
+    let invoice = app.api.invoices().pop().unwrap();
+    let charge = app
+        .api
+        .checkout(&user, &invoice.payload, invoice.total_amount, WAIT)
+        .await
+        .unwrap();
+    wait_for_codes(&app, &user).await;
+    let purchase = db.store.purchase_by_charge(&charge).await.unwrap().unwrap();
+    let open_codes = foxbot::bot::Callback::Order { id: purchase.id }
+        .data()
+        .unwrap();
+    let group = -100_555;
+    let press = app.api.callback_in_chat(
+        &user,
+        serde_json::json!({ "id": group, "type": "supergroup", "title": "Deals" }),
+        &open_codes,
+    );
+    let answer = crate::support::wait_for("the press answered", WAIT, || async {
+        app.api
+            .callback_answers()
+            .into_iter()
+            .find(|a| a.query_id == press)
+    })
+    .await;
+    assert!(
+        answer.text.is_some_and(|t| t.contains("private chat")),
+        "the buyer is told where it works"
+    );
+    let to_group: Vec<_> = app
+        .api
+        .calls("sendMessage")
+        .into_iter()
+        .filter(|c| c.body["chat_id"].as_i64() == Some(group))
+        .collect();
+    assert!(to_group.is_empty(), "sent to the group: {to_group:?}");
+    let code = &codes_of_only_order(&app)[0];
+    assert_eq!(messages_with(&app, &user, code), 1, "codes shown again");
     app.stop().await;
 }

@@ -478,6 +478,27 @@ impl FakeBotApi {
         })
     }
 
+    /// The customer presses a button carrying `data` on a message in another
+    /// chat (`chat`, say a group the bot's message was forwarded to); the
+    /// update carries it as an inaccessible message of that chat. Returns
+    /// the callback query id.
+    pub fn callback_in_chat(&self, user: &TgUser, chat: Value, data: &str) -> String {
+        self.shared.mutate(|s| {
+            let id = s.new_query_id(user.id);
+            s.callback_queries.insert(id.clone(), false);
+            s.push_update(json!({
+                "callback_query": {
+                    "id": id,
+                    "from": user.to_json(),
+                    "message": {"chat": chat, "message_id": 77, "date": 0},
+                    "chat_instance": "1",
+                    "data": data,
+                }
+            }));
+            id
+        })
+    }
+
     /// Presses the button of `message` whose text contains `label`.
     /// Panics if there is no such button with callback data.
     pub fn press(&self, user: &TgUser, message: &SentMessage, label: &str) -> String {
