@@ -269,6 +269,16 @@ async fn a_product_with_a_note_field_asks_for_it_and_the_value_reaches_the_suppl
             .unwrap()
             .contains("does not look right")
     );
+    // A pasted id with an invisible character is refused, naming it: the
+    // supplier would get "51\u{200B}23" and the top-up would go nowhere.
+    let hidden = app.say(&user, "51\u{200B}23").await;
+    let hidden = hidden.text.unwrap();
+    assert!(
+        hidden.contains("zero-width") && hidden.contains("U+200B"),
+        "{hidden}"
+    );
+    let bidi = app.say(&user, "\u{202E}3215").await;
+    assert!(bidi.text.unwrap().contains("text-direction mark (U+202E)"));
     app.api.text(&user, "5123");
     let invoice = app
         .api

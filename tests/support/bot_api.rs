@@ -1156,8 +1156,11 @@ impl State {
 
     fn push_update(&mut self, mut update: Value) -> i64 {
         if self.next_update_id == 0 {
-            // Telegram's ids start anywhere; start high enough to be visible.
-            self.next_update_id = 100_000_001;
+            // Telegram's ids start anywhere; start high enough to be
+            // visible, and apart for each fake (a shop remembers the ids it
+            // handled, so a second fake on one database must not reuse them).
+            let spread = uuid::Uuid::new_v4().as_u128() % 100_000_000;
+            self.next_update_id = 100_000_001 + spread as i64 * 10;
         }
         let id = self.next_update_id;
         self.next_update_id += 1;
