@@ -418,7 +418,7 @@ pub enum Outcome {
     Refused(Refusal),
     /// The plan is no longer what the admin confirmed (the purchase moved,
     /// or the ledger learnt something): nothing done; here is the new one.
-    Changed(Preview),
+    Changed(Box<Preview>),
     /// The purchase moved meanwhile (a worker, another admin): nothing done.
     LostRace,
     /// Another purchase with the same signature has a create in doubt; this
@@ -699,10 +699,10 @@ impl Engine {
             fingerprint: fingerprint(action, p.state, &plan),
         };
         if now_seen != saw {
-            return Ok(Outcome::Changed(Preview {
+            return Ok(Outcome::Changed(Box::new(Preview {
                 purchase: p,
                 plan: Ok(plan),
-            }));
+            })));
         }
         let actor = format!("admin:{}", admin.0);
         let now = inner.now();
