@@ -692,6 +692,15 @@ async fn a_dead_letter_is_not_retried_while_its_refund_is_claimed(db: &TestDb) {
         .error(400, "Bad Request: CHARGE_NOT_FOUND");
     let admin = owner();
     let list = ask(&app, &admin, "/stalled", "Needing attention").await;
+    // A retry asked for before the refund, and confirmed only after it.
+    let retry = press_for_new(
+        &app,
+        &admin,
+        &list,
+        &format!("Retry #{}", p.id),
+        "waiting_supplier",
+    )
+    .await;
     let confirm = press_for_new(
         &app,
         &admin,
@@ -722,6 +731,8 @@ async fn a_dead_letter_is_not_retried_while_its_refund_is_claimed(db: &TestDb) {
         refused.buttons().is_empty(),
         "nothing to confirm: {refused:?}"
     );
+    // The retry confirmed on what the admin saw before: refused all the same.
+    press_for_edit(&app, &admin, &retry, "Yes", &["is claimed or already done"]).await;
     let after = db.store.purchase(p.id).await.unwrap().unwrap();
     assert_eq!(after.state, PurchaseState::DeadLetter);
     assert_eq!(after.fence, fence);
