@@ -37,6 +37,9 @@ pub enum Callback {
         purchase: i64,
         confirmed: bool,
     },
+    /// An admin's re-order of a purchase's missing units, asked
+    /// (`confirmed` false) or confirmed.
+    Reorder { purchase: i64, confirmed: bool },
 }
 
 fn token_ok(s: &str) -> bool {
@@ -88,6 +91,14 @@ impl Callback {
                 purchase: id(n)?,
                 confirmed: true,
             },
+            ["ro", n] => Callback::Reorder {
+                purchase: id(n)?,
+                confirmed: false,
+            },
+            ["roy", n] => Callback::Reorder {
+                purchase: id(n)?,
+                confirmed: true,
+            },
             _ => return None,
         })
     }
@@ -114,6 +125,10 @@ impl Callback {
                 if *confirmed { "ay" } else { "a" },
                 action.as_str()
             ),
+            Callback::Reorder {
+                purchase,
+                confirmed,
+            } => format!("{}:{purchase}", if *confirmed { "roy" } else { "ro" }),
         };
         (Callback::parse(&data).as_ref() == Some(self)).then_some(data)
     }
@@ -140,6 +155,12 @@ pub async fn on_callback(bot: Bot, shop: Shop, q: CallbackQuery) -> HandlerResul
             confirmed,
         } => {
             admin::on_button(&bot, &shop, &q, lang, action, purchase, confirmed).await?;
+        }
+        Callback::Reorder {
+            purchase,
+            confirmed,
+        } => {
+            admin::on_reorder_button(&bot, &shop, &q, lang, purchase, confirmed).await?;
         }
         // A buyer's buttons act only in their own private chat: a button
         // on a message forwarded to a group would show codes to the group.
@@ -195,6 +216,14 @@ mod tests {
                 purchase: 7,
                 confirmed: true,
             },
+            Callback::Reorder {
+                purchase: 7,
+                confirmed: false,
+            },
+            Callback::Reorder {
+                purchase: 7,
+                confirmed: true,
+            },
         ];
         for c in all {
             let data = c.data().expect("fits");
@@ -216,6 +245,9 @@ mod tests {
             "p:has space",
             "p:a/b",
             "a:steal:1",
+            "ro:0",
+            "roy:-3",
+            "ro:7:1",
             &"p:".repeat(40),
             "cat:x:1;DROP TABLE",
         ] {

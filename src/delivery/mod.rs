@@ -187,8 +187,16 @@ impl Inner {
                 .dead_letter(worker, p, "no codes are stored for a completed order")
                 .await;
         };
+        // Blank elements are not codes: a set with none usable is never
+        // sent as a delivery (an empty list under "your order").
+        if !codes.iter().any(Code::is_usable) {
+            return self
+                .dead_letter(worker, p, "no usable code is stored for a completed order")
+                .await;
+        }
         let language = self.store.language_of(p.user_id).await?;
-        let parts = message_parts(p, language, &codes);
+        let parent = self.store.reorder_parent(p.id).await?;
+        let parts = message_parts_for(p, language, &codes, parent);
         let total = i64::try_from(parts.len()).unwrap_or(i64::MAX);
         let mut tx = self.store.begin().await?;
         let delivery = tx.claim_delivery(p.id, total, self.now()).await?;
@@ -436,6 +444,48 @@ fn with_error(m: DeliveryMove, why: &str) -> DeliveryMove {
 /// The delivery's messages: a header in the buyer's language, the codes,
 /// and "part n of m" when it takes more than one.
 pub fn message_parts(p: &Purchase, language: Language, codes: &[Code]) -> Vec<render::Part> {
+    message_parts_for(p, language, codes, None)
+}
+
+/// [`message_parts`] for a purchase that may be the re-order of the units
+/// missing from `parent`. Only usable codes are shown; when fewer arrived
+/// than were ordered, the first part says how many of how many, and that
+/// the shop is getting the rest.
+pub fn message_parts_for(
+    p: &Purchase,
+    language: Language,
+    codes: &[Code],
+    parent: Option<i64>,
+) -> Vec<render::Part> {
+    let codes: Vec<Code> = codes.iter().filter(|c| c.is_usable()).cloned().collect();
+    let codes = codes.as_slice();
+    let ordered = p.quantity.get();
+    let arrived = i64::try_from(codes.len()).unwrap_or(i64::MAX).min(ordered);
+    let mut notes = Vec::new();
+    if let Some(parent) = parent {
+        notes.push(i18n::text(
+            language,
+            "delivery-reorder",
+            &[("parent", num(parent))],
+        ));
+    }
+    if arrived < ordered {
+        notes.push(i18n::text(
+            language,
+            "delivery-partial",
+            &[("arrived", num(arrived)), ("ordered", num(ordered))],
+        ));
+    }
+    let mut parts = message_parts_plain(p, language, codes);
+    if let Some(first) = parts.first_mut()
+        && !notes.is_empty()
+    {
+        first.html = format!("{}\n{}", notes.join("\n"), first.html);
+    }
+    parts
+}
+
+fn message_parts_plain(p: &Purchase, language: Language, codes: &[Code]) -> Vec<render::Part> {
     let header = i18n::text(
         language,
         "delivery-header",
