@@ -26,6 +26,10 @@ on_both_engines!(
     the_buyer_reads_the_delivery_in_their_language,
     a_resend_that_was_rate_limited_is_still_flagged,
     a_sent_part_stays_recorded_when_the_purchase_moved_on_meanwhile,
+    // Issue #14, hole 5: codes are counted.
+    stored_codes_that_are_all_blank_are_never_sent_as_delivered,
+    a_short_delivery_tells_the_buyer_how_many_of_how_many_arrived,
+    a_reorders_delivery_names_the_order_it_completes,
 );
 
 struct Setup {
@@ -84,10 +88,34 @@ fn codes(n: usize) -> Vec<Code> {
 
 /// A purchase handed to delivery with `codes`, as the engine leaves it.
 async fn delivering(s: &Setup, language: Language, codes: &[Code]) -> i64 {
-    let mut np = new_purchase(77, "product_steam_10", 1, &[]);
+    delivering_of(s, language, 1, codes).await
+}
+
+/// [`delivering`] for a purchase of `quantity` units.
+async fn delivering_of(s: &Setup, language: Language, quantity: i64, codes: &[Code]) -> i64 {
+    delivering_for(s, 77, language, quantity, codes).await
+}
+
+/// [`delivering_of`] for buyer `user` (the first purchase of a buyer sets
+/// their language).
+async fn delivering_for(
+    s: &Setup,
+    user: i64,
+    language: Language,
+    quantity: i64,
+    codes: &[Code],
+) -> i64 {
+    let mut np = new_purchase(user, "product_steam_10", quantity, &[]);
     np.language = language;
     let now = s.clock.now_ms();
     let id = s.store.insert_purchase(&np, now).await.unwrap();
+    to_delivering(s, id, codes).await;
+    id
+}
+
+/// Moves purchase `id` (in `ordering`) to `delivering` with `codes`.
+async fn to_delivering(s: &Setup, id: i64, codes: &[Code]) {
+    let now = s.clock.now_ms();
     let p = s.store.purchase(id).await.unwrap().unwrap();
     // ordering → on_hold → delivering: both moves are in the state table.
     let held = Transition::of(&p, PurchaseState::OnHold, EventKind::OnHold);
@@ -99,7 +127,6 @@ async fn delivering(s: &Setup, language: Language, codes: &[Code]) -> i64 {
     assert!(tx.transition(&done, now).await.unwrap().applied());
     tx.store_codes(id, codes, now).await.unwrap();
     tx.commit().await.unwrap();
-    id
 }
 
 async fn a_completed_order_is_delivered_in_one_message_and_closed(db: &TestDb) {
@@ -333,4 +360,119 @@ async fn a_sent_part_stays_recorded_when_the_purchase_moved_on_meanwhile(db: &Te
     let log = s.store.delivery_of(id).await.unwrap().unwrap();
     assert_eq!(log.state, DeliveryState::Sent, "{log:?}");
     assert_eq!(log.message_id, Some(1));
+}
+
+// ---------------------------------------------------------------------------
+// Issue #14, hole 5: codes are counted
+// ---------------------------------------------------------------------------
+
+fn blanks() -> Vec<Code> {
+    [
+        "\"\"",
+        "\"   \"",
+        "null",
+        "{}",
+        r#"{"code":" "}"#,
+        r#"{"pin":""}"#,
+    ]
+    .into_iter()
+    .map(|json| Code(serde_json::from_str(json).unwrap()))
+    .collect()
+}
+
+/// Blank elements stored as codes (by an older version, say) never make a
+/// "delivered" above an empty list: a person looks instead.
+async fn stored_codes_that_are_all_blank_are_never_sent_as_delivered(db: &TestDb) {
+    let s = setup(db);
+    let id = delivering_of(&s, Language::En, 6, &blanks()).await;
+    s.run().await;
+    assert!(s.notifier.asked().is_empty(), "nothing sent");
+    assert_eq!(s.purchase(id).await.state, PurchaseState::DeadLetter);
+    let alerts = s.store.alerts_of(id).await.unwrap();
+    assert!(alerts.iter().any(|a| a.kind == "dead_letter"), "{alerts:?}");
+    assert!(s.store.delivery_of(id).await.unwrap().is_none());
+}
+
+/// 3 of 5 (and 1 of 5): the buyer reads exactly how many arrived and that
+/// the shop is getting the rest, in their language; blanks are not shown.
+async fn a_short_delivery_tells_the_buyer_how_many_of_how_many_arrived(db: &TestDb) {
+    let s = setup(db);
+    let mut three = codes(3);
+    three.extend(blanks());
+    let ids = [
+        delivering_of(&s, Language::En, 5, &three).await,
+        delivering_of(&s, Language::En, 5, &codes(1)).await,
+        delivering_for(&s, 78, Language::Hi, 5, &codes(3)).await,
+        delivering_of(&s, Language::En, 5, &codes(5)).await,
+    ];
+    s.run().await;
+    let asked = s.notifier.asked();
+    assert_eq!(asked.len(), 4);
+    // In purchase order, whatever order they were sent in.
+    let sent: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            asked
+                .iter()
+                .find(|m| m.html.contains(&format!("#{id}</b>")))
+                .expect("each purchase delivered")
+        })
+        .collect();
+    let en = &sent[0].html;
+    assert!(
+        en.contains("3 of 5 codes have arrived; the shop is getting the rest"),
+        "{en}"
+    );
+    assert_eq!(en.matches("<code>").count(), 3, "no blank lines: {en}");
+    assert!(!en.contains("4."), "{en}");
+    assert!(
+        sent[1].html.contains("1 of 5 codes has arrived"),
+        "{}",
+        sent[1].html
+    );
+    assert!(
+        sent[2].html.contains("5 में से 3 कोड आ गए हैं"),
+        "{}",
+        sent[2].html
+    );
+    assert!(
+        !sent[3].html.contains("arrived"),
+        "a full delivery says nothing of it"
+    );
+}
+
+/// A re-order's codes come as their own delivery, naming the order whose
+/// missing units they are.
+async fn a_reorders_delivery_names_the_order_it_completes(db: &TestDb) {
+    let s = setup(db);
+    let parent = delivering_of(&s, Language::En, 5, &codes(3)).await;
+    s.run().await;
+    let p = s.purchase(parent).await;
+    let child = new_purchase(77, "product_steam_10", 2, &[]);
+    let reordered = s
+        .store
+        .insert_reorder(
+            &child,
+            &p,
+            "admin:1",
+            &serde_json::json!({}),
+            s.clock.now_ms(),
+        )
+        .await
+        .unwrap();
+    let foxbot::store::Reordered::New(child) = reordered else {
+        panic!("{reordered:?}");
+    };
+    to_delivering(&s, child, &codes(2)).await;
+    s.run().await;
+    let sent = s.notifier.asked();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[1]
+            .html
+            .contains(&format!("missing from your order #{parent}")),
+        "{}",
+        sent[1].html
+    );
+    assert!(!sent[1].html.contains("arrived"), "{}", sent[1].html);
 }
