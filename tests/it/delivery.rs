@@ -30,6 +30,7 @@ on_both_engines!(
     stored_codes_that_are_all_blank_are_never_sent_as_delivered,
     a_short_delivery_tells_the_buyer_how_many_of_how_many_arrived,
     a_reorders_delivery_names_the_order_it_completes,
+    a_short_order_alerts_the_admins_whose_confirmed_reorder_orders_the_rest_once,
 );
 
 struct Setup {
@@ -475,4 +476,173 @@ async fn a_reorders_delivery_names_the_order_it_completes(db: &TestDb) {
         sent[1].html
     );
     assert!(!sent[1].html.contains("arrived"), "{}", sent[1].html);
+}
+
+/// Through the real app: 1 usable code of 3. The buyer is told "1 of 3";
+/// the admins' alert carries the re-order and refund buttons; only an
+/// admin's confirmed press re-orders, once however often pressed, and the
+/// buyer gets the rest without paying again.
+async fn a_short_order_alerts_the_admins_whose_confirmed_reorder_orders_the_rest_once(db: &TestDb) {
+    use crate::bot::{asha, buy_to_invoice};
+    use crate::support::app::{ADMIN, TestApp, WAIT};
+    use crate::support::bot_api::{SentMessage, TgUser};
+    use crate::support::wait_for;
+    use foxbot::foxreload::sim::OrderOutcome;
+
+    fn has(m: &SentMessage, needle: &str) -> bool {
+        m.text.as_deref().is_some_and(|t| t.contains(needle))
+    }
+    async fn in_state(db: &TestDb, id: i64, state: PurchaseState) {
+        wait_for(&format!("purchase {id} in {state}"), WAIT, || async {
+            db.store
+                .purchase(id)
+                .await
+                .ok()
+                .flatten()
+                .filter(|p| p.state == state)
+        })
+        .await;
+    }
+
+    let app = TestApp::spawn(db).await;
+    // The admin has opened the bot (alerts cannot reach a chat never opened).
+    let admin = TgUser::new(ADMIN, "Owner").with_language("en");
+    app.say(&admin, "/start").await;
+    const STEAM: &str = "product_steam_10";
+    app.sim().set_product_outcome(
+        STEAM,
+        OrderOutcome::blank_codes(Duration::from_millis(300), 1),
+    );
+    let buyer = asha();
+    buy_to_invoice(&app, &buyer, "Gift cards", "Steam Wallet", "× 3").await;
+    let invoice = app.api.invoices().pop().expect("an invoice");
+    let charge = app
+        .api
+        .checkout(&buyer, &invoice.payload, invoice.total_amount, WAIT)
+        .await
+        .expect("the pre-checkout is accepted");
+    let p = wait_for("the purchase row", WAIT, || async {
+        db.store.purchase_by_charge(&charge).await.ok().flatten()
+    })
+    .await;
+    in_state(db, p.id, PurchaseState::Delivered).await;
+    // The buyer: the one code, and exactly how many of how many.
+    let codes = app
+        .api
+        .wait_for_message(
+            buyer.id,
+            |m| has(m, "Your order #") && has(m, "1 of 3 codes has arrived"),
+            WAIT,
+        )
+        .await;
+    assert!(has(&codes, "the shop is getting the rest"), "{codes:?}");
+    app.api
+        .wait_for_message(
+            buyer.id,
+            |m| has(m, "1 of 3 codes has arrived and is in the message below"),
+            WAIT,
+        )
+        .await;
+    // The admins: the count, and the two ways out.
+    let alert = app
+        .api
+        .wait_for_message(ADMIN, |m| has(m, "only 1 of 3 codes arrived"), WAIT)
+        .await;
+    let reorder = format!("Re-order missing #{}", p.id);
+    assert!(alert.callback_data(&reorder).is_some(), "{alert:?}");
+    assert!(
+        alert.callback_data(&format!("Refund #{}", p.id)).is_some(),
+        "{alert:?}"
+    );
+
+    // Someone else pressing the re-order (asked or confirmed) changes nothing.
+    let mallory = TgUser::new(666, "Mallory").with_language("en");
+    let menu = app.say(&mallory, "/orders").await;
+    for data in [format!("ro:{}", p.id), format!("roy:{}", p.id)] {
+        let query = app.api.callback(&mallory, menu.message_id, &data);
+        let answer = app
+            .api
+            .wait("the answer to a re-order button", WAIT, |api| {
+                api.callback_answers()
+                    .into_iter()
+                    .find(|a| a.query_id == query)
+            })
+            .await;
+        assert!(
+            answer.text.unwrap_or_default().contains("expired"),
+            "{data}"
+        );
+    }
+    assert_eq!(db.store.reorder_of(p.id).await.unwrap(), None);
+
+    // The admin presses it: asked first, with what it means.
+    app.sim()
+        .set_product_outcome(STEAM, OrderOutcome::complete(Duration::from_millis(300)));
+    let before = app.api.sent_messages(ADMIN).len();
+    app.api.press(&admin, &alert, &reorder);
+    let confirm = app
+        .api
+        .wait("the re-order's confirmation", WAIT, |api| {
+            api.sent_messages(ADMIN)
+                .into_iter()
+                .skip(before)
+                .find(|m| has(m, "Re-order the 2 missing codes"))
+        })
+        .await;
+    assert_eq!(db.store.reorder_of(p.id).await.unwrap(), None, "only asked");
+    // Confirmed twice: one re-order. The confirmation is edited into the
+    // record of what was done, then into "already".
+    let mut answers = Vec::new();
+    for needle in ["are re-ordered as purchase", "was already re-ordered"] {
+        let query = app.api.press(&admin, &confirm, "Yes");
+        let edited = app
+            .api
+            .wait(&format!("{needle:?} after the press"), WAIT, |api| {
+                let answered = api.callback_answers().iter().any(|a| a.query_id == query);
+                api.sent_messages(ADMIN)
+                    .into_iter()
+                    .find(|m| m.message_id == confirm.message_id && has(m, needle))
+                    .filter(|_| answered)
+            })
+            .await;
+        answers.push(edited.text.unwrap_or_default());
+    }
+    let child = db
+        .store
+        .reorder_of(p.id)
+        .await
+        .unwrap()
+        .expect("re-ordered");
+    assert!(
+        answers[0].contains(&format!("re-ordered as purchase #{child}")),
+        "{answers:?}"
+    );
+    assert!(
+        answers[1].contains(&format!("already re-ordered as purchase #{child}")),
+        "{answers:?}"
+    );
+    in_state(db, child, PurchaseState::Delivered).await;
+    let rest = app
+        .api
+        .wait_for_message(
+            buyer.id,
+            |m| has(m, &format!("missing from your order #{}", p.id)),
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        rest.text.unwrap_or_default().matches("FOX-").count(),
+        2,
+        "the two missing codes"
+    );
+    let c = db.store.purchase(child).await.unwrap().unwrap();
+    assert_eq!((c.stars, c.quantity.get()), (0, 2));
+    assert_eq!(app.api.invoices().len(), 1, "the buyer pays nothing more");
+    assert!(app.api.refunds().is_empty());
+    assert_eq!(
+        app.sim().orders().len(),
+        2,
+        "one re-order, however often pressed"
+    );
+    app.stop().await;
 }
