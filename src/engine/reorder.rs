@@ -121,6 +121,20 @@ impl Engine {
         }))
     }
 
+    /// Purchase `id` has no re-order, or its re-order ended without
+    /// delivering (cancelled or refunded): only then may the whole charge
+    /// of a partial delivery be refunded.
+    pub(super) async fn reorder_came_to_nothing(&self, id: i64) -> Result<bool> {
+        let store = &self.inner.store;
+        let Some(child) = store.reorder_of(id).await? else {
+            return Ok(true);
+        };
+        Ok(store
+            .purchase(child)
+            .await?
+            .is_some_and(|c| matches!(c.state, PurchaseState::Cancelled | PurchaseState::Refunded)))
+    }
+
     /// What a re-order of purchase `id` would do now; `None`: no such purchase.
     pub async fn reorder_preview(&self, id: i64) -> Result<Option<Preview>> {
         let Some(p) = self.inner.store.purchase(id).await? else {

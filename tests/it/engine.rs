@@ -1126,6 +1126,16 @@ async fn the_missing_units_are_reordered_once_linked_and_unpaid_through_the_engi
         .collect();
     assert_eq!(admin_events.len(), 1, "one re-order recorded");
     assert_eq!(admin_events[0].actor.as_deref(), Some("admin:9000"));
+    // Re-ordered, the delivery will be whole: refunding the whole charge
+    // as well would pay twice.
+    use foxbot::engine::admin::{Action, Outcome as AdminOutcome, Refusal as AdminRefusal};
+    assert_eq!(
+        rig.engine
+            .admin_act(admin, Action::Refund, id)
+            .await
+            .unwrap(),
+        AdminOutcome::Refused(AdminRefusal::DeliveredInFull)
+    );
 
     rig.run_to_quiescence(1, 30).await;
     assert_eq!(rig.state(child).await, PurchaseState::Delivering);
