@@ -918,6 +918,24 @@ mod tests {
     }
 
     #[test]
+    fn blank_codes_complete_with_only_the_usable_codes_asked_for() {
+        let mut o = order(OrderOutcome::blank_codes(Duration::from_secs(1), 1));
+        o.paid_at = Some(0);
+        o.status = Status::Paid;
+        advance(&mut o, 10_000);
+        assert_eq!(o.status, Status::Completed);
+        let codes: Vec<crate::domain::Code> = o.items[0]
+            .external_data
+            .iter()
+            .cloned()
+            .map(crate::domain::Code)
+            .collect();
+        assert_eq!(codes.len(), 3, "an element per unit");
+        assert_eq!(codes.iter().filter(|c| c.is_usable()).count(), 1);
+        assert!(o.items[0].error.is_none(), "and no reason given");
+    }
+
+    #[test]
     fn failures_return_the_money_at_the_time_they_happened() {
         let mut o = order(OrderOutcome {
             kind: OutcomeKind::Fail,
