@@ -204,3 +204,31 @@ admin-confirm-changed = ⚠️ Things changed since you looked: nothing was done
 admin-refused-codes-reached = #{ $purchase } counts as delivered: its codes reached the buyer (a part was sent or may have been, or they are viewable in /orders), so it is not refunded. If the buyer must get the Stars back all the same, use "Refund anyway": it also hides the codes from their /orders.
 admin-refused-refund-underway = A refund of #{ $purchase } is claimed or already done: putting it back to work could give the buyer both the codes and the Stars. Nothing was done; see /order { $purchase }.
 admin-done-refund-anyway = ↩️ #{ $purchase } is being refunded anyway; its codes are hidden from the buyer's /orders.
+
+## Issue #14, hole 5: codes are counted (partial deliveries, re-orders)
+delivery-partial = { $arrived ->
+    [one] ⚠️ { $arrived } of { $ordered } codes has arrived; the shop is getting the rest and will send them here.
+   *[other] ⚠️ { $arrived } of { $ordered } codes have arrived; the shop is getting the rest and will send them here.
+}
+delivery-reorder = These are the codes that were missing from your order #{ $parent }.
+progress-partly-delivered = { $arrived ->
+    [one] 📦 Order #{ $purchase } ({ $product } × { $quantity }): { $arrived } of { $ordered } codes has arrived and is in the message below. The shop is getting the rest.
+   *[other] 📦 Order #{ $purchase } ({ $product } × { $quantity }): { $arrived } of { $ordered } codes have arrived and are in the message below. The shop is getting the rest.
+}
+admin-alert-partial = { $arrived ->
+    [one] Purchase #{ $purchase }: only { $arrived } of { $ordered } codes arrived (supplier order { $order }; the supplier says: { $errors }). It is being delivered, and the buyer is told the shop is getting the rest. Re-order the { $missing } missing at the shop's cost, or refund the whole charge.
+   *[other] Purchase #{ $purchase }: only { $arrived } of { $ordered } codes arrived (supplier order { $order }; the supplier says: { $errors }). They are being delivered, and the buyer is told the shop is getting the rest. Re-order the { $missing } missing at the shop's cost, or refund the whole charge.
+}
+admin-button-reorder = 🔁 Re-order missing #{ $purchase }
+admin-confirm-reorder = { $missing ->
+    [one] Re-order the { $missing } missing code of #{ $purchase }? A new purchase of { $missing } × { $product } is placed at the shop's cost (the buyer pays nothing more), linked to #{ $purchase }, and its code goes to the buyer when it arrives.
+   *[other] Re-order the { $missing } missing codes of #{ $purchase }? A new purchase of { $missing } × { $product } is placed at the shop's cost (the buyer pays nothing more), linked to #{ $purchase }, and its codes go to the buyer when they arrive.
+}
+admin-confirm-reorder-button = ✅ Yes, re-order for #{ $purchase }
+admin-done-reorder = { $missing ->
+    [one] 🔁 The { $missing } missing code of #{ $purchase } is re-ordered as purchase #{ $child }, at the shop's cost.
+   *[other] 🔁 The { $missing } missing codes of #{ $purchase } are re-ordered as purchase #{ $child }, at the shop's cost.
+}
+admin-reorder-already = #{ $purchase } was already re-ordered as purchase #{ $child }: nothing new was ordered. See /order { $child }.
+admin-reorder-not-delivered = #{ $purchase } cannot be re-ordered now ({ $state }): only a delivered purchase with codes missing can.
+admin-reorder-nothing-missing = #{ $purchase } has every code it ordered: there is nothing to re-order.

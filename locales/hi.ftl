@@ -201,3 +201,31 @@ admin-confirm-changed = ⚠️ आपके देखने के बाद ह
 admin-refused-codes-reached = #{ $purchase } डिलीवर मानी जाती है: इसके कोड ख़रीदार तक पहुँच चुके हैं (कोई हिस्सा भेजा गया या शायद भेजा गया, या वे /orders में देखे जा सकते हैं), इसलिए इसका रिफ़ंड नहीं होगा। अगर ख़रीदार को फिर भी Stars वापस देने हैं, तो "फिर भी रिफ़ंड करें" चुनें: इससे कोड उनके /orders से छिप भी जाएँगे।
 admin-refused-refund-underway = #{ $purchase } का रिफ़ंड शुरू हो चुका है या हो चुका है: इसे फिर से काम पर लगाने से ख़रीदार को कोड और Stars दोनों मिल सकते हैं। कुछ नहीं किया गया; /order { $purchase } देखें।
 admin-done-refund-anyway = ↩️ #{ $purchase } का फिर भी रिफ़ंड हो रहा है; इसके कोड ख़रीदार के /orders से छिपा दिए गए हैं।
+
+## Issue #14, hole 5: codes are counted (partial deliveries, re-orders)
+delivery-partial = { $arrived ->
+    [one] ⚠️ { $ordered } में से { $arrived } कोड आ गया है; बाक़ी कोड दुकान मँगवा रही है और आते ही यहीं भेज देगी।
+   *[other] ⚠️ { $ordered } में से { $arrived } कोड आ गए हैं; बाक़ी कोड दुकान मँगवा रही है और आते ही यहीं भेज देगी।
+}
+delivery-reorder = ये आपके ऑर्डर #{ $parent } के वे कोड हैं जो पहले नहीं आए थे।
+progress-partly-delivered = { $arrived ->
+    [one] 📦 ऑर्डर #{ $purchase } ({ $product } × { $quantity }): { $ordered } में से { $arrived } कोड आ गया है, वह नीचे वाले संदेश में है। बाक़ी कोड दुकान मँगवा रही है।
+   *[other] 📦 ऑर्डर #{ $purchase } ({ $product } × { $quantity }): { $ordered } में से { $arrived } कोड आ गए हैं, वे नीचे वाले संदेश में हैं। बाक़ी कोड दुकान मँगवा रही है।
+}
+admin-alert-partial = { $arrived ->
+    [one] ख़रीदारी #{ $purchase }: { $ordered } में से केवल { $arrived } कोड आया (सप्लायर ऑर्डर { $order }; सप्लायर का कहना: { $errors })। वह भेजा जा रहा है, और ख़रीदार को बताया गया है कि दुकान बाक़ी कोड मँगवा रही है। बाक़ी { $missing } कोड दुकान के ख़र्च पर दोबारा ऑर्डर करें, या पूरे भुगतान का रिफ़ंड करें।
+   *[other] ख़रीदारी #{ $purchase }: { $ordered } में से केवल { $arrived } कोड आए (सप्लायर ऑर्डर { $order }; सप्लायर का कहना: { $errors })। वे भेजे जा रहे हैं, और ख़रीदार को बताया गया है कि दुकान बाक़ी कोड मँगवा रही है। बाक़ी { $missing } कोड दुकान के ख़र्च पर दोबारा ऑर्डर करें, या पूरे भुगतान का रिफ़ंड करें।
+}
+admin-button-reorder = 🔁 बाक़ी दोबारा ऑर्डर करें #{ $purchase }
+admin-confirm-reorder = { $missing ->
+    [one] #{ $purchase } का { $missing } बाक़ी कोड दोबारा ऑर्डर करें? { $missing } × { $product } की नई ख़रीदारी दुकान के ख़र्च पर होगी (ख़रीदार से कुछ और नहीं लिया जाएगा), वह #{ $purchase } से जुड़ी होगी, और कोड आते ही ख़रीदार को भेजा जाएगा।
+   *[other] #{ $purchase } के { $missing } बाक़ी कोड दोबारा ऑर्डर करें? { $missing } × { $product } की नई ख़रीदारी दुकान के ख़र्च पर होगी (ख़रीदार से कुछ और नहीं लिया जाएगा), वह #{ $purchase } से जुड़ी होगी, और कोड आते ही ख़रीदार को भेजे जाएँगे।
+}
+admin-confirm-reorder-button = ✅ हाँ, #{ $purchase } के लिए दोबारा ऑर्डर करें
+admin-done-reorder = { $missing ->
+    [one] 🔁 #{ $purchase } का { $missing } बाक़ी कोड ख़रीदारी #{ $child } के रूप में दुकान के ख़र्च पर दोबारा ऑर्डर किया गया।
+   *[other] 🔁 #{ $purchase } के { $missing } बाक़ी कोड ख़रीदारी #{ $child } के रूप में दुकान के ख़र्च पर दोबारा ऑर्डर किए गए।
+}
+admin-reorder-already = #{ $purchase } पहले ही ख़रीदारी #{ $child } के रूप में दोबारा ऑर्डर हो चुका है: कुछ नया ऑर्डर नहीं किया गया। देखें /order { $child }।
+admin-reorder-not-delivered = #{ $purchase } अभी दोबारा ऑर्डर नहीं हो सकता ({ $state }): केवल वही डिलीवर हुई ख़रीदारी दोबारा ऑर्डर होती है जिसके कोड कम आए हों।
+admin-reorder-nothing-missing = #{ $purchase } के सभी कोड आ चुके हैं: दोबारा ऑर्डर करने को कुछ नहीं है।

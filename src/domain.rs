@@ -808,6 +808,9 @@ stored_names! {
         Manual => "manual",
         /// Demo mode: the built-in simulator, nothing paid.
         Demo => "demo",
+        /// The units missing from a partly delivered purchase, re-ordered at
+        /// the shop's cost (linked by `parent_purchase_id`); nothing paid.
+        Reorder => "reorder",
     }
 }
 

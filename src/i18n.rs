@@ -132,6 +132,7 @@ mod tests {
             include_str!("bot/callback.rs"),
             include_str!("delivery/mod.rs"),
             include_str!("delivery/refund.rs"),
+            include_str!("engine/paying.rs"),
         ];
         let defined = keys(SOURCES[0].2);
         let mut missing = Vec::new();

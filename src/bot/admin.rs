@@ -14,6 +14,7 @@ use crate::engine::admin::{
     BalanceReport, DayStats, OrderRef, Outcome, Plan, Preview, Refusal, Retry, Span, Spend,
     SupplierCost, span,
 };
+use crate::engine::reorder::{Outcome as ReorderOutcome, Refusal as ReorderRefusal};
 use crate::i18n::{self, arg, num};
 use crate::store::{Event, Purchase};
 
@@ -881,6 +882,155 @@ fn stats_text(lang: Language, s: &DayStats) -> String {
         ));
     }
     lines.join("\n")
+}
+
+// ---------------------------------------------------------------------------
+// Re-ordering the units a partial delivery is missing (issue #14, hole 5)
+// ---------------------------------------------------------------------------
+
+/// The buttons under a partial delivery's alert: re-order the missing
+/// units at the shop's cost, or refund the whole charge. Each asks for
+/// confirmation first.
+pub fn partial_delivery_buttons(lang: Language, purchase: i64) -> Option<InlineKeyboardMarkup> {
+    let reorder = Callback::Reorder {
+        purchase,
+        confirmed: false,
+    }
+    .data()
+    .map(|data| {
+        let label = i18n::text(lang, "admin-button-reorder", &[("purchase", num(purchase))]);
+        InlineKeyboardButton::callback(label, data)
+    });
+    let refund = button(
+        i18n::text(lang, "admin-button-refund", &[("purchase", num(purchase))]),
+        Action::Refund,
+        purchase,
+        None,
+    );
+    let row: Vec<InlineKeyboardButton> = [reorder, refund].into_iter().flatten().collect();
+    (!row.is_empty()).then(|| InlineKeyboardMarkup::new([row]))
+}
+
+/// The re-order button, for admins only (anyone else gets the expired
+/// answer): asked, it shows what would be ordered and a confirm button;
+/// confirmed, the engine makes the re-order (once, however often pressed).
+pub async fn on_reorder_button(
+    bot: &Bot,
+    shop: &Shop,
+    q: &CallbackQuery,
+    lang: Language,
+    purchase: i64,
+    confirmed: bool,
+) -> HandlerResult {
+    let admin = i64::try_from(q.from.id.0)
+        .ok()
+        .filter(|id| shop.is_admin(*id));
+    let (Some(admin), Some(message)) = (admin, q.message.as_ref()) else {
+        bot.answer_callback_query(q.id.clone())
+            .text(t(lang, "button-expired"))
+            .await?;
+        return Ok(());
+    };
+    bot.answer_callback_query(q.id.clone()).await?;
+    let chat = message.chat().id;
+    if !confirmed {
+        let (text, markup) = match shop.engine.reorder_preview(purchase).await {
+            Ok(Some(preview)) => match preview.plan {
+                Ok(missing) => {
+                    let text = i18n::text(
+                        lang,
+                        "admin-confirm-reorder",
+                        &[
+                            ("purchase", num(purchase)),
+                            ("missing", num(missing)),
+                            (
+                                "product",
+                                arg(&escape(&clip(&preview.purchase.product_name))),
+                            ),
+                        ],
+                    );
+                    let label = i18n::text(
+                        lang,
+                        "admin-confirm-reorder-button",
+                        &[("purchase", num(purchase))],
+                    );
+                    let markup = Callback::Reorder {
+                        purchase,
+                        confirmed: true,
+                    }
+                    .data()
+                    .map(|data| {
+                        InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(label, data)]])
+                    });
+                    (
+                        format!(
+                            "{text}\n{}\n\n{}",
+                            supplier_line(lang, &preview.purchase),
+                            t(lang, "admin-confirm-hint")
+                        ),
+                        markup,
+                    )
+                }
+                Err(refusal) => (reorder_refused(lang, purchase, &refusal), None),
+            },
+            Ok(None) => (not_found(lang, purchase), None),
+            Err(e) => {
+                tracing::error!(purchase, error = %e, "a re-order preview failed");
+                (t(lang, "admin-failed"), None)
+            }
+        };
+        send(bot, chat, text, markup).await;
+        return Ok(());
+    }
+    let text = match shop.engine.reorder_missing(UserId(admin), purchase).await {
+        Ok(ReorderOutcome::Ordered { child, missing }) => format!(
+            "{}\n{}",
+            i18n::text(
+                lang,
+                "admin-done-reorder",
+                &[
+                    ("purchase", num(purchase)),
+                    ("missing", num(missing)),
+                    ("child", num(child)),
+                ],
+            ),
+            i18n::text(lang, "admin-done-by", &[("admin", num(admin))])
+        ),
+        Ok(ReorderOutcome::Refused(refusal)) => reorder_refused(lang, purchase, &refusal),
+        Ok(ReorderOutcome::NotFound) => not_found(lang, purchase),
+        Err(e) => {
+            tracing::error!(purchase, error = %e, "a re-order failed");
+            t(lang, "admin-failed")
+        }
+    };
+    // The confirmation becomes the record of what was done (its button goes).
+    let edited = bot
+        .edit_message_text(chat, message.id(), text.clone())
+        .parse_mode(ParseMode::Html)
+        .await;
+    match edited {
+        Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
+        Err(e) => {
+            tracing::debug!(error = %e, "could not edit the confirmation; sending anew");
+            say(bot, chat, text).await;
+        }
+    }
+    Ok(())
+}
+
+fn reorder_refused(lang: Language, purchase: i64, refusal: &ReorderRefusal) -> String {
+    let id = ("purchase", num(purchase));
+    match refusal {
+        ReorderRefusal::Already(child) => {
+            i18n::text(lang, "admin-reorder-already", &[id, ("child", num(*child))])
+        }
+        ReorderRefusal::NotDelivered(state) => i18n::text(
+            lang,
+            "admin-reorder-not-delivered",
+            &[id, ("state", arg(state.as_str()))],
+        ),
+        ReorderRefusal::NothingMissing => i18n::text(lang, "admin-reorder-nothing-missing", &[id]),
+    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,9 @@ pub enum Callback {
         purchase: i64,
         confirm: Option<Confirm>,
     },
+    /// An admin's re-order of a purchase's missing units, asked
+    /// (`confirmed` false) or confirmed.
+    Reorder { purchase: i64, confirmed: bool },
 }
 
 /// What a confirm button carries: the plan the admin saw and when it was
@@ -118,6 +121,14 @@ impl Callback {
                     issued_minute: canonical(minute)?,
                 }),
             },
+            ["ro", n] => Callback::Reorder {
+                purchase: id(n)?,
+                confirmed: false,
+            },
+            ["roy", n] => Callback::Reorder {
+                purchase: id(n)?,
+                confirmed: true,
+            },
             _ => return None,
         })
     }
@@ -151,6 +162,10 @@ impl Callback {
                 c.seen.fingerprint,
                 c.issued_minute
             ),
+            Callback::Reorder {
+                purchase,
+                confirmed,
+            } => format!("{}:{purchase}", if *confirmed { "roy" } else { "ro" }),
         };
         (Callback::parse(&data).as_ref() == Some(self)).then_some(data)
     }
@@ -177,6 +192,12 @@ pub async fn on_callback(bot: Bot, shop: Shop, q: CallbackQuery) -> HandlerResul
             confirm,
         } => {
             admin::on_button(&bot, &shop, &q, lang, action, purchase, confirm).await?;
+        }
+        Callback::Reorder {
+            purchase,
+            confirmed,
+        } => {
+            admin::on_reorder_button(&bot, &shop, &q, lang, purchase, confirmed).await?;
         }
         // A buyer's buttons act only in their own private chat: a button
         // on a message forwarded to a group would show codes to the group.
@@ -243,6 +264,14 @@ mod tests {
                     issued_minute: 29_400_000,
                 }),
             },
+            Callback::Reorder {
+                purchase: 7,
+                confirmed: false,
+            },
+            Callback::Reorder {
+                purchase: 7,
+                confirmed: true,
+            },
         ];
         for c in all {
             let data = c.data().expect("fits");
@@ -276,6 +305,9 @@ mod tests {
             "ay:refund:7:-1:abcdef01:29400000",
             "ay:refund:7:3:abcdef01:",
             "ay:refund:7:3:abcdef01:29400000:1",
+            "ro:0",
+            "roy:-3",
+            "ro:7:1",
             &"p:".repeat(40),
             "cat:x:1;DROP TABLE",
         ] {

@@ -12,9 +12,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{Shop, escape};
-use crate::domain::{EventKind, PurchaseState};
+use crate::domain::{AlertKind, EventKind, PurchaseState, UserId};
+use crate::i18n::{self, arg, num};
 use crate::ops::spawn_single_role;
 use crate::store::EventCursor;
+use crate::store::Purchase;
 
 /// Longest wait between looks when nothing wakes us.
 const IDLE: Duration = Duration::from_secs(2);
@@ -87,8 +89,28 @@ async fn progress_step(bot: &Bot, shop: &Shop, cursor: &EventCursor) -> anyhow::
         let Some(p) = shop.store.purchase(id).await? else {
             continue;
         };
+        let lang = shop.store.language_of(p.user_id).await?;
         let step = match EventKind::parse(&event.kind) {
             Ok(EventKind::OrderPaid) => "progress-paid",
+            // Fewer usable codes than ordered: say how many of how many,
+            // never a bare "delivered".
+            Ok(EventKind::Delivered) if let Some(arrived) = partly(shop, &p).await? => {
+                let text = i18n::text(
+                    lang,
+                    "progress-partly-delivered",
+                    &[
+                        ("purchase", num(id)),
+                        ("product", arg(&escape(&p.product_name))),
+                        ("quantity", num(p.quantity.get())),
+                        ("arrived", num(arrived)),
+                        ("ordered", num(p.quantity.get())),
+                    ],
+                );
+                if edit_progress(bot, &p, message, text).await {
+                    return Ok(0);
+                }
+                continue;
+            }
             Ok(EventKind::Delivered) => "progress-delivered",
             Ok(EventKind::Refunded) => "progress-refunded",
             Ok(EventKind::Cancelled) => "progress-cancelled",
@@ -103,27 +125,45 @@ async fn progress_step(bot: &Bot, shop: &Shop, cursor: &EventCursor) -> anyhow::
             },
             _ => continue,
         };
-        let lang = shop.store.language_of(p.user_id).await?;
         let text = super::payments::progress_text(lang, id, &p.product_name, p.quantity, step);
-        let Ok(message) = i32::try_from(message) else {
-            continue;
-        };
-        match bot
-            .edit_message_text(ChatId(p.chat_id), MessageId(message), text)
-            .parse_mode(ParseMode::Html)
-            .await
-        {
-            Ok(_) => {}
-            Err(teloxide::RequestError::RetryAfter(s)) => {
-                // Nothing acknowledged from here on: seen again after the wait.
-                tokio::time::sleep(s.duration()).await;
-                return Ok(0);
-            }
-            Err(e) => tracing::debug!(purchase = id, error = %e, "progress message not edited"),
+        if edit_progress(bot, &p, message, text).await {
+            return Ok(0);
         }
     }
     let _ = cursor.ack(from, last, shop.now()).await?;
     Ok(events.len())
+}
+
+/// How many of the purchase's units arrived, when fewer than ordered.
+async fn partly(shop: &Shop, p: &Purchase) -> anyhow::Result<Option<i64>> {
+    let Some(codes) = shop.store.codes(p.id).await? else {
+        return Ok(None);
+    };
+    let usable = i64::try_from(codes.iter().filter(|c| c.is_usable()).count()).unwrap_or(i64::MAX);
+    Ok((usable < p.quantity.get()).then_some(usable))
+}
+
+/// Edits the buyer's progress message; true when Telegram asked us to
+/// wait (nothing is acknowledged from there on: seen again after it).
+async fn edit_progress(bot: &Bot, p: &Purchase, message: i64, text: String) -> bool {
+    let Ok(message) = i32::try_from(message) else {
+        return false;
+    };
+    match bot
+        .edit_message_text(ChatId(p.chat_id), MessageId(message), text)
+        .parse_mode(ParseMode::Html)
+        .await
+    {
+        Ok(_) => false,
+        Err(teloxide::RequestError::RetryAfter(s)) => {
+            tokio::time::sleep(s.duration()).await;
+            true
+        }
+        Err(e) => {
+            tracing::debug!(purchase = p.id, error = %e, "progress message not edited");
+            false
+        }
+    }
 }
 
 /// Sends unsent alerts to every admin chat; an alert counts as sent when
@@ -143,11 +183,20 @@ async fn push_alerts(bot: &Bot, shop: &Shop) -> anyhow::Result<usize> {
         );
         let mut delivered = shop.admins.is_empty();
         for admin in &shop.admins {
-            match bot
+            let mut message = bot
                 .send_message(ChatId(*admin), text.clone())
-                .parse_mode(ParseMode::Html)
-                .await
+                .parse_mode(ParseMode::Html);
+            // A partial delivery comes with its two ways out: re-order the
+            // missing units at the shop's cost, or refund the whole charge.
+            if alert.kind == AlertKind::PartialDelivery.as_str()
+                && let Some(purchase) = alert.purchase_id
             {
+                let lang = shop.store.language_of(UserId(*admin)).await?;
+                if let Some(markup) = super::admin::partial_delivery_buttons(lang, purchase) {
+                    message = message.reply_markup(markup);
+                }
+            }
+            match message.await {
                 Ok(_) => delivered = true,
                 Err(e) => tracing::warn!(admin, error = %e, "an admin alert was not sent"),
             }

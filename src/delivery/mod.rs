@@ -27,7 +27,9 @@ use crate::clock::{Millis, SharedClock, millis};
 use crate::domain::{Code, Language, PurchaseState};
 use crate::engine::transitions;
 use crate::i18n::{self, num};
-use crate::store::{Cas, Delivery, DeliveryMove, DeliveryState, Purchase, Store, StoreError};
+use crate::store::{
+    Cas, Delivery, DeliveryMove, DeliveryState, Purchase, RenderedParts, Store, StoreError,
+};
 
 pub use crate::clock::BoxFuture;
 
@@ -155,6 +157,13 @@ impl Deliverer {
     }
 }
 
+/// The messages a delivery's claim stored, and their language.
+fn stored_parts(d: &Delivery) -> Option<(Vec<render::Part>, Language)> {
+    let parts: Vec<render::Part> = serde_json::from_str(d.parts.as_deref()?).ok()?;
+    let language = Language::from_code(d.parts_language.as_deref());
+    Some((parts, language))
+}
+
 /// What a claimed delivery calls for.
 enum Plan {
     /// Nothing more to send: close the purchase.
@@ -187,12 +196,43 @@ impl Inner {
                 .dead_letter(worker, p, "no codes are stored for a completed order")
                 .await;
         };
+        // Blank elements are not codes: a set with none usable is never
+        // sent as a delivery (an empty list under "your order").
+        if !codes.iter().any(Code::is_usable) {
+            return self
+                .dead_letter(worker, p, "no usable code is stored for a completed order")
+                .await;
+        }
         let language = self.store.language_of(p.user_id).await?;
-        let parts = message_parts(p, language, &codes);
-        let total = i64::try_from(parts.len()).unwrap_or(i64::MAX);
+        let parent = self.store.reorder_parent(p.id).await?;
+        let rendered = message_parts_for(p, language, &codes, parent);
+        let json = serde_json::to_string(&rendered).map_err(|e| {
+            StoreError::Corrupt(format!("purchase {}: rendering its codes: {e}", p.id))
+        })?;
         let mut tx = self.store.begin().await?;
-        let delivery = tx.claim_delivery(p.id, total, self.now()).await?;
+        let delivery = tx
+            .claim_delivery(
+                p.id,
+                &RenderedParts {
+                    json: &json,
+                    total: i64::try_from(rendered.len()).unwrap_or(i64::MAX),
+                    language: language.code(),
+                },
+                self.now(),
+            )
+            .await?;
         tx.commit().await?;
+        // What the claim stored is what is sent: a resumed delivery sends
+        // the parts it started with, in the language it started in.
+        let Some((parts, language)) = stored_parts(&delivery) else {
+            return self
+                .dead_letter(
+                    worker,
+                    p,
+                    "the stored messages of this delivery cannot be read",
+                )
+                .await;
+        };
         match plan(&delivery) {
             Plan::Finish => self.finish(worker, p, &delivery, None).await,
             Plan::Send { resend } => {
@@ -436,6 +476,48 @@ fn with_error(m: DeliveryMove, why: &str) -> DeliveryMove {
 /// The delivery's messages: a header in the buyer's language, the codes,
 /// and "part n of m" when it takes more than one.
 pub fn message_parts(p: &Purchase, language: Language, codes: &[Code]) -> Vec<render::Part> {
+    message_parts_for(p, language, codes, None)
+}
+
+/// [`message_parts`] for a purchase that may be the re-order of the units
+/// missing from `parent`. Only usable codes are shown; when fewer arrived
+/// than were ordered, the first part says how many of how many, and that
+/// the shop is getting the rest.
+pub fn message_parts_for(
+    p: &Purchase,
+    language: Language,
+    codes: &[Code],
+    parent: Option<i64>,
+) -> Vec<render::Part> {
+    let codes: Vec<Code> = codes.iter().filter(|c| c.is_usable()).cloned().collect();
+    let codes = codes.as_slice();
+    let ordered = p.quantity.get();
+    let arrived = i64::try_from(codes.len()).unwrap_or(i64::MAX).min(ordered);
+    let mut notes = Vec::new();
+    if let Some(parent) = parent {
+        notes.push(i18n::text(
+            language,
+            "delivery-reorder",
+            &[("parent", num(parent))],
+        ));
+    }
+    if arrived < ordered {
+        notes.push(i18n::text(
+            language,
+            "delivery-partial",
+            &[("arrived", num(arrived)), ("ordered", num(ordered))],
+        ));
+    }
+    let mut parts = message_parts_plain(p, language, codes);
+    if let Some(first) = parts.first_mut()
+        && !notes.is_empty()
+    {
+        first.html = format!("{}\n{}", notes.join("\n"), first.html);
+    }
+    parts
+}
+
+fn message_parts_plain(p: &Purchase, language: Language, codes: &[Code]) -> Vec<render::Part> {
     let header = i18n::text(
         language,
         "delivery-header",

@@ -19,8 +19,8 @@ const RESERVED: usize = 400;
 const COPY_TEXT_MAX: usize = 256;
 const COPY_BUTTONS_MAX: usize = 8;
 
-/// One message of a delivery.
-#[derive(Clone, PartialEq, Eq)]
+/// One message of a delivery (stored with the delivery when it is claimed).
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Part {
     /// HTML (parse mode HTML), at most [`MESSAGE_LIMIT`] characters.
     pub html: String,

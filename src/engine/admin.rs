@@ -841,7 +841,11 @@ impl Engine {
             .alerts_of(p.id)
             .await?
             .iter()
-            .any(|a| a.kind == AlertKind::PartialDelivery.as_str());
+            .any(|a| a.kind == AlertKind::PartialDelivery.as_str())
+            // Missing units re-ordered make the delivery whole: refunding
+            // the whole charge too would pay twice, unless the re-order
+            // came to nothing (`engine::reorder`).
+            && self.reorder_came_to_nothing(p.id).await?;
         let events = store.events_of(p.id).await?;
         let expired_orders: Vec<SupplierOrderId> = events
             .iter()

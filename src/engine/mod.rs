@@ -22,6 +22,7 @@ mod ordering;
 mod paying;
 mod poller;
 mod reconcile;
+pub mod reorder;
 mod stalls;
 pub(crate) mod transitions;
 

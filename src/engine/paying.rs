@@ -236,11 +236,17 @@ impl Inner {
         self.apply(worker, p, t).await
     }
 
-    /// The order is complete. With every code in hand, keep them and hand
-    /// the purchase to delivery. A list row without codes is never enough:
-    /// the order is read alone (`direct` says whether `order` already was).
-    /// A direct read without codes is read once more later; then a person
-    /// looks. An empty code set is never stored as final.
+    /// The order is complete. Codes are counted: per item, as many usable
+    /// codes as its quantity (`null`, `""`, `{}` and whitespace are not
+    /// codes). A list row short of that is never enough: the order is read
+    /// alone (`direct` says whether `order` already was).
+    /// - every unit has its code: to delivery;
+    /// - some arrived: what arrived goes to the buyer, who is told how many
+    ///   of how many; the admins are alerted to re-order the rest or refund
+    ///   (a shortfall the supplier gave no reason for is read once more
+    ///   first, in case the codes were still being filled in);
+    /// - none usable: read once more, then a person looks (never
+    ///   `delivered`); only an order whose every item failed is refunded.
     pub(super) async fn complete(
         &self,
         worker: &str,
@@ -248,10 +254,11 @@ impl Inner {
         order: &Order,
         direct: bool,
     ) -> Result<Next> {
+        let tally = order.tally(p.quantity.get());
         // A row without codes, or one whose items report errors, says too
         // little to act on: only a direct read may show that nothing (or
         // only part) was delivered.
-        let sure = order.has_all_codes() && order.errors().is_empty();
+        let sure = tally.complete() && order.errors().is_empty();
         if !direct && !sure {
             return match self.read(|| self.supplier.order(&order.id)).await {
                 Ok(read) if read.id == order.id && read.status == OrderStatus::Completed => {
@@ -265,48 +272,69 @@ impl Inner {
                 }
             };
         }
-        if !order.has_all_codes() {
-            if p.empty_reads < 1 {
-                let at = self.after(self.cfg.single_check());
-                let t = transitions::codes_missing(p, &order.id, at);
-                return self.apply(worker, p, t).await;
-            }
-            let evidence = json!({ "order": order.id, "reads": p.empty_reads + 1 });
-            return self
-                .dead_letter(
-                    worker,
-                    p,
-                    "the supplier completed the order but shows no codes, read alone twice",
-                    evidence,
-                )
-                .await;
-        }
-        let codes = order.codes();
-        let errors = order.errors();
-        if codes.is_empty() {
-            // Every item failed: nothing to deliver.
+        let every_item_failed =
+            !order.items.is_empty() && order.items.iter().all(|i| i.error.is_some());
+        if tally.arrived == 0 && every_item_failed {
+            // The supplier says every item failed: nothing to deliver.
             let reason = failure_text(
                 "the supplier completed the order but delivered nothing",
                 order,
             );
             return self.refund(worker, p, &reason, true).await;
         }
+        let unexplained_shortfall = !tally.complete() && !tally.explained;
+        if (tally.arrived == 0 || unexplained_shortfall) && p.empty_reads < 1 {
+            let at = self.after(self.cfg.single_check());
+            let t = transitions::codes_missing(p, &order.id, at);
+            return self.apply(worker, p, t).await;
+        }
+        if tally.arrived == 0 {
+            // Blank strings, nulls, empty objects: never "delivered".
+            let evidence = json!({
+                "order": order.id,
+                "reads": p.empty_reads + 1,
+                "ordered": tally.ordered,
+                "usable_codes": 0,
+                "elements": order.items.iter().map(|i| i.external_data.len()).sum::<usize>(),
+            });
+            return self
+                .dead_letter(
+                    worker,
+                    p,
+                    "the supplier completed the order but shows no codes (none usable), read alone twice",
+                    evidence,
+                )
+                .await;
+        }
         let now = self.now();
-        let t = transitions::order_completed(p, order, codes.len(), now).by(worker);
+        let t = transitions::order_completed(p, order, &tally, now).by(worker);
         let mut tx = self.store.begin().await?;
         if !tx.transition(&t, now).await?.applied() {
             return Ok(Next::Stop);
         }
-        tx.store_codes(p.id, &codes, now).await?;
-        if !errors.is_empty() {
-            // Partly delivered: what arrived goes to the buyer; a person
-            // settles the rest (the missing part's refund is theirs to give).
-            let text = format!(
-                "Purchase #{}: the supplier delivered only part of order {} ({} code(s); {}). The codes that arrived are being delivered; refund the missing part to the buyer.",
-                p.id,
-                order.id,
-                codes.len(),
-                errors.join("; ").chars().take(200).collect::<String>()
+        tx.store_codes(p.id, &tally.codes, now).await?;
+        if !tally.complete() {
+            // Partly delivered: what arrived goes to the buyer; the admins
+            // re-order the missing units or refund (`engine::reorder`).
+            let errors: String = order.errors().join("; ").chars().take(200).collect();
+            let text = crate::i18n::text(
+                crate::domain::Language::En,
+                "admin-alert-partial",
+                &[
+                    ("purchase", crate::i18n::num(p.id)),
+                    ("order", crate::i18n::arg(order.id.as_str())),
+                    ("arrived", crate::i18n::num(tally.arrived)),
+                    ("ordered", crate::i18n::num(tally.ordered)),
+                    ("missing", crate::i18n::num(tally.missing())),
+                    (
+                        "errors",
+                        crate::i18n::arg(if errors.is_empty() {
+                            "-"
+                        } else {
+                            errors.as_str()
+                        }),
+                    ),
+                ],
             );
             tx.raise_alert(
                 AlertKind::PartialDelivery,
@@ -318,7 +346,14 @@ impl Inner {
             .await?;
         }
         tx.commit().await?;
-        tracing::info!(purchase = p.id, order = %order.id, codes = codes.len(), "supplier order completed");
+        tracing::info!(
+            purchase = p.id,
+            order = %order.id,
+            codes = tally.codes.len(),
+            arrived = tally.arrived,
+            ordered = tally.ordered,
+            "supplier order completed"
+        );
         Ok(Next::Stop)
     }
 

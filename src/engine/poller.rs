@@ -286,7 +286,7 @@ impl Inner {
     /// paid order is unpaid.
     fn list_answers(&self, p: &Purchase, o: &Order) -> bool {
         match o.status {
-            OrderStatus::Completed => o.has_all_codes(),
+            OrderStatus::Completed => o.tally(p.quantity.get()).complete(),
             OrderStatus::Failed | OrderStatus::Cancelled => true,
             OrderStatus::Active => false,
             _ => !self.is_stalling(p),

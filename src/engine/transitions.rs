@@ -219,11 +219,12 @@ pub(super) fn order_unpaid(p: &Purchase, order: &SupplierOrderId, now: Millis) -
         .detail(json!({ "order": order }))
 }
 
-/// `→ delivering`: complete, with every code read.
+/// `→ delivering`: complete, with its usable codes counted (all of them,
+/// or part: then the admins were alerted in the same transaction).
 pub(super) fn order_completed(
     p: &Purchase,
     order: &Order,
-    codes: usize,
+    tally: &crate::foxreload::Tally,
     now: Millis,
 ) -> Transition {
     Transition::of(p, Delivering, EventKind::OrderCompleted)
@@ -233,7 +234,12 @@ pub(super) fn order_completed(
         .set(Change::ClearHold)
         .set(Change::NextActionAt(now))
         .set(Change::ReleaseLease)
-        .detail(json!({ "order": order.id, "codes": codes }))
+        .detail(json!({
+            "order": order.id,
+            "codes": tally.codes.len(),
+            "ordered": tally.ordered,
+            "arrived": tally.arrived,
+        }))
 }
 
 /// Same state: a direct read found the order completed without its codes;

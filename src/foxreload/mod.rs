@@ -12,6 +12,6 @@ pub use budget::{Budget, Priority, SharedLimit};
 pub use client::{ClientOptions, FoxReload, NewOrder, WriteSlot};
 pub use error::{RejectCode, Rejection, SupplierError};
 pub use model::{
-    Balance, Category, Code, HistoryRow, Likeness, Order, OrderPage, OrderStatus, Product,
+    Balance, Category, Code, HistoryRow, Likeness, Order, OrderPage, OrderStatus, Product, Tally,
     UnreadableRow,
 };

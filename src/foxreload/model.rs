@@ -181,6 +181,53 @@ impl fmt::Display for OrderStatus {
 /// Codes are ours once received: the store keeps them as a domain value.
 pub use crate::domain::Code;
 
+impl Code {
+    /// Whether a buyer can use this element: `null`, `""`, whitespace,
+    /// `{}`, `[]` and an object or list with no non-blank value (such as
+    /// `{"code": " "}` or `{"pin": ""}`) are not codes. A number is. What
+    /// is usable is kept verbatim; this only decides what counts.
+    pub fn is_usable(&self) -> bool {
+        fn scalar(v: &Value) -> bool {
+            match v {
+                Value::String(s) => !s.trim().is_empty(),
+                Value::Number(_) => true,
+                _ => false,
+            }
+        }
+        match &self.0 {
+            Value::Object(fields) => fields.values().any(scalar),
+            Value::Array(items) => items.iter().any(scalar),
+            other => scalar(other),
+        }
+    }
+}
+
+/// How many usable codes an order's items brought against what they
+/// ordered. Completion needs, per item, as many usable codes as its
+/// quantity: extra codes on one item never make up for another's missing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tally {
+    /// Every usable code, verbatim, in item order.
+    pub codes: Vec<Code>,
+    /// Units ordered, over every item.
+    pub ordered: i64,
+    /// Units covered by a usable code (each item counted up to its quantity).
+    pub arrived: i64,
+    /// Some item without all its codes says why (`items[].error`).
+    pub explained: bool,
+}
+
+impl Tally {
+    pub fn missing(&self) -> i64 {
+        self.ordered.saturating_sub(self.arrived)
+    }
+
+    /// Every unit has its code.
+    pub fn complete(&self) -> bool {
+        self.ordered > 0 && self.arrived >= self.ordered
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderItem {
@@ -267,23 +314,58 @@ impl Order {
             }
     }
 
-    /// Every item that did not fail carries at least one code. A list row
-    /// that leaves the codes out does not have them all.
+    /// Every item that did not fail carries at least one usable code. A
+    /// list row that leaves the codes out does not have them all.
     pub fn has_all_codes(&self) -> bool {
         !self.items.is_empty()
             && self
                 .items
                 .iter()
                 .filter(|i| i.error.is_none())
-                .all(|i| !i.external_data.is_empty())
+                .all(|i| i.external_data.iter().any(Code::is_usable))
     }
 
-    /// Every code of the order, in item order.
+    /// Every usable code of the order, in item order (blank elements are
+    /// left out: see [`Code::is_usable`]).
     pub fn codes(&self) -> Vec<Code> {
         self.items
             .iter()
-            .flat_map(|i| i.external_data.iter().cloned())
+            .flat_map(|i| i.external_data.iter().filter(|c| c.is_usable()).cloned())
             .collect()
+    }
+
+    /// Counts usable codes per item against its quantity. An item that
+    /// does not show its quantity is taken at `quantity` when it is the
+    /// order's only line (we create single-line orders of the purchase's
+    /// quantity), else at one unit.
+    pub fn tally(&self, quantity: i64) -> Tally {
+        let single = self.items.len() == 1;
+        let mut tally = Tally {
+            codes: Vec::new(),
+            ordered: 0,
+            arrived: 0,
+            explained: false,
+        };
+        for item in &self.items {
+            let wanted = item
+                .quantity
+                .unwrap_or(if single { quantity } else { 1 })
+                .max(1);
+            let usable: Vec<Code> = item
+                .external_data
+                .iter()
+                .filter(|c| c.is_usable())
+                .cloned()
+                .collect();
+            let got = i64::try_from(usable.len()).unwrap_or(i64::MAX);
+            tally.ordered = tally.ordered.saturating_add(wanted);
+            tally.arrived = tally.arrived.saturating_add(got.min(wanted));
+            if got < wanted && item.error.is_some() {
+                tally.explained = true;
+            }
+            tally.codes.extend(usable);
+        }
+        tally
     }
 
     /// Per-item error texts, for admins.
@@ -525,6 +607,75 @@ mod tests {
                 {"itemId":"q","error":"out of stock"}]}"#,
         );
         assert!(partial.has_all_codes());
+    }
+
+    #[test]
+    fn blank_null_and_empty_elements_are_not_codes() {
+        for json in [
+            r#""""#,
+            r#""   ""#,
+            r#"" \t\n ""#,
+            "null",
+            "{}",
+            "[]",
+            "false",
+            r#"{"code":" "}"#,
+            r#"{"pin":""}"#,
+            r#"{"code":null,"pin":"  "}"#,
+            r#"{"code":{}}"#,
+            r#"["", null]"#,
+        ] {
+            let code = Code(serde_json::from_str(json).unwrap());
+            assert!(!code.is_usable(), "{json}");
+        }
+        for json in [
+            r#""AAAA-1111""#,
+            "12345",
+            r#"{"code":"BBBB","pin":""}"#,
+            r#"{"serial":"S-1"}"#,
+            r#""https://redeem.example/x""#,
+        ] {
+            let code = Code(serde_json::from_str(json).unwrap());
+            assert!(code.is_usable(), "{json}");
+        }
+    }
+
+    #[test]
+    fn codes_are_counted_per_item_against_its_quantity() {
+        let blanks = order(
+            r#"{"id":"o","status":"completed","items":[{"itemId":"p","quantity":3,
+                "externalData":[""," ",null]}]}"#,
+        );
+        let t = blanks.tally(3);
+        assert_eq!((t.arrived, t.ordered, t.codes.len()), (0, 3, 0));
+        assert!(!t.complete() && !t.explained);
+        assert!(blanks.codes().is_empty(), "blanks are never handed out");
+
+        let short = order(
+            r#"{"id":"o","status":"completed","items":[{"itemId":"p","quantity":5,
+                "externalData":["A",{"code":"B","pin":"1"},"C",{},{"pin":""}]}]}"#,
+        );
+        let t = short.tally(5);
+        assert_eq!((t.arrived, t.ordered, t.missing()), (3, 5, 2));
+        // Kept verbatim, in order.
+        assert_eq!(t.codes[1].render(), "code: B, pin: 1");
+
+        // Extra codes on one item never make up for another's missing.
+        let lopsided = order(
+            r#"{"id":"o","status":"completed","items":[
+                {"itemId":"p","quantity":1,"externalData":["A","B"]},
+                {"itemId":"q","quantity":1,"externalData":[""],"error":"out of stock"}]}"#,
+        );
+        let t = lopsided.tally(2);
+        assert_eq!((t.arrived, t.ordered), (1, 2));
+        assert!(t.explained);
+
+        // A line that does not show its quantity is taken at the purchase's.
+        let bare = order(
+            r#"{"id":"o","status":"completed","items":[{"itemId":"p","externalData":["A"]}]}"#,
+        );
+        assert!(!bare.tally(2).complete());
+        assert!(bare.tally(1).complete());
     }
 
     #[test]

@@ -62,6 +62,8 @@ struct DeliveryRow {
     parts_sent: i64,
     parts_total: i64,
     updated_at: i64,
+    parts: Option<String>,
+    parts_language: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +81,10 @@ pub struct Delivery {
     pub parts_sent: i64,
     pub parts_total: i64,
     pub updated_at: Millis,
+    /// The messages as rendered when the delivery was claimed (JSON, kept
+    /// by `delivery`), and the language they were rendered in.
+    pub parts: Option<String>,
+    pub parts_language: Option<String>,
 }
 
 impl TryFrom<DeliveryRow> for Delivery {
@@ -99,8 +105,20 @@ impl TryFrom<DeliveryRow> for Delivery {
             parts_sent: r.parts_sent,
             parts_total: r.parts_total,
             updated_at: r.updated_at,
+            parts: r.parts,
+            parts_language: r.parts_language,
         })
     }
+}
+
+/// A delivery's messages as rendered for its claim.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderedParts<'a> {
+    /// JSON, as `delivery` writes and reads it.
+    pub json: &'a str,
+    pub total: i64,
+    /// The language they were rendered in.
+    pub language: &'a str,
 }
 
 /// A compare-and-set move of a delivery row.
@@ -116,23 +134,38 @@ pub struct DeliveryMove {
 }
 
 impl Tx {
-    /// Claims the delivery of `purchase_id`: creates its row (`pending`),
-    /// or returns the row a previous claim left, whatever its state. The
-    /// UNIQUE key on `purchase_id` makes two claimers share one row.
+    /// Claims the delivery of `purchase_id`: creates its row (`pending`)
+    /// with its rendered `parts`, or returns the row a previous claim left,
+    /// whatever its state, with the parts it stored then. The UNIQUE key on
+    /// `purchase_id` makes two claimers share one row. A row from before
+    /// parts were stored gets these.
     pub async fn claim_delivery(
         &mut self,
         purchase_id: i64,
-        parts_total: i64,
+        parts: &RenderedParts<'_>,
         now: Millis,
     ) -> Result<Delivery> {
         let row: DeliveryRow = with_tx!(self, c => {
             sqlx::query(
-                "INSERT INTO delivery_log (purchase_id, state, claimed_at, parts_total, updated_at) \
-                 VALUES ($1, 'pending', $2, $3, $2) ON CONFLICT (purchase_id) DO NOTHING",
+                "INSERT INTO delivery_log \
+                     (purchase_id, state, claimed_at, parts_total, updated_at, parts, parts_language) \
+                 VALUES ($1, 'pending', $2, $3, $2, $4, $5) ON CONFLICT (purchase_id) DO NOTHING",
             )
             .bind(purchase_id)
             .bind(now)
-            .bind(parts_total)
+            .bind(parts.total)
+            .bind(parts.json)
+            .bind(parts.language)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query(
+                "UPDATE delivery_log SET parts = $2, parts_language = $3, parts_total = $4 \
+                 WHERE purchase_id = $1 AND parts IS NULL",
+            )
+            .bind(purchase_id)
+            .bind(parts.json)
+            .bind(parts.language)
+            .bind(parts.total)
             .execute(&mut *c)
             .await?;
             sqlx::query_as("SELECT * FROM delivery_log WHERE purchase_id = $1")

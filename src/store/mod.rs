@@ -15,6 +15,7 @@ mod kv;
 mod mode;
 mod purchases;
 mod refunds;
+mod reorders;
 mod shop;
 mod stream;
 
@@ -35,11 +36,12 @@ pub use catalog::{
     CatalogCategory, CatalogProduct, CatalogUpdate, CatalogWritten, NewCategory, NewProduct,
     NoteField, Unavailable,
 };
-pub use deliveries::{Delivery, DeliveryMove, DeliveryState};
+pub use deliveries::{Delivery, DeliveryMove, DeliveryState, RenderedParts};
 pub use events::{Alert, Event};
 pub use incidents::IncidentFacts;
 pub use purchases::{Change, CorruptRow, NewPurchase, Purchase, PurchaseFilter, Rows, Transition};
 pub use refunds::{NewRefund, Refund, RefundState};
+pub use reorders::Reordered;
 pub use shop::{Checkout, CheckoutState, NewCheckout, PaymentOutcome, StarPayment};
 pub use stream::EventCursor;
 

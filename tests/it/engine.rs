@@ -49,6 +49,10 @@ on_both_engines!(
     manual_purchases_racing_under_one_key_record_one,
     an_undecidable_reconciliation_is_dead_lettered_with_its_evidence,
     a_failed_history_read_is_retried_within_the_scan,
+    // Issue #14, hole 5: codes are counted.
+    blank_codes_are_never_delivered_and_the_purchase_goes_to_a_person,
+    too_few_usable_codes_deliver_what_arrived_and_alert_the_admins_with_the_count,
+    the_missing_units_are_reordered_once_linked_and_unpaid_through_the_engine,
 );
 
 fn money(s: &str) -> Money {
@@ -967,4 +971,185 @@ async fn a_failed_history_read_is_retried_within_the_scan(db: &TestDb) {
     assert_eq!(rig.state(id).await, PurchaseState::WaitingSupplier);
     assert_eq!(rig.sim.request_count(Endpoint::ListOrders), lists + 3);
     assert_eq!((rig.created(), rig.paid()), (1, 1));
+}
+
+// ---------------------------------------------------------------------------
+// Issue #14, hole 5: codes are counted
+// ---------------------------------------------------------------------------
+
+/// A completed order whose every code is blank (`""`, whitespace, `null`,
+/// `{}`, `{"code":" "}`): read once more, then a person looks. Never
+/// `delivering`, nothing stored as the codes.
+async fn blank_codes_are_never_delivered_and_the_purchase_goes_to_a_person(db: &TestDb) {
+    let rig = Rig::new(&db.store).await;
+    rig.sim
+        .push_outcome(OrderOutcome::blank_codes(Duration::from_secs(1), 0));
+    let id = rig.buy(STEAM, 5, &[]).await;
+    rig.work().await;
+    rig.advance(3);
+    rig.poll().await;
+    let p = rig.purchase(id).await;
+    assert_eq!(p.state, PurchaseState::WaitingSupplier, "read once more");
+    assert_eq!(p.empty_reads, 1);
+    rig.advance(10);
+    rig.poll().await;
+    let p = rig.purchase(id).await;
+    assert_eq!(p.state, PurchaseState::DeadLetter);
+    assert!(
+        db.store.codes(id).await.unwrap().is_none(),
+        "no blank code is stored as delivered"
+    );
+    let alerts = db.store.alerts_of(id).await.unwrap();
+    assert!(alerts.iter().any(|a| a.kind == "dead_letter"), "{alerts:?}");
+    let stalled = rig.engine.stalled(50).await.unwrap();
+    assert!(
+        stalled.purchases.iter().any(|s| s.id == id),
+        "visible in /stalled"
+    );
+    let events = db.store.events_of(id).await.unwrap();
+    let dead = events.iter().find(|e| e.kind == "dead_letter").unwrap();
+    let detail: serde_json::Value = serde_json::from_str(&dead.detail).unwrap();
+    assert_eq!(detail["evidence"]["ordered"], 5);
+    assert_eq!(detail["evidence"]["usable_codes"], 0);
+    check_guarantees(&db.store, &rig.sim, true).await;
+}
+
+/// 3 usable codes of 5, the rest blank and no item error: read once more
+/// (they may still be filled in), then the 3 go to delivery and the admins
+/// hear exactly how many arrived.
+async fn too_few_usable_codes_deliver_what_arrived_and_alert_the_admins_with_the_count(
+    db: &TestDb,
+) {
+    let rig = Rig::new(&db.store).await;
+    rig.sim
+        .push_outcome(OrderOutcome::blank_codes(Duration::from_secs(1), 3));
+    let id = rig.buy(STEAM, 5, &[]).await;
+    rig.work().await;
+    rig.advance(3);
+    rig.poll().await;
+    assert_eq!(rig.state(id).await, PurchaseState::WaitingSupplier);
+    rig.advance(10);
+    rig.poll().await;
+    assert_eq!(rig.state(id).await, PurchaseState::Delivering);
+    let codes = db.store.codes(id).await.unwrap().unwrap();
+    assert_eq!(codes.len(), 3, "only the usable codes");
+    assert!(codes.iter().all(|c| c.is_usable()));
+    let alerts = db.store.alerts_of(id).await.unwrap();
+    let partial: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.kind == "partial_delivery")
+        .collect();
+    assert_eq!(partial.len(), 1, "{alerts:?}");
+    assert!(
+        partial[0].detail.contains("only 3 of 5 codes arrived"),
+        "{}",
+        partial[0].detail
+    );
+    let events = db.store.events_of(id).await.unwrap();
+    let done = events.iter().find(|e| e.kind == "order_completed").unwrap();
+    let detail: serde_json::Value = serde_json::from_str(&done.detail).unwrap();
+    assert_eq!(
+        (detail["arrived"].as_i64(), detail["ordered"].as_i64()),
+        (Some(3), Some(5))
+    );
+    check_guarantees(&db.store, &rig.sim, true).await;
+}
+
+/// The admins' re-order: a new purchase of the missing units, linked to the
+/// first, paid by no one (not in Stars), ordered by the normal engine;
+/// pressed twice at once, it is made once.
+async fn the_missing_units_are_reordered_once_linked_and_unpaid_through_the_engine(db: &TestDb) {
+    let rig = Rig::new(&db.store).await;
+    rig.sim
+        .push_outcome(OrderOutcome::partial(Duration::from_secs(1)));
+    let id = rig.buy(STEAM, 4, &[]).await;
+    rig.work().await;
+    rig.advance(3);
+    rig.poll().await;
+    assert_eq!(rig.state(id).await, PurchaseState::Delivering);
+    let admin = foxbot::domain::UserId(9000);
+    // Not before the codes that arrived went out.
+    assert_eq!(
+        rig.engine.reorder_missing(admin, id).await.unwrap(),
+        foxbot::engine::reorder::Outcome::Refused(foxbot::engine::reorder::Refusal::NotDelivered(
+            PurchaseState::Delivering
+        ))
+    );
+    let p = rig.purchase(id).await;
+    let delivered = Transition::of(&p, PurchaseState::Delivered, EventKind::Delivered);
+    assert!(
+        db.store
+            .transition(&delivered, rig.now())
+            .await
+            .unwrap()
+            .applied()
+    );
+
+    let (a, b) = tokio::join!(
+        rig.engine.reorder_missing(admin, id),
+        rig.engine.reorder_missing(admin, id)
+    );
+    use foxbot::engine::reorder::{Outcome, Refusal};
+    let outcomes = [a.unwrap(), b.unwrap()];
+    let child = outcomes
+        .iter()
+        .find_map(|o| match o {
+            Outcome::Ordered { child, missing } => {
+                assert_eq!(*missing, 2);
+                Some(*child)
+            }
+            _ => None,
+        })
+        .expect("one press re-orders");
+    assert!(
+        outcomes.contains(&Outcome::Refused(Refusal::Already(child))),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        rig.engine.reorder_missing(admin, id).await.unwrap(),
+        Outcome::Refused(Refusal::Already(child))
+    );
+    assert_eq!(db.store.reorder_of(id).await.unwrap(), Some(child));
+    assert_eq!(db.store.reorder_parent(child).await.unwrap(), Some(id));
+    let c = rig.purchase(child).await;
+    assert_eq!(c.source, foxbot::domain::PurchaseSource::Reorder);
+    assert_eq!((c.stars, c.telegram_charge_id.clone()), (0, None));
+    assert_eq!(c.quantity.get(), 2);
+    assert_eq!((c.user_id, c.chat_id), (p.user_id, p.chat_id));
+    let admin_events: Vec<_> = db
+        .store
+        .events_of(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "admin_action")
+        .collect();
+    assert_eq!(admin_events.len(), 1, "one re-order recorded");
+    assert_eq!(admin_events[0].actor.as_deref(), Some("admin:9000"));
+    // Re-ordered, the delivery will be whole: refunding the whole charge
+    // as well would pay twice.
+    use foxbot::engine::admin::{Action, Refusal as AdminRefusal};
+    let preview = rig
+        .engine
+        .admin_preview(Action::Refund, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(preview.plan, Err(AdminRefusal::DeliveredInFull));
+
+    rig.run_to_quiescence(1, 30).await;
+    assert_eq!(rig.state(child).await, PurchaseState::Delivering);
+    assert_eq!(db.store.codes(child).await.unwrap().unwrap().len(), 2);
+    let quantities: Vec<i64> = rig
+        .sim
+        .ledger()
+        .iter()
+        .filter_map(|e| match e {
+            LedgerEntry::OrderCreated { quantity, .. } => Some(*quantity),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(quantities, [4, 2], "one more order, for the missing units");
+    assert_eq!(rig.paid(), 2);
+    check_guarantees(&db.store, &rig.sim, true).await;
 }

@@ -219,6 +219,17 @@ impl OrderOutcome {
         }
     }
 
+    /// `completed` `after` payment with `usable` real codes per item (at
+    /// most its quantity) and, for the other units, elements that are not
+    /// codes (`""`, whitespace, `null`, `{}`, `{"code":" "}`, `{"pin":""}`)
+    /// and no item `error`: a reply that looks delivered but is not.
+    pub fn blank_codes(after: Duration, usable: u32) -> Self {
+        OrderOutcome {
+            kind: OutcomeKind::BlankCodes { usable },
+            after,
+        }
+    }
+
     /// `processing` forever (after `after / 3`).
     pub fn stall(after: Duration) -> Self {
         OrderOutcome {
@@ -244,6 +255,9 @@ pub enum OutcomeKind {
     /// `completed` with codes for half the units (at least one), the rest
     /// marked with an item `error`; the missing part's money stays spent.
     Partial,
+    /// `completed`, `usable` codes per item and blanks for the rest, with
+    /// no item `error` (see [`OrderOutcome::blank_codes`]).
+    BlankCodes { usable: u32 },
 }
 
 /// A movement the simulator records; `at` is the simulator clock in ms.

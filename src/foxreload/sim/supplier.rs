@@ -115,7 +115,9 @@ fn advance(order: &mut Order, now: Millis) -> Option<(Money, Millis)> {
             OutcomeKind::Fail => Status::Failed,
             OutcomeKind::Cancel => Status::Cancelled,
             OutcomeKind::Stall => Status::Processing,
-            OutcomeKind::CompleteWithoutCodes | OutcomeKind::Partial => Status::Completed,
+            OutcomeKind::CompleteWithoutCodes
+            | OutcomeKind::Partial
+            | OutcomeKind::BlankCodes { .. } => Status::Completed,
         }
     } else if now >= processing_at {
         Status::Processing
@@ -132,6 +134,7 @@ fn advance(order: &mut Order, now: Millis) -> Option<(Money, Millis)> {
             match order.outcome.kind {
                 OutcomeKind::CompleteWithoutCodes => {}
                 OutcomeKind::Partial => deliver_partly(order),
+                OutcomeKind::BlankCodes { usable } => deliver_blanks(order, usable),
                 _ => deliver(order),
             }
             None
@@ -175,6 +178,27 @@ fn deliver_partly(order: &mut Order) {
         item.external_data.truncate(keep);
         if missing > 0 {
             item.error = Some(format!("{missing} unit(s) could not be delivered"));
+        }
+    }
+}
+
+/// `usable` codes per item (at most its quantity); every other unit gets
+/// an element that is not a code, and no item says why.
+fn deliver_blanks(order: &mut Order, usable: u32) {
+    deliver(order);
+    let blanks = [
+        Value::String(String::new()),
+        Value::String("   ".to_owned()),
+        Value::Null,
+        serde_json::json!({}),
+        serde_json::json!({ "code": " " }),
+        serde_json::json!({ "pin": "" }),
+    ];
+    for item in &mut order.items {
+        for (n, code) in item.external_data.iter_mut().enumerate() {
+            if n >= usable as usize {
+                *code = blanks[n % blanks.len()].clone();
+            }
         }
     }
 }
@@ -891,6 +915,24 @@ mod tests {
             "a clock set back moves nothing"
         );
         assert_eq!(o.items[0].external_data, codes);
+    }
+
+    #[test]
+    fn blank_codes_complete_with_only_the_usable_codes_asked_for() {
+        let mut o = order(OrderOutcome::blank_codes(Duration::from_secs(1), 1));
+        o.paid_at = Some(0);
+        o.status = Status::Paid;
+        advance(&mut o, 10_000);
+        assert_eq!(o.status, Status::Completed);
+        let codes: Vec<crate::domain::Code> = o.items[0]
+            .external_data
+            .iter()
+            .cloned()
+            .map(crate::domain::Code)
+            .collect();
+        assert_eq!(codes.len(), 3, "an element per unit");
+        assert_eq!(codes.iter().filter(|c| c.is_usable()).count(), 1);
+        assert!(o.items[0].error.is_none(), "and no reason given");
     }
 
     #[test]
