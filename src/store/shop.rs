@@ -188,6 +188,21 @@ impl Store {
     /// again by the sweep, changes nothing the second time. One invoice
     /// paid twice makes one order; the second charge is refunded.
     pub async fn record_payment(&self, pay: &StarPayment, now: Millis) -> Result<PaymentOutcome> {
+        match self.record_payment_once(pay, now).await {
+            // The same charge recorded at this instant by another handler
+            // (a replica given the same update): its row stands.
+            Err(StoreError::Conflict(_)) => match self.purchase_by_charge(&pay.charge_id).await? {
+                Some(p) => Ok(PaymentOutcome::Duplicate(p.id)),
+                None => Err(StoreError::Conflict(format!(
+                    "charge {} conflicted but is not recorded",
+                    pay.charge_id
+                ))),
+            },
+            other => other,
+        }
+    }
+
+    async fn record_payment_once(&self, pay: &StarPayment, now: Millis) -> Result<PaymentOutcome> {
         let mut tx = self.begin().await?;
         let known: Option<i64> = with_tx!(&mut tx, c => {
             sqlx::query_scalar("SELECT id FROM purchases WHERE telegram_charge_id = $1")
@@ -209,10 +224,25 @@ impl Store {
         };
         let refund = if pay.currency != "XTR" || pay.total_amount != checkout.stars {
             Some(RefundReason::AmountMismatch)
-        } else if checkout.state != CheckoutState::Open {
-            Some(RefundReason::PaidTwice)
         } else {
-            None
+            // Two charges of one invoice handled at once (two replicas):
+            // the state read above may be stale for both. The checkout is
+            // claimed by a compare-and-set whose row count decides; on
+            // PostgreSQL the second UPDATE waits for the first to commit
+            // and then finds the row no longer open.
+            let claimed = with_tx!(&mut tx, c => {
+                sqlx::query(
+                    "UPDATE checkouts SET state = $1, updated_at = $2 \
+                     WHERE id = $3 AND state = 'open'",
+                )
+                .bind(CheckoutState::Paid.as_str())
+                .bind(now)
+                .bind(checkout.id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+            });
+            (claimed != 1).then_some(RefundReason::PaidTwice)
         };
         let new = NewPurchase {
             client_ref: ClientRef::generate(),
@@ -251,16 +281,11 @@ impl Store {
         });
         if refund.is_none() {
             with_tx!(&mut tx, c => {
-                sqlx::query(
-                    "UPDATE checkouts SET state = $1, purchase_id = $2, updated_at = $3 \
-                     WHERE id = $4 AND state = 'open'",
-                )
-                .bind(CheckoutState::Paid.as_str())
-                .bind(id)
-                .bind(now)
-                .bind(checkout.id)
-                .execute(&mut *c)
-                .await?;
+                sqlx::query("UPDATE checkouts SET purchase_id = $1 WHERE id = $2")
+                    .bind(id)
+                    .bind(checkout.id)
+                    .execute(&mut *c)
+                    .await?;
             });
         }
         tx.record_event(
