@@ -204,3 +204,7 @@ admin-confirm-changed = ⚠️ Things changed since you looked: nothing was done
 admin-refused-codes-reached = #{ $purchase } counts as delivered: its codes reached the buyer (a part was sent or may have been, or they are viewable in /orders), so it is not refunded. If the buyer must get the Stars back all the same, use "Refund anyway": it also hides the codes from their /orders.
 admin-refused-refund-underway = A refund of #{ $purchase } is claimed or already done: putting it back to work could give the buyer both the codes and the Stars. Nothing was done; see /order { $purchase }.
 admin-done-refund-anyway = ↩️ #{ $purchase } is being refunded anyway; its codes are hidden from the buyer's /orders.
+
+## Payment edges (issue #14, holes 6, 8, 10): pre-checkout and the supplier
+## balance, payments no invoice explains.
+checkout-balance-short = This product cannot be delivered right now: the shop is restocking. Please try again later; nothing was charged.

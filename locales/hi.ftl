@@ -201,3 +201,7 @@ admin-confirm-changed = ⚠️ आपके देखने के बाद ह
 admin-refused-codes-reached = #{ $purchase } डिलीवर मानी जाती है: इसके कोड ख़रीदार तक पहुँच चुके हैं (कोई हिस्सा भेजा गया या शायद भेजा गया, या वे /orders में देखे जा सकते हैं), इसलिए इसका रिफ़ंड नहीं होगा। अगर ख़रीदार को फिर भी Stars वापस देने हैं, तो "फिर भी रिफ़ंड करें" चुनें: इससे कोड उनके /orders से छिप भी जाएँगे।
 admin-refused-refund-underway = #{ $purchase } का रिफ़ंड शुरू हो चुका है या हो चुका है: इसे फिर से काम पर लगाने से ख़रीदार को कोड और Stars दोनों मिल सकते हैं। कुछ नहीं किया गया; /order { $purchase } देखें।
 admin-done-refund-anyway = ↩️ #{ $purchase } का फिर भी रिफ़ंड हो रहा है; इसके कोड ख़रीदार के /orders से छिपा दिए गए हैं।
+
+## Payment edges (issue #14, holes 6, 8, 10): pre-checkout and the supplier
+## balance, payments no invoice explains.
+checkout-balance-short = यह प्रोडक्ट अभी नहीं दिया जा सकता: दुकान में स्टॉक फिर से भरा जा रहा है। कृपया थोड़ी देर बाद फिर कोशिश करें; आपसे कोई भुगतान नहीं लिया गया है।

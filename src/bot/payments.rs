@@ -208,7 +208,31 @@ async fn refuse_reason(shop: &Shop, q: &PreCheckoutQuery) -> anyhow::Result<Opti
         shop.now(),
         shop.catalog_max_age,
     ) {
-        Ok(offer) if offer.stars == checkout.stars => Ok(None),
+        Ok(offer) if offer.stars == checkout.stars => {
+            // Stars taken for what the supplier balance cannot pay would be
+            // held and refunded an hour later: refused now instead.
+            let cost = offer
+                .product
+                .wholesale
+                .or(checkout.unit_price)
+                .and_then(|unit| unit.times(checkout.quantity.get()));
+            let currency = &offer.product.currency;
+            let balance = shop.store.supplier_balance(currency).await?;
+            let in_flight = match balance {
+                Some((_, read_at)) => shop.store.in_flight_cost(currency, read_at).await?,
+                None => crate::domain::Money::ZERO,
+            };
+            match intake::balance_covers(balance, shop.now(), in_flight, cost) {
+                Ok(()) => Ok(None),
+                Err(intake::BalanceShort) => {
+                    tracing::warn!(
+                        checkout = checkout.id,
+                        "pre-checkout refused: the supplier balance is short"
+                    );
+                    Ok(Some("checkout-balance-short".to_owned()))
+                }
+            }
+        }
         Ok(_) => Ok(Some("checkout-price-changed".to_owned())),
         Err(e) => Ok(Some(explain(lang, &e))),
     }

@@ -142,7 +142,14 @@ pub fn spawn(
                 if now.saturating_sub(last) >= millis(BALANCE_EVERY) {
                     read_at.store(now, std::sync::atomic::Ordering::Relaxed);
                     // Sets the gauge; a failure shows in the request metrics.
-                    let _ = supplier.balances().await;
+                    // Kept for pre-checkout, which may not call the supplier.
+                    if let Ok(balances) = supplier.balances().await {
+                        for b in balances {
+                            store
+                                .record_supplier_balance(&b.currency, b.amount, now)
+                                .await?;
+                        }
+                    }
                 }
                 // Judged once a turn, however much was announced.
                 evaluate(&store, now).await.map(|_| 0).map_err(Into::into)

@@ -143,6 +143,10 @@ pub enum PaymentOutcome {
     UnknownInvoice,
 }
 
+fn balance_key(currency: &str) -> String {
+    format!("supplier_balance:{}", currency.to_ascii_uppercase())
+}
+
 impl Store {
     /// Records an offer and gives it an unguessable payload.
     pub async fn open_checkout(&self, c: &NewCheckout, now: Millis) -> Result<Checkout> {
@@ -304,6 +308,68 @@ impl Store {
             None => PaymentOutcome::Ordered(id),
             Some(reason) => PaymentOutcome::Refunding(id, reason),
         })
+    }
+
+    /// Keeps the supplier balance just read (by the incident watcher), so
+    /// that pre-checkout can judge a sale without calling the supplier.
+    pub async fn record_supplier_balance(
+        &self,
+        currency: &str,
+        amount: Money,
+        now: Millis,
+    ) -> Result<()> {
+        self.kv_set(&balance_key(currency), &amount.to_string(), now)
+            .await
+    }
+
+    /// The last supplier balance read in `currency`, and when it was read.
+    pub async fn supplier_balance(&self, currency: &str) -> Result<Option<(Money, Millis)>> {
+        let Some((text, read_at)) = self.kv_get_with_time(&balance_key(currency)).await? else {
+            return Ok(None);
+        };
+        let amount = Money::parse(&text)
+            .map_err(|_| StoreError::Corrupt(format!("supplier balance {text:?}")))?;
+        Ok(Some((amount, read_at)))
+    }
+
+    /// The wholesale cost (in `currency`) of what the buyers paid for that a
+    /// balance read at `read_at` does not show as spent yet: purchases not
+    /// paid at the supplier (`ordering`, `submitting`, `reconciling`,
+    /// `ordered`, `on_hold`, and `paying` before its pay was sent), and
+    /// those whose supplier pay was sent at or after `read_at` (the
+    /// balance read before the debit), unless they are being or were
+    /// refunded (a failed order's money goes back to the balance).
+    /// Each at its order price (the unit price re-quoted), times its
+    /// quantity; a purchase with no known price counts nothing.
+    pub async fn in_flight_cost(&self, currency: &str, read_at: Millis) -> Result<Money> {
+        let rows: Vec<(Option<String>, Option<String>, i64)> = with_db!(&self.db, db => {
+            sqlx::query_as(
+                "SELECT order_price, unit_price, quantity FROM purchases \
+                 WHERE UPPER(currency) = $1 AND ( \
+                     state IN ('ordering', 'submitting', 'reconciling', 'ordered', 'on_hold') \
+                     OR (state = 'paying' AND pay_sent_at IS NULL) \
+                     OR (pay_sent_at >= $2 \
+                         AND state NOT IN ('refunding', 'refunded', 'cancelled')))",
+            )
+            .bind(currency.to_ascii_uppercase())
+            .bind(read_at)
+            .fetch_all(db)
+            .await?
+        });
+        let mut total = rust_decimal::Decimal::ZERO;
+        for (order_price, unit_price, quantity) in rows {
+            let Some(price) = order_price.or(unit_price) else {
+                continue;
+            };
+            let cost = Money::parse(&price)
+                .ok()
+                .and_then(|m| m.times(quantity))
+                .ok_or_else(|| StoreError::Corrupt(format!("purchase price {price:?}")))?;
+            total = total.checked_add(cost.decimal()).ok_or_else(|| {
+                StoreError::Corrupt("the in-flight cost does not fit a decimal".to_owned())
+            })?;
+        }
+        Ok(Money::new(total))
     }
 
     /// Remembers the message the buyer sees edited as the purchase moves.

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use crate::support::TestDb;
+use crate::support::app::{TestApp, WAIT};
+use crate::support::bot_api::TgUser;
 use foxbot::clock::Clock;
 use foxbot::domain::{Language, Money, Note, ProductId, Quantity, RefundReason, UserId};
 use foxbot::store::{NewCheckout, PaymentOutcome, StarPayment};
@@ -11,6 +13,7 @@ use foxbot::store::{NewCheckout, PaymentOutcome, StarPayment};
 on_both_engines!(
     two_charges_of_one_invoice_recorded_at_once_make_one_order_and_one_refund,
     one_charge_recorded_at_once_by_two_replicas_is_one_purchase,
+    pre_checkout_refuses_in_the_buyers_language_what_the_supplier_balance_cannot_cover,
 );
 
 fn now() -> i64 {
@@ -123,4 +126,54 @@ async fn one_charge_recorded_at_once_by_two_replicas_is_one_purchase(db: &TestDb
             "round {round}: {outcomes:?}"
         );
     }
+}
+
+/// The supplier holds 10.00 USD; a Steam Wallet costs 9.20 wholesale. The
+/// first buyer's pre-checkout is accepted; the second's, with the first
+/// purchase's 9.20 counted as spent, is refused before any Star is taken,
+/// in Hindi for a Hindi buyer. No supplier call is made at pre-checkout:
+/// the balance is the one the incident watcher read and stored.
+async fn pre_checkout_refuses_in_the_buyers_language_what_the_supplier_balance_cannot_cover(
+    db: &TestDb,
+) {
+    let options = foxbot::foxreload::sim::SimOptions {
+        balance: Money::parse("10.00").unwrap(),
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(db, options, |_| {}).await;
+    crate::support::wait_for("the stored supplier balance", WAIT, || async {
+        db.store.supplier_balance("USD").await.unwrap()
+    })
+    .await;
+    let asha = TgUser::new(1101, "Asha").with_language("en");
+    crate::bot::buy_to_invoice(&app, &asha, "Gift cards", "Steam Wallet", "× 1").await;
+    let first = app.api.invoices().pop().unwrap();
+    app.api
+        .checkout(&asha, &first.payload, first.total_amount, WAIT)
+        .await
+        .expect("10.00 covers one 9.20 purchase");
+
+    let ravi = TgUser::new(1102, "Ravi").with_language("hi");
+    crate::bot::buy_to_invoice(&app, &ravi, "Gift cards", "Steam Wallet", "× 1").await;
+    let second = app.api.invoices().pop().unwrap();
+    let refused = app
+        .api
+        .checkout(&ravi, &second.payload, second.total_amount, WAIT)
+        .await
+        .expect_err("10.00 does not cover 9.20 in flight plus 9.20");
+    let text = refused.error_message.unwrap_or_default();
+    assert!(text.contains("स्टॉक फिर से भरा जा रहा है"), "{text}");
+    // Nothing taken, nothing recorded for the second buyer.
+    assert!(
+        db.store
+            .checkout_by_payload(&second.payload)
+            .await
+            .unwrap()
+            .unwrap()
+            .purchase_id
+            .is_none()
+    );
+    crate::bot::wait_for_codes(&app, &asha).await;
+    assert_eq!(app.sim().orders().len(), 1);
+    app.stop().await;
 }
