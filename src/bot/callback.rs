@@ -6,7 +6,7 @@
 use teloxide::prelude::*;
 use teloxide::types::CallbackQuery;
 
-use super::{HandlerResult, Shop, admin, customer, t};
+use super::{HandlerResult, Shop, admin, customer, payments, t};
 
 /// Telegram's limit on callback data.
 pub const MAX_DATA: usize = 64;
@@ -38,6 +38,9 @@ pub enum Callback {
         purchase: i64,
         confirm: Option<Confirm>,
     },
+    /// An admin refunds a payment no invoice explains (an orphan charge),
+    /// asked (`confirmed` false) or confirmed.
+    OrphanRefund { orphan: i64, confirmed: bool },
 }
 
 /// What a confirm button carries: the plan the admin saw and when it was
@@ -118,6 +121,14 @@ impl Callback {
                     issued_minute: canonical(minute)?,
                 }),
             },
+            ["or", n] => Callback::OrphanRefund {
+                orphan: id(n)?,
+                confirmed: false,
+            },
+            ["ory", n] => Callback::OrphanRefund {
+                orphan: id(n)?,
+                confirmed: true,
+            },
             _ => return None,
         })
     }
@@ -151,6 +162,9 @@ impl Callback {
                 c.seen.fingerprint,
                 c.issued_minute
             ),
+            Callback::OrphanRefund { orphan, confirmed } => {
+                format!("{}:{orphan}", if *confirmed { "ory" } else { "or" })
+            }
         };
         (Callback::parse(&data).as_ref() == Some(self)).then_some(data)
     }
@@ -184,6 +198,9 @@ pub async fn on_callback(bot: Bot, shop: Shop, q: CallbackQuery) -> HandlerResul
             bot.answer_callback_query(q.id.clone())
                 .text(t(lang, "button-private-only"))
                 .await?;
+        }
+        Callback::OrphanRefund { orphan, confirmed } => {
+            payments::on_orphan_refund(&bot, &shop, &q, lang, orphan, confirmed).await?;
         }
         other => {
             customer::on_button(&bot, &shop, &q, lang, chat, message_id, other).await?;
@@ -242,6 +259,14 @@ mod tests {
                     },
                     issued_minute: 29_400_000,
                 }),
+            },
+            Callback::OrphanRefund {
+                orphan: 3,
+                confirmed: true,
+            },
+            Callback::OrphanRefund {
+                orphan: 3,
+                confirmed: false,
             },
         ];
         for c in all {

@@ -141,13 +141,34 @@ async fn push_alerts(bot: &Bot, shop: &Shop) -> anyhow::Result<usize> {
             escape(&alert.kind.replace('_', " ")),
             escape(&alert.detail)
         );
+        // A payment no invoice explains: worded per admin, with a refund button.
+        let orphan = alert
+            .dedup_key
+            .as_deref()
+            .and_then(crate::store::orphan_of_alert_key);
         let mut delivered = shop.admins.is_empty();
         for admin in &shop.admins {
-            match bot
+            let mut request = bot
                 .send_message(ChatId(*admin), text.clone())
-                .parse_mode(ParseMode::Html)
-                .await
-            {
+                .parse_mode(ParseMode::Html);
+            if let Some(orphan) = orphan {
+                let lang = shop
+                    .store
+                    .language_of(crate::domain::UserId(*admin))
+                    .await
+                    .unwrap_or(crate::domain::Language::En);
+                if let Some((html, markup)) =
+                    super::payments::orphan_alert(shop, lang, orphan).await?
+                {
+                    request = bot
+                        .send_message(ChatId(*admin), html)
+                        .parse_mode(ParseMode::Html);
+                    if let Some(markup) = markup {
+                        request = request.reply_markup(markup);
+                    }
+                }
+            }
+            match request.await {
                 Ok(_) => delivered = true,
                 Err(e) => tracing::warn!(admin, error = %e, "an admin alert was not sent"),
             }

@@ -14,6 +14,8 @@ on_both_engines!(
     two_charges_of_one_invoice_recorded_at_once_make_one_order_and_one_refund,
     one_charge_recorded_at_once_by_two_replicas_is_one_purchase,
     pre_checkout_refuses_in_the_buyers_language_what_the_supplier_balance_cannot_cover,
+    the_sweep_reads_past_1000_transactions_listed_newest_first,
+    the_sweep_reads_past_1000_transactions_listed_oldest_first,
 );
 
 fn now() -> i64 {
@@ -176,4 +178,143 @@ async fn pre_checkout_refuses_in_the_buyers_language_what_the_supplier_balance_c
     crate::bot::wait_for_codes(&app, &asha).await;
     assert_eq!(app.sim().orders().len(), 1);
     app.stop().await;
+}
+
+// ---- the sweep of getStarTransactions ----------------------------------
+
+/// Stands in for 1,049 earlier sales: purchases (delivered) that carry
+/// these charge ids, written straight to the table.
+async fn known_sales(db: &TestDb, user: i64, charges: &[String]) {
+    let now = now();
+    let mut sql = format!(
+        "INSERT INTO customers (user_id, chat_id, language, created_at, updated_at) \
+         VALUES ({user}, {user}, 'en', {now}, {now}) ON CONFLICT (user_id) DO NOTHING; \
+         INSERT INTO purchases (client_ref, user_id, chat_id, product_id, product_name, \
+             quantity, note, signature, currency, stars, source, telegram_charge_id, state, \
+             next_action_at, created_at, updated_at, state_since) VALUES "
+    );
+    for (i, charge) in charges.iter().enumerate() {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!(
+            "('known-{charge}', {user}, {user}, 'product_steam_10', 'Steam Wallet', 1, '{{}}', \
+              'sig-{charge}', 'USD', 1012, 'telegram', '{charge}', 'delivered', {now}, {now}, \
+              {now}, {now})"
+        ));
+    }
+    match db.store.backend() {
+        foxbot::store::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url_text).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        foxbot::store::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url_text).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// The offsets of the `getStarTransactions` calls made so far.
+fn sweep_offsets(app: &TestApp) -> Vec<i64> {
+    app.api
+        .calls("getStarTransactions")
+        .iter()
+        .map(|c| c.body.get("offset").and_then(|o| o.as_i64()).unwrap_or(0))
+        .collect()
+}
+
+/// 1,051 transactions five seconds apart: a payment whose update was lost
+/// is the oldest, another the newest, 1,049 known sales between them.
+/// Telegram lists them in `newest_first` order or the other; the sweep
+/// finds both lost payments (each bought once), and afterwards reads only
+/// from its mark: a page or two per sweep, not the whole list again.
+async fn the_sweep_finds_lost_payments_among_1051_transactions_in_either_order(
+    db: &TestDb,
+    newest_first: bool,
+) {
+    let app = TestApp::spawn(db).await;
+    app.api.set_transactions_newest_first(newest_first);
+    // No sweep gets through while the history is laid down.
+    app.api
+        .fault("getStarTransactions")
+        .always()
+        .error(500, "Internal Server Error");
+    let asha = TgUser::new(1201, "Asha").with_language("en");
+    crate::bot::buy_to_invoice(&app, &asha, "Gift cards", "Steam Wallet", "× 1").await;
+    let oldest = app.api.invoices().pop().unwrap();
+    crate::bot::buy_to_invoice(&app, &asha, "Gift cards", "Google Play", "× 1").await;
+    let newest = app.api.invoices().pop().unwrap();
+    let others = TgUser::new(1202, "Many").with_language("en");
+    let known: Vec<String> = (0..1049).map(|_| app.api.new_charge_id()).collect();
+    known_sales(db, others.id, &known).await;
+
+    let first_lost = app.api.new_charge_id();
+    app.api
+        .record_star_payment(&asha, &oldest.payload, oldest.total_amount, &first_lost);
+    for charge in &known {
+        app.api.advance(std::time::Duration::from_secs(5));
+        app.api
+            .record_star_payment(&others, "an-earlier-sale", 1012, charge);
+    }
+    app.api.advance(std::time::Duration::from_secs(5));
+    let last_lost = app.api.new_charge_id();
+    app.api
+        .record_star_payment(&asha, &newest.payload, newest.total_amount, &last_lost);
+    app.api.clear_faults();
+
+    for charge in [&first_lost, &last_lost] {
+        crate::support::wait_for("the lost payment recorded", WAIT, || async {
+            db.store.purchase_by_charge(charge).await.unwrap()
+        })
+        .await;
+    }
+    app.api
+        .wait("both lost payments bought", WAIT, |_| {
+            (app.sim().orders().len() == 2).then_some(())
+        })
+        .await;
+
+    // Three more sweeps (each starts at offset 0) after the mark is set.
+    let before = app.api.calls("getStarTransactions").len();
+    app.api
+        .wait("three more sweeps", WAIT, |_| {
+            let later = sweep_offsets(&app).split_off(before);
+            (later.iter().filter(|o| **o == 0).count() >= 4).then_some(())
+        })
+        .await;
+    let later = sweep_offsets(&app).split_off(before);
+    let starts: Vec<usize> = later
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| **o == 0)
+        .map(|(i, _)| i)
+        .collect();
+    for pair in starts.windows(2) {
+        let calls = &later[pair[0]..pair[1]];
+        assert!(
+            calls.len() <= 3,
+            "a sweep after the mark read {} pages: offsets {calls:?}",
+            calls.len()
+        );
+    }
+    assert_eq!(app.sim().orders().len(), 2, "each lost payment bought once");
+    assert!(app.api.refunds().is_empty());
+    app.stop().await;
+}
+
+async fn the_sweep_reads_past_1000_transactions_listed_newest_first(db: &TestDb) {
+    the_sweep_finds_lost_payments_among_1051_transactions_in_either_order(db, true).await;
+}
+
+async fn the_sweep_reads_past_1000_transactions_listed_oldest_first(db: &TestDb) {
+    the_sweep_finds_lost_payments_among_1051_transactions_in_either_order(db, false).await;
 }
