@@ -16,6 +16,7 @@ on_both_engines!(
     pre_checkout_refuses_in_the_buyers_language_what_the_supplier_balance_cannot_cover,
     the_sweep_reads_past_1000_transactions_listed_newest_first,
     the_sweep_reads_past_1000_transactions_listed_oldest_first,
+    a_payment_no_invoice_explains_is_told_once_and_refunded_once_by_an_admin,
 );
 
 fn now() -> i64 {
@@ -317,4 +318,127 @@ async fn the_sweep_reads_past_1000_transactions_listed_newest_first(db: &TestDb)
 
 async fn the_sweep_reads_past_1000_transactions_listed_oldest_first(db: &TestDb) {
     the_sweep_finds_lost_payments_among_1051_transactions_in_either_order(db, false).await;
+}
+
+fn texts_with(app: &TestApp, chat: i64, needle: &str) -> Vec<crate::support::bot_api::SentMessage> {
+    app.api
+        .sent_messages(chat)
+        .into_iter()
+        .filter(|m| m.text.as_deref().is_some_and(|t| t.contains(needle)))
+        .collect()
+}
+
+/// A payment whose update was lost and whose payload names no invoice of
+/// ours: recorded once as its own row, the admins alerted once with a
+/// refund button, the buyer told once, however many sweeps see it again.
+/// Only an admin's confirmed press refunds it, and only once.
+async fn a_payment_no_invoice_explains_is_told_once_and_refunded_once_by_an_admin(db: &TestDb) {
+    let app = TestApp::spawn(db).await;
+    let admin = TgUser::new(crate::support::app::ADMIN, "Owner").with_language("en");
+    app.api.open_chat(&admin);
+    let buyer = TgUser::new(1301, "Kiran").with_language("en");
+    app.api.open_chat(&buyer);
+    let charge = app.api.new_charge_id();
+    app.api
+        .record_star_payment(&buyer, "not-an-invoice-of-ours", 50, &charge);
+
+    let alert = app
+        .api
+        .wait_for_message(
+            admin.id,
+            |m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("Unknown payment"))
+            },
+            WAIT,
+        )
+        .await;
+    assert!(
+        alert.text.as_deref().unwrap().contains("50 Stars"),
+        "{alert:?}"
+    );
+    // Several more sweeps see the same charge.
+    let before = app.api.calls("getStarTransactions").len();
+    app.api
+        .wait("four more sweeps", WAIT, |api| {
+            (api.calls("getStarTransactions").len() >= before + 4).then_some(())
+        })
+        .await;
+    assert_eq!(texts_with(&app, buyer.id, "cannot match").len(), 1);
+    assert_eq!(texts_with(&app, admin.id, "Unknown payment").len(), 1);
+
+    // Not an admin: the same button data from the buyer does nothing.
+    let data = alert.callback_data("Refund").expect("a refund button");
+    let orphan: String = data.chars().filter(char::is_ascii_digit).collect();
+    let forged = app.api.callback(&buyer, 1, &format!("ory:{orphan}"));
+    app.api
+        .wait("the forged press answered", WAIT, |api| {
+            api.callback_answers()
+                .iter()
+                .any(|a| a.query_id == forged)
+                .then_some(())
+        })
+        .await;
+    let id: i64 = orphan.parse().unwrap();
+    let row = db
+        .store
+        .orphan_charge(id)
+        .await
+        .unwrap()
+        .expect("its own row");
+    assert_eq!((row.charge_id.as_str(), row.stars), (charge.as_str(), 50));
+    assert_eq!(
+        row.refund_purchase_id, None,
+        "a buyer's press refunds nothing"
+    );
+    assert!(app.api.refunds().is_empty());
+
+    // The admin asks, then confirms.
+    app.press(&admin, &alert, "Refund").await;
+    let confirm = app
+        .api
+        .wait_for_message(admin.id, |m| m.callback_data("Yes, refund").is_some(), WAIT)
+        .await;
+    app.api.press(&admin, &confirm, "Yes, refund");
+    let refund = app.api.wait_for_refund(&charge, WAIT).await;
+    assert_eq!((refund.user_id, refund.amount), (buyer.id, 50));
+    app.api
+        .wait_for_message(
+            buyer.id,
+            |m| m.text.as_deref().is_some_and(|t| t.contains("refunded")),
+            WAIT,
+        )
+        .await;
+    // Pressed again (a second replica, a double tap): still one refund.
+    let again = app
+        .api
+        .callback(&admin, confirm.message_id, &format!("ory:{orphan}"));
+    app.api
+        .wait_for_message(
+            admin.id,
+            |m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("already being refunded"))
+            },
+            WAIT,
+        )
+        .await;
+    assert!(
+        app.api
+            .callback_answers()
+            .iter()
+            .any(|a| a.query_id == again)
+    );
+    let before = app.api.calls("getStarTransactions").len();
+    app.api
+        .wait("two more sweeps", WAIT, |api| {
+            (api.calls("getStarTransactions").len() >= before + 2).then_some(())
+        })
+        .await;
+    assert_eq!(app.api.refunds().len(), 1);
+    assert_eq!(texts_with(&app, buyer.id, "cannot match").len(), 1);
+    assert!(app.sim().orders().is_empty());
+    app.stop().await;
 }
