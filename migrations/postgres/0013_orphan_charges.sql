@@ -18,3 +18,7 @@ CREATE TABLE orphan_charges (
     recorded_at         BIGINT  NOT NULL,
     refund_purchase_id  BIGINT  REFERENCES purchases (id)
 );
+
+-- Pre-checkout counts what was paid at the supplier since the balance was
+-- read (Store::in_flight_cost) for every buyer who taps Pay.
+CREATE INDEX purchases_pay_sent ON purchases (pay_sent_at) WHERE pay_sent_at IS NOT NULL;

@@ -112,8 +112,11 @@ pub async fn evaluate(store: &Store, now: Millis) -> Result<usize, StoreError> {
 }
 
 /// How often the supplier balance is read for the balance gauge (the
-/// `SupplierBalanceLow` rule): one request in this long is nothing.
-const BALANCE_EVERY: Duration = Duration::from_secs(5 * 60);
+/// `SupplierBalanceLow` rule) and for pre-checkout: one request in this long
+/// is nothing. With the step's own period it stays within
+/// `intake::BALANCE_FRESH_FOR` (5 minutes), or pre-checkout would find it
+/// stale for part of every cycle.
+const BALANCE_EVERY: Duration = Duration::from_secs(4 * 60 + 30);
 
 /// Judges the conditions every [`EVERY`], in one process at a time, and
 /// reads the supplier balance every [`BALANCE_EVERY`] for `/metrics`.

@@ -554,14 +554,19 @@ impl Store {
     /// Each at its order price (the unit price re-quoted), times its
     /// quantity; a purchase with no known price counts nothing.
     pub async fn in_flight_cost(&self, currency: &str, read_at: Millis) -> Result<Money> {
+        // Two index-led halves (by state; by pay_sent_at), each row in one:
+        // pre-checkout runs this for every buyer who taps Pay.
         let rows: Vec<(Option<String>, Option<String>, i64)> = with_db!(&self.db, db => {
             sqlx::query_as(
                 "SELECT order_price, unit_price, quantity FROM purchases \
-                 WHERE UPPER(currency) = $1 AND ( \
-                     state IN ('ordering', 'submitting', 'reconciling', 'ordered', 'on_hold') \
-                     OR (state = 'paying' AND pay_sent_at IS NULL) \
-                     OR (pay_sent_at >= $2 \
-                         AND state NOT IN ('refunding', 'refunded', 'cancelled')))",
+                 WHERE UPPER(currency) = $1 \
+                   AND (state IN ('ordering', 'submitting', 'reconciling', 'ordered', 'on_hold') \
+                        OR (state = 'paying' AND pay_sent_at IS NULL)) \
+                 UNION ALL \
+                 SELECT order_price, unit_price, quantity FROM purchases \
+                 WHERE UPPER(currency) = $1 AND pay_sent_at >= $2 \
+                   AND state NOT IN ('ordering', 'submitting', 'reconciling', 'ordered', \
+                                     'on_hold', 'refunding', 'refunded', 'cancelled')",
             )
             .bind(currency.to_ascii_uppercase())
             .bind(read_at)

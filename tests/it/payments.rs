@@ -17,6 +17,7 @@ on_both_engines!(
     the_sweep_reads_past_1000_transactions_listed_newest_first,
     the_sweep_reads_past_1000_transactions_listed_oldest_first,
     a_payment_no_invoice_explains_is_told_once_and_refunded_once_by_an_admin,
+    in_flight_counts_what_the_balance_read_does_not_show_as_spent,
 );
 
 fn now() -> i64 {
@@ -441,4 +442,84 @@ async fn a_payment_no_invoice_explains_is_told_once_and_refunded_once_by_an_admi
     assert_eq!(texts_with(&app, buyer.id, "cannot match").len(), 1);
     assert!(app.sim().orders().is_empty());
     app.stop().await;
+}
+
+// ---- what is in flight -------------------------------------------------
+
+async fn exec(db: &TestDb, sql: String) {
+    match db.store.backend() {
+        foxbot::store::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url_text).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        foxbot::store::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url_text).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// In flight, against a balance read at `read_at`: what buyers paid for
+/// and the supplier was not paid for yet, plus what was paid there after
+/// the read; never what was paid there before it, nor what is refunded.
+async fn in_flight_counts_what_the_balance_read_does_not_show_as_spent(db: &TestDb) {
+    let read_at = 1_000_000;
+    // (state, pay_sent_at, unit price, quantity, counted)
+    let cases: [(&str, Option<i64>, &str, i64, bool); 11] = [
+        ("ordering", None, "1.00", 1, true),
+        ("submitting", None, "2.00", 1, true),
+        ("reconciling", None, "4.00", 1, true),
+        ("ordered", None, "8.00", 1, true),
+        ("on_hold", None, "16.00", 1, true),
+        ("paying", None, "32.00", 1, true),
+        ("paying", Some(read_at - 1), "64.00", 1, false),
+        ("waiting_supplier", Some(read_at + 1), "0.25", 2, true),
+        ("delivered", Some(read_at - 1), "128.00", 1, false),
+        ("refunded", Some(read_at + 1), "256.00", 1, false),
+        ("refunding", None, "512.00", 1, false),
+    ];
+    let mut expected = rust_decimal::Decimal::ZERO;
+    for (i, (state, sent, price, quantity, counted)) in cases.iter().enumerate() {
+        let mut c = checkout_for(7000 + i as i64);
+        c.unit_price = Some(Money::parse(price).unwrap());
+        c.quantity = Quantity::new(*quantity).unwrap();
+        let checkout = db.store.open_checkout(&c, now()).await.unwrap();
+        let pay = charge(
+            7000 + i as i64,
+            &checkout.payload,
+            &format!("stx-flight-{i}"),
+        );
+        let PaymentOutcome::Ordered(id) = db.store.record_payment(&pay, now()).await.unwrap()
+        else {
+            panic!("not ordered")
+        };
+        let sent = sent.map_or("NULL".to_owned(), |t| t.to_string());
+        exec(
+            db,
+            format!("UPDATE purchases SET state = '{state}', pay_sent_at = {sent} WHERE id = {id}"),
+        )
+        .await;
+        if *counted {
+            expected += Money::parse(price)
+                .unwrap()
+                .times(*quantity)
+                .unwrap()
+                .decimal();
+        }
+    }
+    let in_flight = db.store.in_flight_cost("usd", read_at).await.unwrap();
+    assert_eq!(in_flight, Money::new(expected));
+    assert_eq!(in_flight.to_string(), "63.5");
+    assert_eq!(
+        db.store.in_flight_cost("EUR", read_at).await.unwrap(),
+        Money::ZERO
+    );
 }
