@@ -362,14 +362,26 @@ fn date_of(tx: &StarTx) -> i64 {
     tx.date.timestamp()
 }
 
+/// One page. A 429 is waited out (a first sweep of a long history reads
+/// many pages, and giving up would start it over from the top).
 async fn star_page(bot: &Bot, offset: usize) -> anyhow::Result<Vec<StarTx>> {
     let offset = u32::try_from(offset)?;
-    Ok(bot
-        .get_star_transactions()
-        .offset(offset)
-        .limit(SWEEP_PAGE)
-        .await?
-        .transactions)
+    let mut waits = 0;
+    loop {
+        match bot
+            .get_star_transactions()
+            .offset(offset)
+            .limit(SWEEP_PAGE)
+            .await
+        {
+            Ok(page) => return Ok(page.transactions),
+            Err(teloxide::RequestError::RetryAfter(wait)) if waits < 5 => {
+                waits += 1;
+                tokio::time::sleep(wait.duration()).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Reads every transaction the last sweep may not have seen, in whichever
