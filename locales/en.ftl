@@ -232,3 +232,30 @@ admin-done-reorder = { $missing ->
 admin-reorder-already = #{ $purchase } was already re-ordered as purchase #{ $child }: nothing new was ordered. See /order { $child }.
 admin-reorder-not-delivered = #{ $purchase } cannot be re-ordered now ({ $state }): only a delivered purchase with codes missing can.
 admin-reorder-nothing-missing = #{ $purchase } has every code it ordered: there is nothing to re-order.
+
+## Payment edges (issue #14, holes 6, 8, 10): pre-checkout and the supplier
+## balance, payments no invoice explains.
+checkout-balance-short = This product cannot be delivered right now: the shop is restocking. Please try again later; nothing was charged.
+alert-orphan-charge = ⚠️ <b>Unknown payment</b>
+    { $stars ->
+        [one] A payment of { $stars } Star
+       *[other] A payment of { $stars } Stars
+    } from user { $user } names no invoice of ours (charge <code>{ $charge }</code>). The buyer was told it will be refunded: refund it unless it is explained.
+orphan-refund-button = ↩️ Refund { $stars ->
+        [one] { $stars } Star
+       *[other] { $stars } Stars
+    }
+orphan-refund-confirm = { $stars ->
+        [one] Refund { $stars } Star
+       *[other] Refund { $stars } Stars
+    } to user { $user }? The payment names no invoice of ours; this cannot be undone.
+orphan-refund-confirm-button = ✅ Yes, refund { $stars ->
+        [one] { $stars } Star
+       *[other] { $stars } Stars
+    }
+orphan-refund-started = { $stars ->
+        [one] Refunding { $stars } Star
+       *[other] Refunding { $stars } Stars
+    } to user { $user } (purchase #{ $purchase }); the buyer is told when Telegram confirms it.
+orphan-refund-already = This payment is already being refunded (purchase #{ $purchase }).
+orphan-refund-not-found = There is no such payment.

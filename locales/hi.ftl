@@ -229,3 +229,30 @@ admin-done-reorder = { $missing ->
 admin-reorder-already = #{ $purchase } पहले ही ख़रीदारी #{ $child } के रूप में दोबारा ऑर्डर हो चुका है: कुछ नया ऑर्डर नहीं किया गया। देखें /order { $child }।
 admin-reorder-not-delivered = #{ $purchase } अभी दोबारा ऑर्डर नहीं हो सकता ({ $state }): केवल वही डिलीवर हुई ख़रीदारी दोबारा ऑर्डर होती है जिसके कोड कम आए हों।
 admin-reorder-nothing-missing = #{ $purchase } के सभी कोड आ चुके हैं: दोबारा ऑर्डर करने को कुछ नहीं है।
+
+## Payment edges (issue #14, holes 6, 8, 10): pre-checkout and the supplier
+## balance, payments no invoice explains.
+checkout-balance-short = यह प्रोडक्ट अभी नहीं दिया जा सकता: दुकान में स्टॉक फिर से भरा जा रहा है। कृपया थोड़ी देर बाद फिर कोशिश करें; आपसे कोई भुगतान नहीं लिया गया है।
+alert-orphan-charge = ⚠️ <b>अनजान भुगतान</b>
+    यूज़र { $user } का { $stars ->
+        [one] { $stars } Star
+       *[other] { $stars } Stars
+    } का भुगतान हमारे किसी बिल से नहीं जुड़ता (चार्ज <code>{ $charge }</code>)। ख़रीदार को बताया गया है कि यह लौटा दिया जाएगा: अगर इसकी कोई वजह न मिले तो रिफ़ंड करें।
+orphan-refund-button = ↩️ रिफ़ंड करें: { $stars ->
+        [one] { $stars } Star
+       *[other] { $stars } Stars
+    }
+orphan-refund-confirm = यूज़र { $user } को { $stars ->
+        [one] { $stars } Star
+       *[other] { $stars } Stars
+    } रिफ़ंड करें? यह भुगतान हमारे किसी बिल से नहीं जुड़ता; इसे वापस नहीं लिया जा सकता।
+orphan-refund-confirm-button = ✅ हाँ, { $stars ->
+        [one] { $stars } Star
+       *[other] { $stars } Stars
+    } रिफ़ंड करें
+orphan-refund-started = यूज़र { $user } को { $stars ->
+        [one] { $stars } Star
+       *[other] { $stars } Stars
+    } रिफ़ंड किए जा रहे हैं (ख़रीद #{ $purchase }); Telegram की पुष्टि होते ही ख़रीदार को बताया जाएगा।
+orphan-refund-already = इस भुगतान का रिफ़ंड पहले से हो रहा है (ख़रीद #{ $purchase })।
+orphan-refund-not-found = ऐसा कोई भुगतान नहीं है।

@@ -6,7 +6,7 @@
 use teloxide::prelude::*;
 use teloxide::types::CallbackQuery;
 
-use super::{HandlerResult, Shop, admin, customer, t};
+use super::{HandlerResult, Shop, admin, customer, payments, t};
 
 /// Telegram's limit on callback data.
 pub const MAX_DATA: usize = 64;
@@ -41,6 +41,9 @@ pub enum Callback {
     /// An admin's re-order of a purchase's missing units, asked
     /// (`confirmed` false) or confirmed.
     Reorder { purchase: i64, confirmed: bool },
+    /// An admin refunds a payment no invoice explains (an orphan charge),
+    /// asked (`confirmed` false) or confirmed.
+    OrphanRefund { orphan: i64, confirmed: bool },
 }
 
 /// What a confirm button carries: the plan the admin saw and when it was
@@ -129,6 +132,14 @@ impl Callback {
                 purchase: id(n)?,
                 confirmed: true,
             },
+            ["or", n] => Callback::OrphanRefund {
+                orphan: id(n)?,
+                confirmed: false,
+            },
+            ["ory", n] => Callback::OrphanRefund {
+                orphan: id(n)?,
+                confirmed: true,
+            },
             _ => return None,
         })
     }
@@ -166,6 +177,9 @@ impl Callback {
                 purchase,
                 confirmed,
             } => format!("{}:{purchase}", if *confirmed { "roy" } else { "ro" }),
+            Callback::OrphanRefund { orphan, confirmed } => {
+                format!("{}:{orphan}", if *confirmed { "ory" } else { "or" })
+            }
         };
         (Callback::parse(&data).as_ref() == Some(self)).then_some(data)
     }
@@ -205,6 +219,9 @@ pub async fn on_callback(bot: Bot, shop: Shop, q: CallbackQuery) -> HandlerResul
             bot.answer_callback_query(q.id.clone())
                 .text(t(lang, "button-private-only"))
                 .await?;
+        }
+        Callback::OrphanRefund { orphan, confirmed } => {
+            payments::on_orphan_refund(&bot, &shop, &q, lang, orphan, confirmed).await?;
         }
         other => {
             customer::on_button(&bot, &shop, &q, lang, chat, message_id, other).await?;
@@ -271,6 +288,14 @@ mod tests {
             Callback::Reorder {
                 purchase: 7,
                 confirmed: true,
+            },
+            Callback::OrphanRefund {
+                orphan: 3,
+                confirmed: true,
+            },
+            Callback::OrphanRefund {
+                orphan: 3,
+                confirmed: false,
             },
         ];
         for c in all {

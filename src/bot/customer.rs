@@ -732,7 +732,7 @@ pub async fn on_button(
             shop.store.choose_language(user, chosen, shop.now()).await?;
             say(bot, chat, t(chosen, "language-set")).await;
         }
-        Callback::Admin { .. } | Callback::Reorder { .. } => {}
+        Callback::Admin { .. } | Callback::Reorder { .. } | Callback::OrphanRefund { .. } => {}
     }
     Ok(())
 }

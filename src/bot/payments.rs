@@ -9,10 +9,10 @@ use teloxide::types::{LabeledPrice, PreCheckoutQuery};
 
 use super::customer::explain;
 use super::{HandlerResult, Shop, escape, say, t, user_id};
-use crate::domain::{AlertKind, Language, Note, PurchaseSource, Quantity, UserId};
+use crate::domain::{Language, Note, PurchaseSource, Quantity, UserId};
 use crate::i18n::{self, arg, num};
 use crate::intake;
-use crate::store::{CatalogProduct, NewCheckout, PaymentOutcome, StarPayment};
+use crate::store::{CatalogProduct, NewCheckout, OrphanRefund, PaymentOutcome, StarPayment};
 
 /// Telegram's limits on an invoice.
 const TITLE_MAX: usize = 32;
@@ -208,7 +208,31 @@ async fn refuse_reason(shop: &Shop, q: &PreCheckoutQuery) -> anyhow::Result<Opti
         shop.now(),
         shop.catalog_max_age,
     ) {
-        Ok(offer) if offer.stars == checkout.stars => Ok(None),
+        Ok(offer) if offer.stars == checkout.stars => {
+            // Stars taken for what the supplier balance cannot pay would be
+            // held and refunded an hour later: refused now instead.
+            let cost = offer
+                .product
+                .wholesale
+                .or(checkout.unit_price)
+                .and_then(|unit| unit.times(checkout.quantity.get()));
+            let currency = &offer.product.currency;
+            let balance = shop.store.supplier_balance(currency).await?;
+            let in_flight = match balance {
+                Some((_, read_at)) => shop.store.in_flight_cost(currency, read_at).await?,
+                None => crate::domain::Money::ZERO,
+            };
+            match intake::balance_covers(balance, shop.now(), in_flight, cost) {
+                Ok(()) => Ok(None),
+                Err(intake::BalanceShort) => {
+                    tracing::warn!(
+                        checkout = checkout.id,
+                        "pre-checkout refused: the supplier balance is short"
+                    );
+                    Ok(Some("checkout-balance-short".to_owned()))
+                }
+            }
+        }
         Ok(_) => Ok(Some("checkout-price-changed".to_owned())),
         Err(e) => Ok(Some(explain(lang, &e))),
     }
@@ -237,7 +261,8 @@ pub async fn paid(bot: Bot, shop: Shop, msg: Message) -> HandlerResult {
 }
 
 /// Records a payment (from its update or from the sweep) and wakes the
-/// engine; an unknown invoice alerts the admins.
+/// engine. A charge no invoice explains is recorded once, with its alert
+/// (refund button included) in the same transaction.
 async fn record(shop: &Shop, star: &StarPayment) -> anyhow::Result<PaymentOutcome> {
     let outcome = shop.store.record_payment(star, shop.now()).await?;
     match outcome {
@@ -248,23 +273,14 @@ async fn record(shop: &Shop, star: &StarPayment) -> anyhow::Result<PaymentOutcom
         PaymentOutcome::Refunding(id, reason) => {
             tracing::warn!(purchase = id, reason = reason.as_str(), "payment to refund");
         }
-        PaymentOutcome::Duplicate(_) => {}
-        PaymentOutcome::UnknownInvoice => {
-            let key = format!("unknown_payment:{}", star.charge_id);
-            let text = format!(
-                "A payment of {} Stars from user {} names no invoice of ours; refund it by hand if it is not explained.",
-                star.total_amount, star.user_id.0
+        PaymentOutcome::UnknownInvoice(orphan) => {
+            tracing::warn!(
+                orphan,
+                stars = star.total_amount,
+                "a payment names no invoice"
             );
-            shop.store
-                .raise_alert(
-                    AlertKind::UnknownPayment,
-                    None,
-                    Some(&key),
-                    &text,
-                    shop.now(),
-                )
-                .await?;
         }
+        PaymentOutcome::Duplicate(_) | PaymentOutcome::UnknownAgain(_) => {}
     }
     Ok(outcome)
 }
@@ -297,55 +313,203 @@ async fn tell_payer(
             );
             say(bot, chat, text).await;
         }
-        PaymentOutcome::UnknownInvoice => {
+        PaymentOutcome::UnknownInvoice(_) => {
             say(bot, chat, t(lang, "payment-unknown")).await;
         }
-        PaymentOutcome::Duplicate(_) => {}
+        PaymentOutcome::Duplicate(_) | PaymentOutcome::UnknownAgain(_) => {}
     }
     Ok(())
 }
 
-/// Pages of `getStarTransactions` read per sweep, at most.
-const SWEEP_PAGES: u32 = 10;
+/// `getStarTransactions` gives at most this many per call.
 const SWEEP_PAGE: u8 = 100;
+/// A transaction may be listed a little after its date: each sweep reads
+/// back this far before the newest date the last one saw.
+const SWEEP_SLACK_SECS: i64 = 5 * 60;
+/// A guard against a listing that never ends (10 million transactions).
+const SWEEP_MAX_PAGES: usize = 100_000;
+const SWEEP_MARK: &str = "stars_sweep";
 
-/// Finds incoming Stars payments with no purchase row (their update was
-/// lost) and records them as their update would have; a charge already
-/// refunded is left alone. Returns how many were recovered.
-pub async fn sweep_star_transactions(bot: &Bot, shop: &Shop) -> anyhow::Result<usize> {
-    use teloxide::types::{TransactionPartner, TransactionPartnerUserKind};
-    let mut recovered = 0;
-    let mut refunded = std::collections::HashSet::new();
-    let mut incoming = Vec::new();
-    for page in 0..SWEEP_PAGES {
-        let batch = bot
+/// Where the last complete sweep got to: the newest transaction date it
+/// saw (unix seconds) and, when it read to the end, how many there were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct SweepMark {
+    newest: i64,
+    count: Option<usize>,
+}
+
+/// The order `getStarTransactions` lists in. Telegram documents none, so
+/// it is read from the dates of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListOrder {
+    NewestFirst,
+    OldestFirst,
+    /// One date throughout (or fewer than two): cannot tell.
+    Unknown,
+}
+
+fn list_order(dates: &[i64]) -> ListOrder {
+    match (dates.first(), dates.last()) {
+        (Some(first), Some(last)) if first > last => ListOrder::NewestFirst,
+        (Some(first), Some(last)) if first < last => ListOrder::OldestFirst,
+        _ => ListOrder::Unknown,
+    }
+}
+
+type StarTx = teloxide::types::StarTransaction;
+
+fn date_of(tx: &StarTx) -> i64 {
+    tx.date.timestamp()
+}
+
+/// One page. A 429 is waited out (a first sweep of a long history reads
+/// many pages, and giving up would start it over from the top).
+async fn star_page(bot: &Bot, offset: usize) -> anyhow::Result<Vec<StarTx>> {
+    let offset = u32::try_from(offset)?;
+    let mut waits = 0;
+    loop {
+        match bot
             .get_star_transactions()
-            .offset(page * u32::from(SWEEP_PAGE))
+            .offset(offset)
             .limit(SWEEP_PAGE)
-            .await?;
-        let n = batch.transactions.len();
-        for tx in batch.transactions {
-            if tx.receiver.is_some() {
-                refunded.insert(tx.id.0.clone());
-                continue;
+            .await
+        {
+            Ok(page) => return Ok(page.transactions),
+            Err(teloxide::RequestError::RetryAfter(wait)) if waits < 5 => {
+                waits += 1;
+                tokio::time::sleep(wait.duration()).await;
             }
-            let Some(TransactionPartner::User(partner)) = &tx.source else {
-                continue;
-            };
-            let TransactionPartnerUserKind::InvoicePayment(payment) = &partner.kind else {
-                continue;
-            };
-            let Some(payload) = payment.invoice_payload.clone() else {
-                continue;
-            };
-            incoming.push((tx.id.0.clone(), partner.user.clone(), payload, tx.amount));
-        }
-        if n < usize::from(SWEEP_PAGE) {
-            break;
+            Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Reads every transaction the last sweep may not have seen, in whichever
+/// order Telegram lists them. Returns them and where this sweep got to.
+async fn unseen_transactions(
+    bot: &Bot,
+    last: Option<SweepMark>,
+) -> anyhow::Result<(Vec<StarTx>, SweepMark)> {
+    let page_len = usize::from(SWEEP_PAGE);
+    let floor = last.map(|m| m.newest.saturating_sub(SWEEP_SLACK_SECS));
+    let before_floor = |tx: &StarTx| floor.is_some_and(|f| date_of(tx) < f);
+    let first = star_page(bot, 0).await?;
+    let dates: Vec<i64> = first.iter().map(date_of).collect();
+    let mut seen = Vec::new();
+    let mut count = None;
+    let mut pages = 1;
+    match list_order(&dates) {
+        ListOrder::NewestFirst => {
+            // From the newest back to the first page that reaches past
+            // the floor: everything after it was there at the last sweep.
+            let (mut offset, mut page) = (0, first);
+            loop {
+                let n = page.len();
+                let reached = page.last().is_some_and(before_floor);
+                seen.extend(page);
+                if n < page_len {
+                    count = Some(offset + n);
+                    break;
+                }
+                if reached {
+                    break;
+                }
+                offset += page_len;
+                pages += 1;
+                anyhow::ensure!(pages <= SWEEP_MAX_PAGES, "getStarTransactions never ends");
+                page = star_page(bot, offset).await?;
+            }
+        }
+        order => {
+            // Oldest first: from where the last sweep ended, stepping back
+            // until a page starts before the floor (a transaction listed
+            // late sits before the end); unknown: from the start. Then on
+            // to the end.
+            let mut start = match (order, last) {
+                (ListOrder::OldestFirst, Some(SweepMark { count: Some(c), .. })) => {
+                    c.saturating_sub(page_len)
+                }
+                _ => 0,
+            };
+            let mut step = page_len;
+            let mut page = if start == 0 {
+                first
+            } else {
+                star_page(bot, start).await?
+            };
+            while start > 0 && !page.first().is_some_and(before_floor) {
+                start = start.saturating_sub(step);
+                step = step.saturating_mul(2);
+                pages += 1;
+                page = star_page(bot, start).await?;
+            }
+            let mut offset = start;
+            loop {
+                let n = page.len();
+                seen.extend(page);
+                if n < page_len {
+                    count = Some(offset + n);
+                    break;
+                }
+                offset += page_len;
+                pages += 1;
+                anyhow::ensure!(pages <= SWEEP_MAX_PAGES, "getStarTransactions never ends");
+                page = star_page(bot, offset).await?;
+            }
+        }
+    }
+    let newest = seen
+        .iter()
+        .map(date_of)
+        .chain(last.map(|m| m.newest))
+        .max()
+        .unwrap_or(0);
+    tracing::debug!(pages, read = seen.len(), "Stars sweep read");
+    Ok((seen, SweepMark { newest, count }))
+}
+
+/// Finds incoming Stars payments with no row of ours (their update was
+/// lost) and records them as their update would have; a charge already
+/// refunded is left alone. Reads from where the last sweep got to (a mark
+/// in `kv`), which moves on only when every payment found is recorded.
+/// Returns how many were recovered.
+pub async fn sweep_star_transactions(bot: &Bot, shop: &Shop) -> anyhow::Result<usize> {
+    use teloxide::types::{TransactionPartner, TransactionPartnerUserKind};
+    let last: Option<SweepMark> = match shop.store.kv_get(SWEEP_MARK).await? {
+        Some(text) => serde_json::from_str(&text).ok(),
+        None => None,
+    };
+    let (transactions, mark) = unseen_transactions(bot, last).await?;
+    let mut refunded = std::collections::HashSet::new();
+    let mut incoming = Vec::new();
+    let mut listed = std::collections::HashSet::new();
+    for tx in transactions {
+        if tx.receiver.is_some() {
+            refunded.insert(tx.id.0.clone());
+            continue;
+        }
+        let Some(TransactionPartner::User(partner)) = &tx.source else {
+            continue;
+        };
+        let TransactionPartnerUserKind::InvoicePayment(payment) = &partner.kind else {
+            continue;
+        };
+        let Some(payload) = payment.invoice_payload.clone() else {
+            continue;
+        };
+        // Pages move while they are read: a transaction may show twice.
+        if listed.insert(tx.id.0.clone()) {
+            incoming.push((tx.id.0.clone(), partner.user.clone(), payload, tx.amount));
+        }
+    }
+    let mut known = std::collections::HashSet::new();
+    let ids: Vec<String> = incoming.iter().map(|(id, ..)| id.clone()).collect();
+    for chunk in ids.chunks(usize::from(SWEEP_PAGE)) {
+        known.extend(shop.store.known_charges(chunk).await?);
+    }
+    let mut recovered = 0;
     for (charge, from, payload, amount) in incoming {
-        if refunded.contains(&charge) || shop.store.purchase_by_charge(&charge).await?.is_some() {
+        if refunded.contains(&charge) || known.contains(&charge) {
             continue;
         }
         let Some(user) = user_id(&from) else { continue };
@@ -361,11 +525,138 @@ pub async fn sweep_star_transactions(bot: &Bot, shop: &Shop) -> anyhow::Result<u
             charge_id: charge,
         };
         let outcome = record(shop, &star).await?;
-        if !matches!(outcome, PaymentOutcome::Duplicate(_)) {
+        if !matches!(
+            outcome,
+            PaymentOutcome::Duplicate(_) | PaymentOutcome::UnknownAgain(_)
+        ) {
             recovered += 1;
             tracing::warn!(?outcome, "recovered a payment whose update was lost");
             tell_payer(bot, shop, ChatId(user.0), lang, outcome).await?;
         }
     }
+    shop.store
+        .kv_set(SWEEP_MARK, &serde_json::to_string(&mark)?, shop.now())
+        .await?;
     Ok(recovered)
+}
+
+/// An admin's press on an orphan charge's refund button: asked first, then
+/// (confirmed) a purchase in `refunding` carries the charge and the
+/// refunder returns the Stars once. Anyone else gets "expired".
+pub async fn on_orphan_refund(
+    bot: &Bot,
+    shop: &Shop,
+    q: &teloxide::types::CallbackQuery,
+    lang: Language,
+    orphan: i64,
+    confirmed: bool,
+) -> HandlerResult {
+    let admin = i64::try_from(q.from.id.0)
+        .ok()
+        .filter(|id| shop.is_admin(*id));
+    let (Some(admin), Some(message)) = (admin, q.message.as_ref()) else {
+        bot.answer_callback_query(q.id.clone())
+            .text(t(lang, "button-expired"))
+            .await?;
+        return Ok(());
+    };
+    bot.answer_callback_query(q.id.clone()).await?;
+    let chat = message.chat().id;
+    let Some(charge) = shop.store.orphan_charge(orphan).await? else {
+        say(bot, chat, t(lang, "orphan-refund-not-found")).await;
+        return Ok(());
+    };
+    let args = |purchase: Option<i64>| {
+        let mut args = vec![("stars", num(charge.stars)), ("user", num(charge.user_id))];
+        if let Some(p) = purchase {
+            args.push(("purchase", num(p)));
+        }
+        args
+    };
+    if !confirmed {
+        let text = i18n::text(lang, "orphan-refund-confirm", &args(None));
+        let label = i18n::text(lang, "orphan-refund-confirm-button", &args(None));
+        let markup = super::Callback::OrphanRefund {
+            orphan,
+            confirmed: true,
+        }
+        .data()
+        .map(|data| {
+            teloxide::types::InlineKeyboardMarkup::new([[
+                teloxide::types::InlineKeyboardButton::callback(label, data),
+            ]])
+        });
+        super::send(bot, chat, text, markup).await;
+        return Ok(());
+    }
+    let text = match shop.store.refund_orphan(orphan, shop.now()).await {
+        Ok(OrphanRefund::Started(p)) => {
+            tracing::info!(
+                orphan,
+                purchase = p,
+                admin,
+                "an orphan charge is being refunded"
+            );
+            i18n::text(lang, "orphan-refund-started", &args(Some(p)))
+        }
+        Ok(OrphanRefund::Already(p)) => i18n::text(lang, "orphan-refund-already", &args(Some(p))),
+        Ok(OrphanRefund::NotFound) => t(lang, "orphan-refund-not-found"),
+        Err(e) => {
+            tracing::error!(orphan, error = %e, "an orphan refund failed");
+            t(lang, "admin-failed")
+        }
+    };
+    let edited = bot
+        .edit_message_text(chat, message.id(), text.clone())
+        .parse_mode(teloxide::types::ParseMode::Html)
+        .await;
+    match edited {
+        Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
+        Err(_) => {
+            say(bot, chat, text).await;
+        }
+    }
+    Ok(())
+}
+
+/// The alert for an orphan charge, in `lang`, with its refund button.
+pub async fn orphan_alert(
+    shop: &Shop,
+    lang: Language,
+    orphan: i64,
+) -> anyhow::Result<Option<(String, Option<teloxide::types::InlineKeyboardMarkup>)>> {
+    let Some(charge) = shop.store.orphan_charge(orphan).await? else {
+        return Ok(None);
+    };
+    let args = [
+        ("stars", num(charge.stars)),
+        ("user", num(charge.user_id)),
+        ("charge", arg(&escape(&charge.charge_id))),
+    ];
+    let text = i18n::text(lang, "alert-orphan-charge", &args);
+    let label = i18n::text(lang, "orphan-refund-button", &args);
+    let markup = super::Callback::OrphanRefund {
+        orphan,
+        confirmed: false,
+    }
+    .data()
+    .map(|data| {
+        teloxide::types::InlineKeyboardMarkup::new([[
+            teloxide::types::InlineKeyboardButton::callback(label, data),
+        ]])
+    });
+    Ok(Some((text, markup)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listing_order_is_read_from_the_dates() {
+        assert_eq!(list_order(&[30, 20, 10]), ListOrder::NewestFirst);
+        assert_eq!(list_order(&[10, 10, 20]), ListOrder::OldestFirst);
+        assert_eq!(list_order(&[10, 10]), ListOrder::Unknown);
+        assert_eq!(list_order(&[]), ListOrder::Unknown);
+    }
 }

@@ -181,9 +181,14 @@ async fn push_alerts(bot: &Bot, shop: &Shop) -> anyhow::Result<usize> {
             escape(&alert.kind.replace('_', " ")),
             escape(&alert.detail)
         );
+        // A payment no invoice explains: worded per admin, with a refund button.
+        let orphan = alert
+            .dedup_key
+            .as_deref()
+            .and_then(crate::store::orphan_of_alert_key);
         let mut delivered = shop.admins.is_empty();
         for admin in &shop.admins {
-            let mut message = bot
+            let mut request = bot
                 .send_message(ChatId(*admin), text.clone())
                 .parse_mode(ParseMode::Html);
             // A partial delivery comes with its two ways out: re-order the
@@ -193,10 +198,27 @@ async fn push_alerts(bot: &Bot, shop: &Shop) -> anyhow::Result<usize> {
             {
                 let lang = shop.store.language_of(UserId(*admin)).await?;
                 if let Some(markup) = super::admin::partial_delivery_buttons(lang, purchase) {
-                    message = message.reply_markup(markup);
+                    request = request.reply_markup(markup);
                 }
             }
-            match message.await {
+            if let Some(orphan) = orphan {
+                let lang = shop
+                    .store
+                    .language_of(UserId(*admin))
+                    .await
+                    .unwrap_or(crate::domain::Language::En);
+                if let Some((html, markup)) =
+                    super::payments::orphan_alert(shop, lang, orphan).await?
+                {
+                    request = bot
+                        .send_message(ChatId(*admin), html)
+                        .parse_mode(ParseMode::Html);
+                    if let Some(markup) = markup {
+                        request = request.reply_markup(markup);
+                    }
+                }
+            }
+            match request.await {
                 Ok(_) => delivered = true,
                 Err(e) => tracing::warn!(admin, error = %e, "an admin alert was not sent"),
             }

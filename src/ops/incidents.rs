@@ -112,8 +112,11 @@ pub async fn evaluate(store: &Store, now: Millis) -> Result<usize, StoreError> {
 }
 
 /// How often the supplier balance is read for the balance gauge (the
-/// `SupplierBalanceLow` rule): one request in this long is nothing.
-const BALANCE_EVERY: Duration = Duration::from_secs(5 * 60);
+/// `SupplierBalanceLow` rule) and for pre-checkout: one request in this long
+/// is nothing. With the step's own period it stays within
+/// `intake::BALANCE_FRESH_FOR` (5 minutes), or pre-checkout would find it
+/// stale for part of every cycle.
+const BALANCE_EVERY: Duration = Duration::from_secs(4 * 60 + 30);
 
 /// Judges the conditions every [`EVERY`], in one process at a time, and
 /// reads the supplier balance every [`BALANCE_EVERY`] for `/metrics`.
@@ -142,7 +145,14 @@ pub fn spawn(
                 if now.saturating_sub(last) >= millis(BALANCE_EVERY) {
                     read_at.store(now, std::sync::atomic::Ordering::Relaxed);
                     // Sets the gauge; a failure shows in the request metrics.
-                    let _ = supplier.balances().await;
+                    // Kept for pre-checkout, which may not call the supplier.
+                    if let Ok(balances) = supplier.balances().await {
+                        for b in balances {
+                            store
+                                .record_supplier_balance(&b.currency, b.amount, now)
+                                .await?;
+                        }
+                    }
                 }
                 // Judged once a turn, however much was announced.
                 evaluate(&store, now).await.map(|_| 0).map_err(Into::into)

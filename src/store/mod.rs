@@ -42,7 +42,10 @@ pub use incidents::IncidentFacts;
 pub use purchases::{Change, CorruptRow, NewPurchase, Purchase, PurchaseFilter, Rows, Transition};
 pub use refunds::{NewRefund, Refund, RefundState};
 pub use reorders::Reordered;
-pub use shop::{Checkout, CheckoutState, NewCheckout, PaymentOutcome, StarPayment};
+pub use shop::{
+    Checkout, CheckoutState, NewCheckout, OrphanCharge, OrphanRefund, PaymentOutcome, StarPayment,
+    orphan_alert_key, orphan_of_alert_key,
+};
 pub use stream::EventCursor;
 
 #[derive(Debug, thiserror::Error)]

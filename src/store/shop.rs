@@ -5,8 +5,8 @@
 use super::{NewPurchase, Result, Store, StoreError, with_db, with_tx};
 use crate::clock::Millis;
 use crate::domain::{
-    ClientRef, EventKind, Language, Money, Note, ProductId, PurchaseSource, PurchaseState,
-    Quantity, RefundReason, UserId,
+    AlertKind, ClientRef, EventKind, Language, Money, Note, ProductId, PurchaseSource,
+    PurchaseState, Quantity, RefundReason, UserId,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,9 +138,103 @@ pub enum PaymentOutcome {
     /// The payment cannot be honoured (the invoice was already paid, or
     /// the amount is not the invoice's): recorded as a purchase to refund.
     Refunding(i64, RefundReason),
-    /// No invoice of ours has this payload: nothing can be recorded against
-    /// it; the admins must refund it by hand.
-    UnknownInvoice,
+    /// No invoice of ours has this payload: recorded as an orphan charge
+    /// (its id here), the admins alerted with a refund button. Returned
+    /// once per charge: the buyer is told once.
+    UnknownInvoice(i64),
+    /// That orphan charge was recorded before: nothing changed.
+    UnknownAgain(i64),
+}
+
+/// A Stars payment no invoice of ours explains, as recorded.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrphanCharge {
+    pub id: i64,
+    pub charge_id: String,
+    pub user_id: i64,
+    pub chat_id: i64,
+    pub language: String,
+    pub payload: String,
+    pub currency: String,
+    pub stars: i64,
+    pub recorded_at: Millis,
+    /// The purchase made to refund it, once an admin asked.
+    pub refund_purchase_id: Option<i64>,
+}
+
+/// What asking to refund an orphan charge did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrphanRefund {
+    /// A purchase in `refunding` now carries the charge (its id).
+    Started(i64),
+    /// Asked before: that purchase carries it.
+    Already(i64),
+    NotFound,
+}
+
+/// A charge no invoice explains: its own row, once; the alert (which
+/// carries the refund button) raised in the same transaction, so it is
+/// raised once too.
+async fn record_orphan(
+    mut tx: super::Tx,
+    pay: &StarPayment,
+    now: Millis,
+) -> Result<PaymentOutcome> {
+    let inserted: Option<i64> = with_tx!(&mut tx, c => {
+        sqlx::query_scalar(
+            "INSERT INTO orphan_charges (charge_id, user_id, chat_id, language, payload, \
+                 currency, stars, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (charge_id) DO NOTHING RETURNING id",
+        )
+        .bind(&pay.charge_id)
+        .bind(pay.user_id.0)
+        .bind(pay.chat_id)
+        .bind(pay.language.code())
+        .bind(&pay.payload)
+        .bind(&pay.currency)
+        .bind(pay.total_amount)
+        .bind(now)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    let Some(id) = inserted else {
+        let id: i64 = with_tx!(&mut tx, c => {
+            sqlx::query_scalar("SELECT id FROM orphan_charges WHERE charge_id = $1")
+                .bind(&pay.charge_id)
+                .fetch_one(&mut *c)
+                .await?
+        });
+        return Ok(PaymentOutcome::UnknownAgain(id));
+    };
+    let detail = format!(
+        "orphan charge {id}: {} Stars from user {}",
+        pay.total_amount, pay.user_id.0
+    );
+    tx.raise_alert(
+        AlertKind::UnknownPayment,
+        None,
+        Some(&orphan_alert_key(id)),
+        &detail,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(PaymentOutcome::UnknownInvoice(id))
+}
+
+/// The dedup key of an orphan charge's alert; the alert pusher reads the
+/// charge back from it to offer the refund button.
+pub fn orphan_alert_key(orphan: i64) -> String {
+    format!("orphan:{orphan}")
+}
+
+/// The orphan charge an alert is about, from its dedup key.
+pub fn orphan_of_alert_key(key: &str) -> Option<i64> {
+    key.strip_prefix("orphan:")?.parse().ok()
+}
+
+fn balance_key(currency: &str) -> String {
+    format!("supplier_balance:{}", currency.to_ascii_uppercase())
 }
 
 impl Store {
@@ -188,6 +282,21 @@ impl Store {
     /// again by the sweep, changes nothing the second time. One invoice
     /// paid twice makes one order; the second charge is refunded.
     pub async fn record_payment(&self, pay: &StarPayment, now: Millis) -> Result<PaymentOutcome> {
+        match self.record_payment_once(pay, now).await {
+            // The same charge recorded at this instant by another handler
+            // (a replica given the same update): its row stands.
+            Err(StoreError::Conflict(_)) => match self.purchase_by_charge(&pay.charge_id).await? {
+                Some(p) => Ok(PaymentOutcome::Duplicate(p.id)),
+                None => Err(StoreError::Conflict(format!(
+                    "charge {} conflicted but is not recorded",
+                    pay.charge_id
+                ))),
+            },
+            other => other,
+        }
+    }
+
+    async fn record_payment_once(&self, pay: &StarPayment, now: Millis) -> Result<PaymentOutcome> {
         let mut tx = self.begin().await?;
         let known: Option<i64> = with_tx!(&mut tx, c => {
             sqlx::query_scalar("SELECT id FROM purchases WHERE telegram_charge_id = $1")
@@ -205,14 +314,29 @@ impl Store {
                 .await?
         });
         let Some(checkout) = row.map(Checkout::try_from).transpose()? else {
-            return Ok(PaymentOutcome::UnknownInvoice);
+            return record_orphan(tx, pay, now).await;
         };
         let refund = if pay.currency != "XTR" || pay.total_amount != checkout.stars {
             Some(RefundReason::AmountMismatch)
-        } else if checkout.state != CheckoutState::Open {
-            Some(RefundReason::PaidTwice)
         } else {
-            None
+            // Two charges of one invoice handled at once (two replicas):
+            // the state read above may be stale for both. The checkout is
+            // claimed by a compare-and-set whose row count decides; on
+            // PostgreSQL the second UPDATE waits for the first to commit
+            // and then finds the row no longer open.
+            let claimed = with_tx!(&mut tx, c => {
+                sqlx::query(
+                    "UPDATE checkouts SET state = $1, updated_at = $2 \
+                     WHERE id = $3 AND state = 'open'",
+                )
+                .bind(CheckoutState::Paid.as_str())
+                .bind(now)
+                .bind(checkout.id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+            });
+            (claimed != 1).then_some(RefundReason::PaidTwice)
         };
         let new = NewPurchase {
             client_ref: ClientRef::generate(),
@@ -251,16 +375,11 @@ impl Store {
         });
         if refund.is_none() {
             with_tx!(&mut tx, c => {
-                sqlx::query(
-                    "UPDATE checkouts SET state = $1, purchase_id = $2, updated_at = $3 \
-                     WHERE id = $4 AND state = 'open'",
-                )
-                .bind(CheckoutState::Paid.as_str())
-                .bind(id)
-                .bind(now)
-                .bind(checkout.id)
-                .execute(&mut *c)
-                .await?;
+                sqlx::query("UPDATE checkouts SET purchase_id = $1 WHERE id = $2")
+                    .bind(id)
+                    .bind(checkout.id)
+                    .execute(&mut *c)
+                    .await?;
             });
         }
         tx.record_event(
@@ -279,6 +398,195 @@ impl Store {
             None => PaymentOutcome::Ordered(id),
             Some(reason) => PaymentOutcome::Refunding(id, reason),
         })
+    }
+
+    pub async fn orphan_charge(&self, id: i64) -> Result<Option<OrphanCharge>> {
+        Ok(with_db!(&self.db, db => {
+            sqlx::query_as("SELECT * FROM orphan_charges WHERE id = $1")
+                .bind(id)
+                .fetch_optional(db)
+                .await?
+        }))
+    }
+
+    /// An admin refunds an orphan charge: a purchase in `refunding` is made
+    /// for it, which the refunder refunds once (its `refunds` row is UNIQUE,
+    /// as is the purchase's charge id, so pressing twice, or on two
+    /// replicas at once, refunds once).
+    pub async fn refund_orphan(&self, id: i64, now: Millis) -> Result<OrphanRefund> {
+        match self.refund_orphan_once(id, now).await {
+            Err(StoreError::Conflict(_)) => match self.orphan_charge(id).await? {
+                Some(OrphanCharge {
+                    refund_purchase_id: Some(p),
+                    ..
+                }) => Ok(OrphanRefund::Already(p)),
+                _ => Err(StoreError::Conflict(format!(
+                    "orphan charge {id}: refunded elsewhere"
+                ))),
+            },
+            other => other,
+        }
+    }
+
+    async fn refund_orphan_once(&self, id: i64, now: Millis) -> Result<OrphanRefund> {
+        let mut tx = self.begin().await?;
+        let orphan: Option<OrphanCharge> = with_tx!(&mut tx, c => {
+            sqlx::query_as("SELECT * FROM orphan_charges WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        let Some(orphan) = orphan else {
+            return Ok(OrphanRefund::NotFound);
+        };
+        if let Some(p) = orphan.refund_purchase_id {
+            return Ok(OrphanRefund::Already(p));
+        }
+        let corrupt = |what: &str| StoreError::Corrupt(format!("orphan charge {id}: {what}"));
+        let new = NewPurchase {
+            client_ref: ClientRef::generate(),
+            user_id: UserId(orphan.user_id),
+            chat_id: orphan.chat_id,
+            language: Language::from_code(Some(&orphan.language)),
+            // No product: it names the kind of row, for /order and the audit.
+            product_id: ProductId::parse("unknown_invoice").map_err(|_| corrupt("product"))?,
+            product_name: "—".to_owned(),
+            quantity: Quantity::new(1).map_err(|_| corrupt("quantity"))?,
+            note: Note::default(),
+            unit_price: None,
+            currency: orphan.currency.clone(),
+            stars: orphan.stars,
+            source: PurchaseSource::Telegram,
+            telegram_charge_id: Some(orphan.charge_id.clone()),
+        };
+        let purchase = tx
+            .insert_purchase(&new, PurchaseState::Refunding, now)
+            .await?;
+        let claimed = with_tx!(&mut tx, c => {
+            sqlx::query(
+                "UPDATE purchases SET refund_reason = $1, last_error = $2 WHERE id = $3",
+            )
+            .bind(RefundReason::Admin.as_str())
+            .bind("an admin refunded a payment no invoice explains")
+            .bind(purchase)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query(
+                "UPDATE orphan_charges SET refund_purchase_id = $1 \
+                 WHERE id = $2 AND refund_purchase_id IS NULL",
+            )
+            .bind(purchase)
+            .bind(id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        if claimed != 1 {
+            return Err(StoreError::Conflict(format!("orphan charge {id}")));
+        }
+        tx.commit().await?;
+        Ok(OrphanRefund::Started(purchase))
+    }
+
+    /// Which of `charges` are recorded already (a purchase or an orphan
+    /// charge carries them).
+    pub async fn known_charges(
+        &self,
+        charges: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let list = serde_json::Value::from(charges.to_vec()).to_string();
+        let known: Vec<String> = match &self.db {
+            super::Db::Sqlite(db) => {
+                sqlx::query_scalar(
+                    "SELECT telegram_charge_id FROM purchases WHERE telegram_charge_id IN \
+                         (SELECT value FROM json_each($1)) \
+                     UNION SELECT charge_id FROM orphan_charges WHERE charge_id IN \
+                         (SELECT value FROM json_each($1))",
+                )
+                .bind(&list)
+                .fetch_all(db)
+                .await?
+            }
+            super::Db::Postgres(db) => {
+                sqlx::query_scalar(
+                    "SELECT telegram_charge_id FROM purchases WHERE telegram_charge_id IN \
+                         (SELECT jsonb_array_elements_text($1::jsonb)) \
+                     UNION SELECT charge_id FROM orphan_charges WHERE charge_id IN \
+                         (SELECT jsonb_array_elements_text($1::jsonb))",
+                )
+                .bind(&list)
+                .fetch_all(db)
+                .await?
+            }
+        };
+        Ok(known.into_iter().collect())
+    }
+
+    /// Keeps the supplier balance just read (by the incident watcher), so
+    /// that pre-checkout can judge a sale without calling the supplier.
+    pub async fn record_supplier_balance(
+        &self,
+        currency: &str,
+        amount: Money,
+        now: Millis,
+    ) -> Result<()> {
+        self.kv_set(&balance_key(currency), &amount.to_string(), now)
+            .await
+    }
+
+    /// The last supplier balance read in `currency`, and when it was read.
+    pub async fn supplier_balance(&self, currency: &str) -> Result<Option<(Money, Millis)>> {
+        let Some((text, read_at)) = self.kv_get_with_time(&balance_key(currency)).await? else {
+            return Ok(None);
+        };
+        let amount = Money::parse(&text)
+            .map_err(|_| StoreError::Corrupt(format!("supplier balance {text:?}")))?;
+        Ok(Some((amount, read_at)))
+    }
+
+    /// The wholesale cost (in `currency`) of what the buyers paid for that a
+    /// balance read at `read_at` does not show as spent yet: purchases not
+    /// paid at the supplier (`ordering`, `submitting`, `reconciling`,
+    /// `ordered`, `on_hold`, and `paying` before its pay was sent), and
+    /// those whose supplier pay was sent at or after `read_at` (the
+    /// balance read before the debit), unless they are being or were
+    /// refunded (a failed order's money goes back to the balance).
+    /// Each at its order price (the unit price re-quoted), times its
+    /// quantity; a purchase with no known price counts nothing.
+    pub async fn in_flight_cost(&self, currency: &str, read_at: Millis) -> Result<Money> {
+        // Two index-led halves (by state; by pay_sent_at), each row in one:
+        // pre-checkout runs this for every buyer who taps Pay.
+        let rows: Vec<(Option<String>, Option<String>, i64)> = with_db!(&self.db, db => {
+            sqlx::query_as(
+                "SELECT order_price, unit_price, quantity FROM purchases \
+                 WHERE UPPER(currency) = $1 \
+                   AND (state IN ('ordering', 'submitting', 'reconciling', 'ordered', 'on_hold') \
+                        OR (state = 'paying' AND pay_sent_at IS NULL)) \
+                 UNION ALL \
+                 SELECT order_price, unit_price, quantity FROM purchases \
+                 WHERE UPPER(currency) = $1 AND pay_sent_at >= $2 \
+                   AND state NOT IN ('ordering', 'submitting', 'reconciling', 'ordered', \
+                                     'on_hold', 'refunding', 'refunded', 'cancelled')",
+            )
+            .bind(currency.to_ascii_uppercase())
+            .bind(read_at)
+            .fetch_all(db)
+            .await?
+        });
+        let mut total = rust_decimal::Decimal::ZERO;
+        for (order_price, unit_price, quantity) in rows {
+            let Some(price) = order_price.or(unit_price) else {
+                continue;
+            };
+            let cost = Money::parse(&price)
+                .ok()
+                .and_then(|m| m.times(quantity))
+                .ok_or_else(|| StoreError::Corrupt(format!("purchase price {price:?}")))?;
+            total = total.checked_add(cost.decimal()).ok_or_else(|| {
+                StoreError::Corrupt("the in-flight cost does not fit a decimal".to_owned())
+            })?;
+        }
+        Ok(Money::new(total))
     }
 
     /// Remembers the message the buyer sees edited as the purchase moves.

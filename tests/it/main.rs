@@ -46,6 +46,7 @@ mod engine;
 mod logs;
 mod money_core;
 mod ops;
+mod payments;
 mod refunds;
 mod replicas;
 mod shop_mode;
