@@ -179,11 +179,12 @@ impl App {
                 Some(router)
             }
             _ => {
-                tasks.push(tokio::spawn(crate::bot::run_polling(
+                tasks.push(crate::bot::run_polling(
                     bot,
                     shop,
+                    config.telegram_poll_silence,
                     stopped.clone(),
-                )));
+                ));
                 None
             }
         };

@@ -14,10 +14,10 @@ use foxbot::delivery::{Deliverer, DeliveryConfig};
 use foxbot::domain::{Code, EventKind, PurchaseSource, PurchaseState};
 use foxbot::store::{Change, Purchase, Store, Transition};
 
-use crate::support::TestDb;
-use crate::support::app::TOKEN;
+use crate::support::app::{TOKEN, TestApp};
 use crate::support::bot_api::{FakeBotApi, TgUser};
 use crate::support::db::new_purchase;
+use crate::support::{TestDb, wait_for};
 
 on_both_engines!(
     a_refund_through_telegram_5xx_pages_and_dropped_connections_ends_refunded,
@@ -179,4 +179,94 @@ async fn a_delivery_through_telegram_5xx_pages_is_sent_once_never_dead_lettered(
         !text.contains("Sent again"),
         "nothing had arrived, so it is no re-send: {text}"
     );
+}
+
+async fn readyz(app: &TestApp) -> (u16, String) {
+    let addr = app.http_addr().expect("HTTP_ADDR is set");
+    let response = reqwest::get(format!("http://{addr}/readyz"))
+        .await
+        .expect("the listener answers");
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+async fn wait_for_readyz(app: &TestApp, what: &str, want: impl Fn(u16, &str) -> bool) -> String {
+    wait_for(what, SLOW_WAIT, || async {
+        let (status, body) = readyz(app).await;
+        want(status, &body).then_some(body)
+    })
+    .await
+}
+
+/// `/start` reaches the bot and it answers with the welcome.
+async fn answers_start(app: &TestApp, user: &TgUser) {
+    let before = app.api.sent_messages(user.id).len();
+    app.api.text(user, "/start");
+    let answer = app
+        .api
+        .wait(&format!("an answer to {}", user.id), SLOW_WAIT, |api| {
+            api.sent_messages(user.id).into_iter().nth(before)
+        })
+        .await;
+    let text = answer.text.unwrap_or_default();
+    assert!(text.contains("Welcome"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_started_while_telegram_is_down_answers_once_it_is_back_and_readyz_says_so() {
+    let db = TestDb::sqlite().await;
+    let api = FakeBotApi::start(TOKEN).await;
+    // Telegram's front answers 502 pages to everything.
+    api.fault("*").always().page(502);
+    let app = TestApp::spawn_on(&db, api, |s| {
+        s.insert("HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned());
+    })
+    .await;
+
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, 503, "ready with Telegram down: {body}");
+    assert!(body.contains("telegram"), "{body}");
+    // It keeps knocking: getMe asked again after it failed.
+    app.api
+        .wait("getMe asked again", SLOW_WAIT, |api| {
+            (api.calls("getMe").len() >= 2).then_some(())
+        })
+        .await;
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, 503, "ready with Telegram still down: {body}");
+
+    app.api.clear_faults();
+    // The same process takes updates again.
+    answers_start(&app, &TgUser::new(4103, "Kiran").with_language("en")).await;
+    wait_for_readyz(&app, "/readyz green after the outage", |status, _| {
+        status == 200
+    })
+    .await;
+    // Still asking for payments' pre-checkout queries.
+    assert!(app.api.receives("pre_checkout_query"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_fails_while_get_updates_keeps_failing_and_recovers_after() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::spawn_on(&db, FakeBotApi::start(TOKEN).await, |s| {
+        s.insert("HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned());
+        s.insert("TELEGRAM_POLL_SILENCE_SECS".to_owned(), "3".to_owned());
+    })
+    .await;
+    wait_for_readyz(&app, "/readyz green at start", |status, _| status == 200).await;
+
+    // Telegram drops every getUpdates connection.
+    app.api.fault("getUpdates").always().lose_request();
+    let body = wait_for_readyz(&app, "/readyz failing on getUpdates", |status, _| {
+        status == 503
+    })
+    .await;
+    assert!(body.contains("getUpdates has not succeeded"), "{body}");
+
+    app.api.clear_faults();
+    wait_for_readyz(&app, "/readyz green again", |status, _| status == 200).await;
+    answers_start(&app, &TgUser::new(4104, "Dev").with_language("en")).await;
+    app.stop().await;
 }
