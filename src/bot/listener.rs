@@ -183,6 +183,7 @@ async fn poll(
 ) {
     let mut failures: i64 = 0;
     let mut webhook_deleted = false;
+    let mut polled = false;
     // The next `getUpdates` confirms every update below it.
     let mut offset: i32 = 0;
     let mut asked_offset: i32 = 0;
@@ -199,10 +200,17 @@ async fn poll(
                 }
             }
         }
+        // After a start or a failure, a poll that answers at once: a
+        // working Telegram shows in `/readyz` without waiting a long poll.
+        let wait = if failures == 0 && polled {
+            long_poll
+        } else {
+            0
+        };
         let request = bot
             .get_updates()
             .offset(offset)
-            .timeout(long_poll)
+            .timeout(wait)
             .allowed_updates(allowed_updates());
         asked_offset = offset;
         let answer = tokio::select! {
@@ -219,6 +227,7 @@ async fn poll(
             }
         };
         failures = 0;
+        polled = true;
         health::listener_polled(&instance, crate::clock::SystemClock.now_ms());
         let last = batch.last().map(|u| u.id.as_offset());
         for update in batch {
