@@ -372,7 +372,7 @@ impl<'a> AsUpdateStream<'a> for Inboxed {
 
 /// Waits the backoff for the `failures`-th failure in a row (or less, if
 /// the process stops).
-async fn pause(stop: &mut watch::Receiver<bool>, failures: i64) {
+pub(super) async fn pause(stop: &mut watch::Receiver<bool>, failures: i64) {
     let salt = i64::from(std::process::id()).wrapping_add(crate::clock::SystemClock.now_ms());
     let wait = crate::engine::backoff(RETRY_FIRST, RETRY_MAX, failures, salt);
     tokio::select! {

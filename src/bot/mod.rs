@@ -173,6 +173,38 @@ pub async fn set_commands(bot: &Bot, admins: &[i64]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// [`set_commands`] at the start; if Telegram does not take them then
+/// (it is down), tried again in the background until it does.
+pub async fn set_commands_at_start(
+    bot: Bot,
+    admins: Vec<i64>,
+    shutdown: watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let first = tokio::time::timeout(Duration::from_secs(5), set_commands(&bot, &admins)).await;
+    if matches!(first, Ok(Ok(()))) {
+        return None;
+    }
+    tracing::warn!("could not set the command menus; trying again in the background");
+    Some(tokio::spawn(async move {
+        let mut stop = shutdown;
+        let mut failures = 0;
+        while !*stop.borrow() {
+            failures += 1;
+            listener::pause(&mut stop, failures).await;
+            if *stop.borrow() {
+                break;
+            }
+            match set_commands(&bot, &admins).await {
+                Ok(()) => {
+                    tracing::info!("the command menus are set");
+                    break;
+                }
+                Err(e) => tracing::warn!(error = %e, failures, "could not set the command menus"),
+            }
+        }
+    }))
+}
+
 fn customer_commands(lang: Language) -> Vec<BotCommand> {
     [
         ("start", "cmd-start"),

@@ -244,6 +244,10 @@ async fn a_bot_started_while_telegram_is_down_answers_once_it_is_back_and_readyz
     .await;
     // Still asking for payments' pre-checkout queries.
     assert!(app.api.receives("pre_checkout_query"));
+    // The command menus refused at start are set too.
+    app.api
+        .wait("the command menu", SLOW_WAIT, |api| api.my_commands(""))
+        .await;
     app.stop().await;
 }
 
@@ -268,5 +272,44 @@ async fn readyz_fails_while_get_updates_keeps_failing_and_recovers_after() {
     app.api.clear_faults();
     wait_for_readyz(&app, "/readyz green again", |status, _| status == 200).await;
     answers_start(&app, &TgUser::new(4104, "Dev").with_language("en")).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_telegram_refuses_at_start_is_set_once_it_is_back() {
+    let db = TestDb::sqlite().await;
+    let api = FakeBotApi::start(TOKEN).await;
+    api.fault("setWebhook").always().lose_request();
+    let app = TestApp::spawn_on(&db, api, |s| {
+        s.insert("HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned());
+        s.insert(
+            "WEBHOOK_URL".to_owned(),
+            "https://shop.example/telegram/hook".to_owned(),
+        );
+        s.insert("WEBHOOK_SECRET".to_owned(), "s3cret".to_owned());
+    })
+    .await;
+    let body = wait_for_readyz(&app, "/readyz failing without a webhook", |status, _| {
+        status == 503
+    })
+    .await;
+    assert!(body.contains("webhook"), "{body}");
+    app.api
+        .wait("setWebhook asked again", SLOW_WAIT, |api| {
+            (api.calls("setWebhook").len() >= 2).then_some(())
+        })
+        .await;
+
+    app.api.clear_faults();
+    wait_for_readyz(
+        &app,
+        "/readyz green once the webhook is set",
+        |status, _| status == 200,
+    )
+    .await;
+    assert_eq!(
+        app.api.webhook_url().as_deref(),
+        Some("https://shop.example/telegram/hook")
+    );
     app.stop().await;
 }
