@@ -24,6 +24,7 @@ use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::telegram::describe;
 use super::{Shop, allowed_updates, schema};
 use crate::clock::Clock;
 use crate::ops::health::{self, ListenerMode};
@@ -394,14 +395,14 @@ async fn pause_or_wait(stop: &mut watch::Receiver<bool>, failures: i64, e: &Requ
     }
 }
 
-/// A Telegram error for the logs: never its URL (which holds the token)
-/// nor an error page's body.
-fn describe(e: &RequestError) -> String {
-    match e {
-        RequestError::Network(n) if n.is_timeout() => "timed out".to_owned(),
-        RequestError::Network(n) if n.is_connect() => "could not connect".to_owned(),
-        RequestError::Network(_) => "network error".to_owned(),
-        RequestError::InvalidJson { .. } => "Telegram's answer did not parse".to_owned(),
-        other => other.to_string(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_long_poll_ends_well_inside_the_silence_readyz_allows() {
+        assert_eq!(long_poll_secs(Duration::from_secs(120)), LONG_POLL_SECS);
+        assert_eq!(long_poll_secs(Duration::from_secs(3)), 1);
+        assert_eq!(long_poll_secs(Duration::from_millis(500)), 1);
     }
 }

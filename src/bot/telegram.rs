@@ -106,6 +106,16 @@ fn is_success(raw: &str) -> bool {
         .is_ok_and(|v| v.get("ok") == Some(&serde_json::Value::Bool(true)))
 }
 
+/// A Telegram error for the logs: never a URL (it holds the bot token)
+/// nor an error page's body.
+pub fn describe(e: &RequestError) -> String {
+    match e {
+        RequestError::Network(n) => short(n),
+        RequestError::InvalidJson { .. } => "Telegram's answer did not parse".to_owned(),
+        other => other.to_string(),
+    }
+}
+
 /// A network error without its URL (which holds the bot token).
 fn short(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
