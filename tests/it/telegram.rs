@@ -286,7 +286,10 @@ async fn a_webhook_telegram_refuses_at_start_is_set_once_it_is_back() {
             "WEBHOOK_URL".to_owned(),
             "https://shop.example/telegram/hook".to_owned(),
         );
-        s.insert("WEBHOOK_SECRET".to_owned(), "s3cret".to_owned());
+        s.insert(
+            "WEBHOOK_SECRET".to_owned(),
+            "s3cret_token-1_for-the-webhook-of-this-shop".to_owned(),
+        );
     })
     .await;
     let body = wait_for_readyz(&app, "/readyz failing without a webhook", |status, _| {
