@@ -149,9 +149,10 @@ impl App {
             demo,
             instance_id: config.instance_id.clone(),
         });
-        if let Err(e) = crate::bot::set_commands(&bot, &shop.admins).await {
-            tracing::warn!(error = %e, "could not set the command menus");
-        }
+        tasks.extend(
+            crate::bot::set_commands_at_start(bot.clone(), shop.admins.clone(), stopped.clone())
+                .await,
+        );
         tasks.extend(crate::bot::progress_tasks(
             bot.clone(),
             shop.clone(),
@@ -179,11 +180,12 @@ impl App {
                 Some(router)
             }
             _ => {
-                tasks.push(tokio::spawn(crate::bot::run_polling(
+                tasks.push(crate::bot::run_polling(
                     bot,
                     shop,
+                    config.telegram_poll_silence,
                     stopped.clone(),
-                )));
+                ));
                 None
             }
         };

@@ -105,6 +105,9 @@ pub struct Config {
     pub webhook_url: Option<Url>,
     /// Checked on every webhook request (`X-Telegram-Bot-Api-Secret-Token`).
     pub webhook_secret: Option<SecretString>,
+    /// Long polling: `/readyz` fails when `getUpdates` has not succeeded
+    /// for this long.
+    pub telegram_poll_silence: Duration,
     pub foxreload_timeout: Duration,
     pub foxreload_rate_per_min: u32,
     pub poll_interval: Duration,
@@ -143,6 +146,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "TELEGRAM_API_URL",
         "https://api.telegram.org",
         "Bot API base URL",
+    ),
+    (
+        "TELEGRAM_POLL_SILENCE_SECS",
+        "120",
+        "Long polling: /readyz fails when getUpdates has not succeeded for this long",
     ),
     (
         "FOXRELOAD_API_KEY",
@@ -476,6 +484,7 @@ impl Config {
             stall_dead: r.seconds("STALL_DEAD_SECS")?,
             lease: r.seconds("LEASE_SECS")?,
             stars_sweep: r.seconds("STARS_SWEEP_SECS")?,
+            telegram_poll_silence: r.seconds("TELEGRAM_POLL_SILENCE_SECS")?,
             balance_wait: r.seconds("BALANCE_WAIT_SECS")?,
             catalog_categories: categories,
             markup_percent: r.decimal("MARKUP_PERCENT", Decimal::ZERO)?,

@@ -18,6 +18,7 @@
 mod admin;
 mod callback;
 mod customer;
+mod listener;
 mod payments;
 mod progress;
 pub mod telegram;
@@ -29,7 +30,6 @@ use axum::response::IntoResponse;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, BotCommandScope, ParseMode, Recipient};
-use teloxide::update_listeners::Polling;
 use tokio::sync::watch;
 
 use crate::clock::{Millis, SharedClock};
@@ -40,6 +40,7 @@ use crate::i18n;
 use crate::store::Store;
 
 pub use callback::Callback;
+pub use listener::run_polling;
 pub use payments::sweep_star_transactions;
 pub use progress::spawn as progress_tasks;
 
@@ -172,6 +173,38 @@ pub async fn set_commands(bot: &Bot, admins: &[i64]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// [`set_commands`] at the start; if Telegram does not take them then
+/// (it is down), tried again in the background until it does.
+pub async fn set_commands_at_start(
+    bot: Bot,
+    admins: Vec<i64>,
+    shutdown: watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let first = tokio::time::timeout(Duration::from_secs(5), set_commands(&bot, &admins)).await;
+    if matches!(first, Ok(Ok(()))) {
+        return None;
+    }
+    tracing::warn!("could not set the command menus; trying again in the background");
+    Some(tokio::spawn(async move {
+        let mut stop = shutdown;
+        let mut failures = 0;
+        while !*stop.borrow() {
+            failures += 1;
+            listener::pause(&mut stop, failures).await;
+            if *stop.borrow() {
+                break;
+            }
+            match set_commands(&bot, &admins).await {
+                Ok(()) => {
+                    tracing::info!("the command menus are set");
+                    break;
+                }
+                Err(e) => tracing::warn!(error = %e, failures, "could not set the command menus"),
+            }
+        }
+    }))
+}
+
 fn customer_commands(lang: Language) -> Vec<BotCommand> {
     [
         ("start", "cmd-start"),
@@ -206,20 +239,10 @@ fn allowed_updates() -> Vec<teloxide::types::AllowedUpdate> {
     ]
 }
 
-/// Takes updates by long polling until `shutdown`.
-pub async fn run_polling(bot: Bot, shop: Shop, shutdown: watch::Receiver<bool>) {
-    let listener = Polling::builder(bot.clone())
-        .timeout(Duration::from_secs(25))
-        .allowed_updates(allowed_updates())
-        .delete_webhook()
-        .await
-        .build();
-    dispatch(bot, shop, listener, shutdown).await;
-}
-
-/// Webhook mode (several replicas): sets the webhook with its secret and
-/// returns the route to serve at `HTTP_ADDR` and the dispatching task. A
-/// request without the secret gets 401 and is never handled. Stopping
+/// Webhook mode (several replicas): returns the route to serve at
+/// `HTTP_ADDR` and the task that sets the webhook with its secret (tried
+/// again until Telegram takes it) and dispatches what the route receives.
+/// A request without the secret gets 401 and is never handled. Stopping
 /// one replica leaves the webhook in place for the others.
 pub async fn webhook(
     bot: Bot,
@@ -229,15 +252,12 @@ pub async fn webhook(
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<(axum::Router, tokio::task::JoinHandle<()>)> {
     use teloxide::update_listeners::webhooks::{Options, axum_no_setup};
-    bot.set_webhook(url.clone())
-        .secret_token(secret.clone())
-        .allowed_updates(allowed_updates())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot set the webhook: {e}"))?;
     // The address is not used: the route is served by our own listener.
-    let options = Options::new(([127, 0, 0, 1], 0).into(), url).secret_token(secret.clone());
+    let options =
+        Options::new(([127, 0, 0, 1], 0).into(), url.clone()).secret_token(secret.clone());
     // Its stop future would delete the webhook, for every replica: unused.
     let (listener, _delete_on_stop, router) = axum_no_setup(options);
+    let task = listener::run_webhook(bot, shop, listener, url, secret.clone(), shutdown).await;
     let secret: Arc<str> = secret.into();
     let router = router.layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
@@ -256,7 +276,6 @@ pub async fn webhook(
             }
         },
     ));
-    let task = tokio::spawn(dispatch(bot, shop, listener, shutdown));
     Ok((router, task))
 }
 
@@ -271,31 +290,6 @@ fn constant_time_eq(given: &[u8], ours: &[u8]) -> bool {
         .zip(ours)
         .fold(0u8, |differ, (a, b)| differ | (a ^ b))
         == 0
-}
-
-async fn dispatch<L>(bot: Bot, shop: Shop, listener: L, mut shutdown: watch::Receiver<bool>)
-where
-    L: teloxide::update_listeners::UpdateListener + Send,
-    L::Err: std::fmt::Debug + Send,
-{
-    let mut dispatcher = Dispatcher::builder(bot, schema())
-        .dependencies(dptree::deps![shop])
-        .default_handler(|_| async {})
-        .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
-        .build();
-    let token = dispatcher.shutdown_token();
-    tokio::spawn(async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
-        if let Ok(done) = token.shutdown() {
-            done.await;
-        }
-    });
-    dispatcher
-        .dispatch_with_listener(
-            listener,
-            LoggingErrorHandler::with_custom_text("the update listener failed"),
-        )
-        .await;
 }
 
 /// Sends an HTML message, logging (never failing) on error: an answer that

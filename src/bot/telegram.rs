@@ -36,24 +36,37 @@ impl Telegram {
 }
 
 /// A send's failure, in the class the delivery worker acts on. A request
-/// Telegram answered with an error was not sent; one whose connection
-/// never opened was not sent; anything else may have arrived.
+/// Telegram answered with an error (a JSON error, or a proxy's 5xx page
+/// while Telegram is down) was not sent; one whose connection never opened
+/// was not sent; anything else (a timeout, a connection dropped mid-answer)
+/// may have arrived. Only Telegram's known 400/403 answers are for good.
 pub fn send_error(e: &RequestError) -> SendError {
     match e {
         RequestError::RetryAfter(s) => SendError::RetryAfter(s.duration()),
         RequestError::Api(ApiError::BotBlocked | ApiError::UserDeactivated) => SendError::Blocked,
-        RequestError::Api(api) => SendError::Rejected(api.to_string()),
+        RequestError::Api(api) if refuses_for_good(api) => SendError::Rejected(api.to_string()),
+        // A 5xx, "Internal Server Error", a refused token: Telegram failed
+        // the request, not the message. Sent again, unflagged.
+        RequestError::Api(api) => SendError::NotSent(api.to_string()),
         RequestError::MigrateToChatId(_) => SendError::Rejected("the chat moved".to_owned()),
         RequestError::Network(n) if n.is_connect() => SendError::NotSent(short(n)),
         RequestError::Network(n) => SendError::Unknown(short(n)),
-        RequestError::InvalidJson { .. } => {
+        RequestError::InvalidJson { raw, .. } if is_success(raw) => {
+            // Sent, but its answer did not parse (a field teloxide does
+            // not know): it may well be in the chat.
             SendError::Unknown("Telegram's answer did not parse".to_owned())
+        }
+        RequestError::InvalidJson { .. } => {
+            SendError::NotSent("Telegram answered with an error page".to_owned())
         }
         RequestError::Io(e) => SendError::NotSent(e.kind().to_string()),
     }
 }
 
-/// A refund's failure, in the class the refund worker acts on.
+/// A refund's failure, in the class the refund worker acts on. Only
+/// Telegram's known 400/403 answers (an unknown charge, a wrong user) are
+/// for good; 5xx answers, error pages, timeouts and dropped connections are
+/// tried again, so a refund is never given up on a passing failure.
 pub fn refund_error(e: &RequestError) -> RefundError {
     match e {
         RequestError::RetryAfter(s) => RefundError::RetryAfter(s.duration()),
@@ -61,9 +74,45 @@ pub fn refund_error(e: &RequestError) -> RefundError {
         RequestError::Api(api) if api.to_string().contains("CHARGE_ALREADY_REFUNDED") => {
             RefundError::AlreadyRefunded
         }
-        RequestError::Api(api) => RefundError::Rejected(api.to_string()),
+        RequestError::Api(api) if refuses_for_good(api) => RefundError::Rejected(api.to_string()),
+        RequestError::Api(api) => RefundError::Transient(api.to_string()),
+        RequestError::MigrateToChatId(_) => RefundError::Rejected("the chat moved".to_owned()),
         RequestError::Network(n) => RefundError::Transient(short(n)),
-        other => RefundError::Transient(other.to_string()),
+        RequestError::InvalidJson { .. } => {
+            RefundError::Transient("Telegram's answer did not parse".to_owned())
+        }
+        RequestError::Io(e) => RefundError::Transient(e.kind().to_string()),
+    }
+}
+
+/// Whether Telegram refused the request itself, for good: one of its 400
+/// ("Bad Request: …") or 403 ("Forbidden: …", and the older "Unauthorized:
+/// bot was …" texts) answers. Anything else it says (a 5xx, "Internal
+/// Server Error", "Bad Gateway", a refused bot token, a conflict) is about
+/// Telegram or the bot, not this request: it is tried again.
+fn refuses_for_good(api: &ApiError) -> bool {
+    match api {
+        ApiError::InvalidToken | ApiError::TerminatedByOtherGetUpdates => false,
+        ApiError::Unknown(text) => text.starts_with("Bad Request") || text.starts_with("Forbidden"),
+        // Every other variant teloxide knows is a 400 or 403 text.
+        _ => true,
+    }
+}
+
+/// Whether an answer that did not parse was nevertheless Telegram's
+/// `{"ok": true, …}`: the request took effect.
+fn is_success(raw: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(raw)
+        .is_ok_and(|v| v.get("ok") == Some(&serde_json::Value::Bool(true)))
+}
+
+/// A Telegram error for the logs: never a URL (it holds the bot token)
+/// nor an error page's body.
+pub fn describe(e: &RequestError) -> String {
+    match e {
+        RequestError::Network(n) => short(n),
+        RequestError::InvalidJson { .. } => "Telegram's answer did not parse".to_owned(),
+        other => other.to_string(),
     }
 }
 
@@ -150,5 +199,91 @@ impl Payments for Telegram {
                 Err(e) => Err(refund_error(&e)),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    const BAD_GATEWAY_PAGE: &str =
+        "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
+
+    fn api(description: &str) -> RequestError {
+        // teloxide reads the description, as it does from Telegram's JSON.
+        let json = serde_json::json!({ "data": description }).to_string();
+        #[derive(serde::Deserialize)]
+        struct Wrapped {
+            data: ApiError,
+        }
+        match serde_json::from_str::<Wrapped>(&json) {
+            Ok(w) => RequestError::Api(w.data),
+            Err(e) => panic!("{description}: {e}"),
+        }
+    }
+
+    fn unparsable(raw: &str) -> RequestError {
+        let source = match serde_json::from_str::<serde_json::Value>("<") {
+            Err(e) => Arc::new(e),
+            Ok(_) => panic!("parsed"),
+        };
+        RequestError::InvalidJson {
+            source,
+            raw: raw.into(),
+        }
+    }
+
+    #[test]
+    fn telegram_5xx_answers_and_error_pages_are_never_permanent() {
+        for e in [
+            api("Internal Server Error"),
+            api("Bad Gateway"),
+            api("Gateway Timeout"),
+            api("Service Unavailable"),
+            api("Unauthorized"),
+            unparsable(BAD_GATEWAY_PAGE),
+        ] {
+            assert!(
+                matches!(refund_error(&e), RefundError::Transient(_)),
+                "{e}: {:?}",
+                refund_error(&e)
+            );
+            assert!(
+                matches!(send_error(&e), SendError::NotSent(_)),
+                "{e}: {:?}",
+                send_error(&e)
+            );
+        }
+    }
+
+    #[test]
+    fn only_known_400_and_403_answers_are_permanent() {
+        for e in [
+            api("Bad Request: CHARGE_NOT_FOUND"),
+            api("Bad Request: chat not found"),
+            api("Forbidden: user is deactivated"),
+        ] {
+            assert!(matches!(refund_error(&e), RefundError::Rejected(_)), "{e}");
+        }
+        assert_eq!(
+            refund_error(&api("Bad Request: CHARGE_ALREADY_REFUNDED")),
+            RefundError::AlreadyRefunded
+        );
+        assert!(matches!(
+            send_error(&api("Bad Request: chat not found")),
+            SendError::Rejected(_)
+        ));
+        assert_eq!(
+            send_error(&api("Forbidden: bot was blocked by the user")),
+            SendError::Blocked
+        );
+    }
+
+    #[test]
+    fn a_success_whose_answer_did_not_parse_may_have_arrived() {
+        let e = unparsable(r#"{"ok":true,"result":{"message_id":"not a number"}}"#);
+        assert!(matches!(send_error(&e), SendError::Unknown(_)));
     }
 }

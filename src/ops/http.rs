@@ -1,6 +1,7 @@
 //! The HTTP listener (`HTTP_ADDR`): `/metrics` in Prometheus text format,
 //! `/healthz` (the process is alive), `/readyz` (the database answers, this
-//! process's workers are ticking, the supplier answered recently).
+//! process's workers are ticking, its bot is taking Telegram's updates, the
+//! supplier answered recently).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -58,6 +59,9 @@ async fn readyz(State(s): State<HttpState>) -> impl IntoResponse {
     let stale = crate::ops::health::stale(&s.instance, now, millis(WORKER_SILENCE));
     if !stale.is_empty() {
         failing.push(format!("workers not ticking: {}", stale.join(", ")));
+    }
+    if let Some(problem) = crate::ops::health::listener_problem(&s.instance, now) {
+        failing.push(problem);
     }
     let silence = millis(SUPPLIER_SILENCE);
     let heard = s.supplier.last_answer_ms().unwrap_or(s.started_at);

@@ -53,4 +53,5 @@ mod shop_mode;
 mod sim;
 mod store;
 mod stream;
+mod telegram;
 mod webhook;

@@ -17,6 +17,14 @@ async fn get(url: &str) -> (u16, String) {
     (status, response.text().await.unwrap_or_default())
 }
 
+/// Ready once the bot takes updates too (it starts in the background).
+async fn wait_until_ready(base: &str) {
+    crate::support::wait_for("/readyz green at start", WAIT, || async {
+        (get(&format!("{base}/readyz")).await.0 == 200).then_some(())
+    })
+    .await;
+}
+
 async fn spawn_with_http(db: &TestDb) -> TestApp {
     TestApp::spawn_with(db, SimOptions::default(), |s| {
         s.insert("HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned());
@@ -31,7 +39,7 @@ async fn metrics_are_scraped_after_a_purchase(db: &TestDb) {
         get(&format!("{base}/healthz")).await,
         (200, "ok\n".to_owned())
     );
-    assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
+    wait_until_ready(&base).await;
 
     let user = asha();
     buy_to_invoice(&app, &user, "Gift cards", "Steam Wallet", "× 1").await;
@@ -87,7 +95,7 @@ mod postgres_only {
         };
         let app = spawn_with_http(&db).await;
         let base = format!("http://{}", app.http_addr().unwrap());
-        assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
+        wait_until_ready(&base).await;
         let name = db.pg_name().expect("a PostgreSQL test database").to_owned();
         let mut admin =
             <sqlx::PgConnection as sqlx::Connection>::connect(&crate::support::db::pg_admin_url())

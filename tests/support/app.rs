@@ -84,6 +84,27 @@ impl TestApp {
         Self::start(db, api, Some(sim), s).await
     }
 
+    /// A shop stocked by a fresh simulator, talking to `api` as it stands
+    /// (faults scripted before the start apply to it).
+    pub async fn spawn_on(
+        db: &TestDb,
+        api: FakeBotApi,
+        change: impl FnOnce(&mut HashMap<String, String>),
+    ) -> TestApp {
+        let sim = Simulator::start(
+            "127.0.0.1:0".parse().unwrap(),
+            SimOptions {
+                api_key: SIM_KEY.to_owned(),
+                ..SimOptions::default()
+            },
+        )
+        .await
+        .expect("start the simulator");
+        let mut s = settings(db, &api, Some(&sim));
+        change(&mut s);
+        Self::start(db, api, Some(sim), s).await
+    }
+
     /// Demo mode: no FOXRELOAD_API_KEY.
     pub async fn spawn_demo(db: &TestDb) -> TestApp {
         let api = FakeBotApi::start(TOKEN).await;

@@ -274,6 +274,10 @@ pub enum Fault {
     /// The call is handled normally after this delay. A client that gives up
     /// meanwhile closes the connection and the call never takes effect.
     Delay(Duration),
+    /// A proxy's HTML error page with this status (`502 Bad Gateway`), as
+    /// Telegram's front answers while the Bot API behind it is down.
+    /// Nothing happens.
+    Page(u16),
 }
 
 /// A fault script being built: `api.fault("sendMessage").chat(7).times(2).retry_after(3)`.
@@ -340,6 +344,11 @@ impl FaultScript<'_> {
 
     pub fn delay(self, by: Duration) {
         self.answer(Fault::Delay(by));
+    }
+
+    /// An HTML error page with status `code` instead of a Bot API answer.
+    pub fn page(self, code: u16) {
+        self.answer(Fault::Page(code));
     }
 }
 
@@ -1821,6 +1830,7 @@ async fn handle(
             return reply(Err(ApiError::new(*code, description.clone())));
         }
         Some(Fault::LoseRequest) => return close_without_reply(kill).await,
+        Some(Fault::Page(code)) => return error_page(*code),
         Some(Fault::Delay(by)) => tokio::time::sleep(*by).await,
         _ => {}
     }
@@ -1839,6 +1849,24 @@ async fn handle(
         }
         _ => reply(answer),
     }
+}
+
+/// What nginx answers for `code` when its upstream is gone.
+fn error_page(code: u16) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+    let title = format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or_default()
+    );
+    let body = format!(
+        "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    );
+    Response::builder()
+        .status(status)
+        .header(hyper::header::CONTENT_TYPE, "text/html")
+        .body(Full::new(Bytes::from(body)))
+        .expect("a valid response")
 }
 
 async fn close_without_reply(kill: &Notify) -> Response<Full<Bytes>> {
