@@ -46,6 +46,8 @@ pub const SUPPLIER_SPEND: &str = "foxbot_supplier_spend_usd_cents_total";
 pub const TELEGRAM_SEND_ERRORS: &str = "foxbot_telegram_send_errors_total";
 pub const TELEGRAM_RATE_LIMITED: &str = "foxbot_telegram_rate_limited_total";
 pub const TICK: &str = "foxbot_worker_last_tick_timestamp_seconds";
+/// Set by each ledger audit run (`ops::audit`).
+pub const LEDGER_ANOMALIES: &str = "foxbot_ledger_anomalies";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -132,6 +134,10 @@ fn describe() {
         TICK,
         "When each worker loop last completed a cycle (Unix seconds)"
     );
+    describe_gauge!(
+        LEDGER_ANOMALIES,
+        "Anomalies the last ledger audit found (charges and supplier debits not accounted for)"
+    );
 }
 
 /// One supplier request, by endpoint and outcome.
@@ -165,6 +171,11 @@ pub fn telegram_send_error(kind: &'static str) {
     if kind == "rate_limited" {
         counter!(TELEGRAM_RATE_LIMITED).increment(1);
     }
+}
+
+/// What the last ledger audit found.
+pub fn ledger_anomalies(n: usize) {
+    gauge!(LEDGER_ANOMALIES).set(n as f64);
 }
 
 /// A worker loop finished a cycle.
