@@ -140,6 +140,7 @@ impl App {
             catalog_max_age: catalog.max_age,
             demo,
             instance_id: config.instance_id.clone(),
+            stars_per_usd: config.stars_per_usd,
         });
         if let Err(e) = crate::bot::set_commands(&bot, &shop.admins).await {
             tracing::warn!(error = %e, "could not set the command menus");

@@ -642,7 +642,10 @@ fn created_ms(text: &str) -> Option<Millis> {
 /// Reads the supplier's order history, newest first, back past `since`
 /// (or to its end), as a low-priority reader: each page waits while
 /// supplier writes wait, and takes a read's turn in the shared budget.
-async fn read_history(supplier: &FoxReload, since: Millis) -> Result<SupplierHistory, SupplierError> {
+async fn read_history(
+    supplier: &FoxReload,
+    since: Millis,
+) -> Result<SupplierHistory, SupplierError> {
     let mut history = SupplierHistory::default();
     let mut ids: BTreeSet<String> = BTreeSet::new();
     let mut offset = 0u32;
@@ -743,7 +746,9 @@ pub async fn gather(sources: &Sources<'_>, since: Millis, now: Millis) -> anyhow
                 let created_at = order.created_at.as_deref().and_then(created_ms);
                 supplier.orders.push(fact(&order, created_at));
             }
-            Err(SupplierError::Rejected(r)) if r.code == RejectCode::NotFound || r.status == 404 => {
+            Err(SupplierError::Rejected(r))
+                if r.code == RejectCode::NotFound || r.status == 404 =>
+            {
                 supplier.absent.push(id);
             }
             Err(e) => tracing::warn!(error = %e, "audit: an order could not be read alone"),
@@ -814,12 +819,16 @@ fn counts_args(c: &Counts) -> [(&'static str, fluent_bundle::FluentValue<'static
 /// safe where it is shown (Telegram's HTML for `/audit`; nothing for the
 /// terminal).
 pub fn render(report: &Report, lang: Language, escape: &dyn Fn(&str) -> String) -> String {
-    let t = |key: &str, args: &[(&str, fluent_bundle::FluentValue<'_>)]| i18n::text(lang, key, args);
+    let t =
+        |key: &str, args: &[(&str, fluent_bundle::FluentValue<'_>)]| i18n::text(lang, key, args);
     let totals = &report.totals;
     let mut lines = vec![
         t(
             "audit-title",
-            &[("since", arg(&utc(report.since))), ("now", arg(&utc(report.now)))],
+            &[
+                ("since", arg(&utc(report.since))),
+                ("now", arg(&utc(report.now))),
+            ],
         ),
         t("audit-charges", &counts_args(&totals.charges)),
         t("audit-debits", &counts_args(&totals.debits)),
@@ -929,8 +938,14 @@ pub fn render(report: &Report, lang: Language, escape: &dyn Fn(&str) -> String) 
             lines.push(t(
                 a.kind.key(),
                 &[
-                    ("purchase", arg(&a.purchase.map_or_else(none, |p| format!("#{p}")))),
-                    ("charge", arg(&a.charge.as_deref().map_or_else(none, escape))),
+                    (
+                        "purchase",
+                        arg(&a.purchase.map_or_else(none, |p| format!("#{p}"))),
+                    ),
+                    (
+                        "charge",
+                        arg(&a.charge.as_deref().map_or_else(none, escape)),
+                    ),
                     ("order", arg(&a.order.as_deref().map_or_else(none, escape))),
                 ],
             ));
@@ -1062,7 +1077,10 @@ mod tests {
         let report = classify(&facts);
         assert!(report.anomalies.is_empty(), "{:?}", report.anomalies);
         let c = report.totals.charges;
-        assert_eq!((c.total, c.delivered, c.refunded, c.in_progress), (3, 1, 1, 1));
+        assert_eq!(
+            (c.total, c.delivered, c.refunded, c.in_progress),
+            (3, 1, 1, 1)
+        );
         let d = report.totals.debits;
         // The failed order's money came back: not a debit.
         assert_eq!((d.total, d.delivered, d.in_progress), (2, 1, 1));
@@ -1078,13 +1096,19 @@ mod tests {
         assert_eq!(report.totals.stars_net, 200);
         assert_eq!(report.totals.spend["USD"], Money::parse("1.98").unwrap());
         // 200 Stars at 100 per USD, less 1.98 USD.
-        assert_eq!(report.totals.margin_usd, Some(Money::parse("0.02").unwrap()));
+        assert_eq!(
+            report.totals.margin_usd,
+            Some(Money::parse("0.02").unwrap())
+        );
     }
 
     #[test]
     fn a_charge_refunded_and_delivered_is_an_anomaly() {
         let facts = agreeing(vec![refunded(purchase(1, PurchaseState::Delivered))]);
-        assert_eq!(kinds(&classify(&facts)), [AnomalyKind::DeliveredAndRefunded]);
+        assert_eq!(
+            kinds(&classify(&facts)),
+            [AnomalyKind::DeliveredAndRefunded]
+        );
     }
 
     #[test]
@@ -1114,10 +1138,19 @@ mod tests {
     #[test]
     fn a_paid_supplier_order_linked_to_no_purchase_is_an_anomaly() {
         let mut facts = agreeing(vec![purchase(1, PurchaseState::Delivered)]);
-        facts.supplier.orders.push(order("stray", "completed", "5.00"));
+        facts
+            .supplier
+            .orders
+            .push(order("stray", "completed", "5.00"));
         // Unpaid and returned orders are not debits.
-        facts.supplier.orders.push(order("unpaid", "active", "5.00"));
-        facts.supplier.orders.push(order("expired", "cancelled", "5.00"));
+        facts
+            .supplier
+            .orders
+            .push(order("unpaid", "active", "5.00"));
+        facts
+            .supplier
+            .orders
+            .push(order("expired", "cancelled", "5.00"));
         let report = classify(&facts);
         assert_eq!(kinds(&report), [AnomalyKind::UnlinkedPaidOrder]);
         assert_eq!(report.anomalies[0].order.as_deref(), Some("stray"));
@@ -1217,10 +1250,16 @@ mod tests {
     fn a_charge_telegram_does_not_list_or_with_another_amount_is_an_anomaly() {
         let mut facts = agreeing(vec![purchase(1, PurchaseState::WaitingSupplier)]);
         facts.stars.as_mut().unwrap().transactions.clear();
-        assert_eq!(kinds(&classify(&facts)), [AnomalyKind::PaymentNotInTelegram]);
+        assert_eq!(
+            kinds(&classify(&facts)),
+            [AnomalyKind::PaymentNotInTelegram]
+        );
         let mut facts = agreeing(vec![purchase(1, PurchaseState::WaitingSupplier)]);
         facts.stars.as_mut().unwrap().transactions[0].stars = 99;
-        assert_eq!(kinds(&classify(&facts)), [AnomalyKind::ChargeAmountMismatch]);
+        assert_eq!(
+            kinds(&classify(&facts)),
+            [AnomalyKind::ChargeAmountMismatch]
+        );
     }
 
     #[test]
@@ -1286,9 +1325,15 @@ mod tests {
         let report = classify(&facts);
         let c = report.totals.charges;
         assert_eq!(c.total, report.charges.len());
-        assert_eq!(c.delivered + c.refunded + c.in_progress + c.anomalies, c.total);
+        assert_eq!(
+            c.delivered + c.refunded + c.in_progress + c.anomalies,
+            c.total
+        );
         let d = report.totals.debits;
-        assert_eq!(d.delivered + d.refunded + d.in_progress + d.anomalies, d.total);
+        assert_eq!(
+            d.delivered + d.refunded + d.in_progress + d.anomalies,
+            d.total
+        );
         assert_eq!(
             report.anomaly_count(),
             report.anomalies.len(),
@@ -1302,7 +1347,12 @@ mod tests {
         facts.supplier.orders[0].mock = true;
         let mut unpriced = purchase(2, PurchaseState::Delivered);
         unpriced.unit_price = None;
-        facts.stars.as_mut().unwrap().transactions.push(charge("charge-2", 100));
+        facts
+            .stars
+            .as_mut()
+            .unwrap()
+            .transactions
+            .push(charge("charge-2", 100));
         facts.supplier.orders.push(SupplierOrderFact {
             total: None,
             ..order("order-2", "completed", "1")
@@ -1344,7 +1394,10 @@ mod tests {
                     "{lang:?}: a key with no text: {line}"
                 );
             }
-            assert!(text.contains("#7") && text.contains("stx&lt;1&gt;"), "{text}");
+            assert!(
+                text.contains("#7") && text.contains("stx&lt;1&gt;"),
+                "{text}"
+            );
             assert!(!text.contains('\u{2068}'), "no isolation marks");
         }
         let en = render(&report, Language::En, &|s| s.to_owned());
@@ -1352,7 +1405,9 @@ mod tests {
         assert!(en.contains("STARS_PER_USD = 100"), "{en}");
         assert!(en.contains("2 supplier history rows"), "{en}");
         assert!(en.contains("#1 waiting_supplier for 60 minutes"), "{en}");
-        let ok = render(&classify(&agreeing(vec![])), Language::En, &|s| s.to_owned());
+        let ok = render(&classify(&agreeing(vec![])), Language::En, &|s| {
+            s.to_owned()
+        });
         assert!(ok.contains("No anomalies"), "{ok}");
     }
 

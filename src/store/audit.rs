@@ -64,10 +64,12 @@ type Row = (
 );
 
 fn audit_purchase(row: Row) -> Result<AuditPurchase> {
-    let (id, state, stars, charge, order, order_price, unit_price, quantity, currency, created_at) =
-        (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9);
+    let (id, state, stars, charge, order, order_price, unit_price, quantity, currency, created_at) = (
+        row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9,
+    );
     let (delivery, parts_sent, refund) = (row.10, row.11, row.12);
-    let corrupt = |e: crate::domain::InvalidValue| StoreError::Corrupt(format!("purchase {id}: {e}"));
+    let corrupt =
+        |e: crate::domain::InvalidValue| StoreError::Corrupt(format!("purchase {id}: {e}"));
     let unit_price = order_price
         .or(unit_price)
         .as_deref()
