@@ -650,8 +650,7 @@ async fn read_history(
     let mut ids: BTreeSet<String> = BTreeSet::new();
     let mut offset = 0u32;
     for _ in 0..MAX_PAGES {
-        yield_to_writes(supplier).await;
-        let page = supplier.orders(&[], PAGE, offset).await?;
+        let page = read_again(|| supplier.orders(&[], PAGE, offset), supplier).await?;
         let rows = page.rows.len() as u32;
         let mut all_older = rows > 0;
         for row in &page.rows {
@@ -690,6 +689,31 @@ fn fact(order: &crate::foxreload::Order, created_at: Option<Millis>) -> Supplier
         mock: order.is_mock == Some(true),
     }
 }
+
+/// A read the supplier could not answer now (429, 5xx, a timeout) is
+/// read again, a few times; a rejection is final. Reads change nothing, so
+/// repeating one is safe.
+async fn read_again<T, F, Fut>(read: F, supplier: &FoxReload) -> Result<T, SupplierError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SupplierError>>,
+{
+    let mut tries = 0;
+    loop {
+        yield_to_writes(supplier).await;
+        match read().await {
+            Err(SupplierError::RetryLater { retry_after, .. }) if tries < READ_TRIES => {
+                tries += 1;
+                let wait = retry_after.unwrap_or(Duration::from_secs(1));
+                tokio::time::sleep(wait.min(Duration::from_secs(60))).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Tries of one supplier read, at most.
+const READ_TRIES: u32 = 5;
 
 /// Writes move money and customers wait on them: the audit's reads go
 /// after them (for a while; the budget's read share still holds).
@@ -740,8 +764,7 @@ pub async fn gather(sources: &Sources<'_>, since: Millis, now: Millis) -> anyhow
         let Ok(parsed) = SupplierOrderId::parse(&id) else {
             continue;
         };
-        yield_to_writes(sources.supplier).await;
-        match sources.supplier.order(&parsed).await {
+        match read_again(|| sources.supplier.order(&parsed), sources.supplier).await {
             Ok(order) => {
                 let created_at = order.created_at.as_deref().and_then(created_ms);
                 supplier.orders.push(fact(&order, created_at));
