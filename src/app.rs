@@ -187,6 +187,17 @@ impl App {
             http_supplier.clone(),
             stopped.clone(),
         ));
+        tasks.push(crate::ops::audit::spawn(
+            store.clone(),
+            clock.clone(),
+            config.instance_id.clone(),
+            http_supplier.clone(),
+            // A demo shop takes no Stars: Telegram is not read.
+            (!demo).then(|| telegram.clone() as Arc<dyn crate::ops::audit::StarLedger>),
+            config.stars_per_usd,
+            config.audit_every,
+            stopped.clone(),
+        ));
         tasks.push(crate::ops::metrics::spawn_event_counter(
             store.clone(),
             clock.clone(),

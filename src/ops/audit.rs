@@ -660,7 +660,7 @@ async fn read_history(
                 continue;
             };
             let created_at = order.created_at.as_deref().and_then(created_ms);
-            if !created_at.is_some_and(|at| at < since - MARGIN) {
+            if created_at.is_none_or(|at| at >= since - MARGIN) {
                 all_older = false;
             }
             // New orders shift the pages while they are read: a row seen
@@ -797,6 +797,66 @@ pub async fn run(sources: &Sources<'_>, period: Duration, now: Millis) -> anyhow
     Ok(report)
 }
 
+/// The audit of the last [`DEFAULT_SINCE`] every `every`, by one process at
+/// a time (the lease `audit`), so that `foxbot_ledger_anomalies` and its
+/// alert follow the ledger. The first run is one period after the start:
+/// a restart does not make the supplier and Telegram read again at once.
+#[allow(clippy::too_many_arguments)] // each is one plain setting of the task
+pub fn spawn(
+    store: Store,
+    clock: crate::clock::SharedClock,
+    instance: String,
+    supplier: FoxReload,
+    stars: Option<std::sync::Arc<dyn StarLedger>>,
+    stars_per_usd: Decimal,
+    every: Duration,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let next = std::sync::Arc::new(std::sync::Mutex::new(
+        clock.now_ms().saturating_add(millis(every)),
+    ));
+    let (step_store, step_clock) = (store.clone(), clock.clone());
+    crate::ops::spawn_single_role(
+        "audit",
+        store,
+        clock,
+        instance,
+        every.min(Duration::from_secs(60)),
+        false,
+        shutdown,
+        move || {
+            let (store, clock, supplier) =
+                (step_store.clone(), step_clock.clone(), supplier.clone());
+            let (stars, next) = (stars.clone(), next.clone());
+            async move {
+                let now = clock.now_ms();
+                let due = {
+                    let next = next.lock().unwrap_or_else(|p| p.into_inner());
+                    now >= *next
+                };
+                if !due {
+                    return Ok(0);
+                }
+                let sources = Sources {
+                    store: &store,
+                    supplier: &supplier,
+                    stars: stars.as_deref(),
+                    stars_per_usd,
+                };
+                let report = run(&sources, DEFAULT_SINCE, now).await?;
+                *next.lock().unwrap_or_else(|p| p.into_inner()) =
+                    clock.now_ms().saturating_add(millis(every));
+                match report.anomaly_count() {
+                    0 => tracing::info!("ledger audit: no anomaly"),
+                    n => tracing::error!(anomalies = n, "ledger audit found anomalies"),
+                }
+                // Done for this period: idle until the next check.
+                Ok(0)
+            }
+        },
+    )
+}
+
 // ---------------------------------------------------------------------------
 // Words
 // ---------------------------------------------------------------------------
@@ -924,7 +984,7 @@ pub fn render(report: &Report, lang: Language, escape: &dyn Fn(&str) -> String) 
             _ => None,
         })
         .collect();
-    waiting.sort_by(|a, b| b.0.cmp(&a.0));
+    waiting.sort_by_key(|w| std::cmp::Reverse(w.0));
     if !waiting.is_empty() {
         lines.push(String::new());
         lines.push(t(
