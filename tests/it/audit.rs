@@ -18,6 +18,7 @@ use crate::support::{TempDir, TestDb, foxbot};
 on_both_engines!(
     a_real_run_audits_clean_and_seeded_anomalies_are_found,
     the_audit_command_exits_non_zero_only_when_there_is_an_anomaly,
+    the_background_audit_sets_the_anomaly_gauge_on_its_own,
 );
 
 fn admin() -> TgUser {
@@ -67,6 +68,16 @@ async fn one_delivered_purchase(db: &TestDb, app: &TestApp) {
 /// Behind the shop's back: a supplier order created and paid on the
 /// account, and Stars taken for an invoice the shop never sent.
 async fn seed_anomalies(app: &TestApp) -> (String, String) {
+    let order = stray_paid_order(app).await;
+    let stray = TgUser::new(4242, "Stray").with_language("en");
+    let charge = app.api.new_charge_id();
+    app.api
+        .record_star_payment(&stray, "no-such-invoice", 77, &charge);
+    (order, charge)
+}
+
+/// A supplier order created and paid on the shop's account by someone else.
+async fn stray_paid_order(app: &TestApp) -> String {
     let supplier = crate::support::rig::client(&app.sim().base_url(), Duration::from_secs(3), 600);
     let item = ProductId::parse("product_steam_10").unwrap();
     let note = Note::default();
@@ -86,11 +97,7 @@ async fn seed_anomalies(app: &TestApp) -> (String, String) {
         .pay_order(&order.id, supplier.write_slot().await)
         .await
         .expect("pay");
-    let stray = TgUser::new(4242, "Stray").with_language("en");
-    let charge = app.api.new_charge_id();
-    app.api
-        .record_star_payment(&stray, "no-such-invoice", 77, &charge);
-    (order.id.as_str().to_owned(), charge)
+    order.id.as_str().to_owned()
 }
 
 fn kinds(report: &Report) -> Vec<AnomalyKind> {
@@ -235,5 +242,25 @@ async fn the_audit_command_exits_non_zero_only_when_there_is_an_anomaly(db: &Tes
     // A period that is not one is refused before anything is read.
     let (code, _) = run_cli(db, &app, &["--since", "soon"]).await;
     assert_eq!(code, 2);
+    app.stop().await;
+}
+
+async fn the_background_audit_sets_the_anomaly_gauge_on_its_own(db: &TestDb) {
+    let app = TestApp::spawn_with(db, foxbot::foxreload::sim::SimOptions::default(), |s| {
+        s.insert("AUDIT_EVERY_SECS".to_owned(), "0.5".to_owned());
+    })
+    .await;
+    // Three orders paid behind the shop's back (a count no other test
+    // makes: the recorder is the process's).
+    for _ in 0..3 {
+        stray_paid_order(&app).await;
+    }
+    crate::support::wait_for("the background audit to count them", WAIT, || async {
+        let body = foxbot::ops::metrics::handle().render();
+        body.lines()
+            .any(|l| l == "foxbot_ledger_anomalies 3")
+            .then_some(())
+    })
+    .await;
     app.stop().await;
 }
