@@ -715,11 +715,16 @@ where
 /// Tries of one supplier read, at most.
 const READ_TRIES: u32 = 5;
 
-/// Writes move money and customers wait on them: the audit's reads go
-/// after them (for a while; the budget's read share still holds).
+/// The audit is the lowest of readers: writes move money and customers
+/// wait on them, and the poller's reads deliver codes. Each of its reads
+/// waits (for a while) until no write is waiting and this process has used
+/// under half the budget's window, then takes a read's turn.
 async fn yield_to_writes(supplier: &FoxReload) {
+    let budget = supplier.budget();
+    let busy =
+        || budget.writes_waiting() > 0 || budget.used_in_window() >= (budget.rate() as usize) / 2;
     let deadline = tokio::time::Instant::now() + YIELD_TO_WRITES;
-    while supplier.budget().writes_waiting() > 0 && tokio::time::Instant::now() < deadline {
+    while busy() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
