@@ -13,10 +13,11 @@ use tokio::task::JoinHandle;
 
 use crate::bot::{Shop, ShopInner, telegram::Telegram};
 use crate::catalog::CatalogConfig;
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::{Millis, SharedClock, SystemClock};
 use crate::config::Config;
 use crate::delivery::refund::{RefundConfig, Refunder};
 use crate::delivery::{Deliverer, DeliveryConfig};
+use crate::domain::ShopMode;
 use crate::engine::{Engine, EngineConfig};
 use crate::foxreload::sim::{SimOptions, Simulator};
 use crate::foxreload::{Budget, ClientOptions, FoxReload};
@@ -40,8 +41,10 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
         let token = config.telegram_token()?.clone();
         let clock: SharedClock = Arc::new(SystemClock);
+        let mode = config.shop_mode()?;
         let store = crate::cli::open_store(&config).await?;
         store.migrate().await.context("migrating the database")?;
+        claim_mode(&store, &config, mode, clock.now_ms()).await?;
 
         let (supplier, demo_supplier) = match &config.foxreload_api_key {
             Some(_) => (crate::cli::supplier_client(&config)?, None),
@@ -81,6 +84,11 @@ impl App {
         }
         // Installed before any supplier call is counted.
         crate::ops::metrics::handle();
+        crate::ops::metrics::budget(
+            budget.used_in_window(),
+            budget.rate(),
+            budget.writes_waiting(),
+        );
         let http_supplier = supplier.clone();
 
         let (stop, stopped) = watch::channel(false);
@@ -273,6 +281,22 @@ impl App {
             sim.shutdown();
         }
     }
+}
+
+/// Records `mode` as the database's, or refuses to start when the database
+/// belongs to the other mode (one line naming `FOXRELOAD_API_KEY`).
+pub async fn claim_mode(
+    store: &Store,
+    config: &Config,
+    mode: ShopMode,
+    now: Millis,
+) -> anyhow::Result<()> {
+    let recorded = store
+        .claim_mode(mode, now)
+        .await
+        .context("reading the database's mode")?;
+    config.check_database_mode(mode, recorded)?;
+    Ok(())
 }
 
 /// Sweeps `getStarTransactions` every `every` for payments whose update

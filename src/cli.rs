@@ -207,13 +207,15 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             let supplier = supplier_client(&config)?;
             let store = open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;
+            let now = crate::clock::Clock::now_ms(&crate::clock::SystemClock);
+            crate::app::claim_mode(&store, &config, crate::domain::ShopMode::Live, now).await?;
             let recorded = record_once(
                 &store,
                 &supplier,
                 &crate::catalog::CatalogConfig::from_config(&config),
                 &request,
                 key.as_ref(),
-                crate::clock::Clock::now_ms(&crate::clock::SystemClock),
+                now,
             )
             .await?;
             crate::crash::point("after_intent");

@@ -12,7 +12,7 @@ use reqwest::Url;
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::UserId;
+use crate::domain::{ShopMode, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{name}: {problem}")]
@@ -282,6 +282,11 @@ struct Reader<F> {
 }
 
 impl<F: Fn(&str) -> Option<String>> Reader<F> {
+    /// Whether the setting was given (an empty value counts as unset).
+    fn is_set(&self, name: &str) -> bool {
+        (self.lookup)(name).is_some_and(|v| !v.trim().is_empty())
+    }
+
     /// The value, or the default; an empty value counts as unset.
     fn raw(&self, name: &'static str) -> String {
         match (self.lookup)(name) {
@@ -465,7 +470,7 @@ impl Config {
             foxreload_api_key: r.secret("FOXRELOAD_API_KEY")?,
             foxreload_base_url: r.url("FOXRELOAD_BASE_URL")?,
             foxreload_mock_orders: r.bool("FOXRELOAD_MOCK_ORDERS")?,
-            database_url: DatabaseUrl::parse(&r.raw("DATABASE_URL"))?,
+            database_url: database_url(&r)?,
             admin_ids,
             http_addr,
             webhook_url: r.optional_url("WEBHOOK_URL")?,
@@ -524,14 +529,14 @@ impl Config {
             }
             let ok = self.webhook_secret.as_ref().is_some_and(|s| {
                 let s = secrecy::ExposeSecret::expose_secret(s);
-                (1..=256).contains(&s.len())
+                (32..=256).contains(&s.len())
                     && s.chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
             });
             if !ok {
                 return Err(ConfigError::new(
                     "WEBHOOK_SECRET",
-                    "is required with WEBHOOK_URL: 1 to 256 of A-Z, a-z, 0-9, _ and -, the same on every replica",
+                    "is required with WEBHOOK_URL: 32 to 256 of A-Z, a-z, 0-9, _ and -, the same on every replica",
                 ));
             }
         }
@@ -559,9 +564,61 @@ impl Config {
         })
     }
 
+    /// The mode this configuration runs the shop in: live with a supplier
+    /// key, else a demo, which runs only on SQLite (a PostgreSQL database is
+    /// shared by replicas of a live shop, and one replica missing its key
+    /// must not run a demo there).
+    pub fn shop_mode(&self) -> Result<ShopMode, ConfigError> {
+        match (&self.foxreload_api_key, &self.database_url) {
+            (Some(_), _) => Ok(ShopMode::Live),
+            (None, DatabaseUrl::Sqlite { .. }) => Ok(ShopMode::Demo),
+            (None, DatabaseUrl::Postgres(_)) => Err(ConfigError::new(
+                "FOXRELOAD_API_KEY",
+                "is required with a PostgreSQL database (a demo shop runs only on SQLite)",
+            )),
+        }
+    }
+
+    /// Refuses to run `wanted` on a database recorded as `recorded`.
+    pub fn check_database_mode(
+        &self,
+        wanted: ShopMode,
+        recorded: ShopMode,
+    ) -> Result<(), ConfigError> {
+        let problem = match (wanted, recorded) {
+            (ShopMode::Demo, ShopMode::Live) => {
+                "is required: this database belongs to a live shop, and a demo run would \
+                 complete its purchases from the simulator"
+            }
+            (ShopMode::Live, ShopMode::Demo) => {
+                "is set, but this database belongs to the demo shop: point DATABASE_URL at \
+                 a new database for the live shop"
+            }
+            _ => return Ok(()),
+        };
+        Err(ConfigError::new("FOXRELOAD_API_KEY", problem))
+    }
+
     pub fn is_admin(&self, user: UserId) -> bool {
         self.admin_ids.contains(&user)
     }
+}
+
+/// Where a demo shop keeps its data when `DATABASE_URL` is not set: never
+/// the live shop's default file.
+pub const DEMO_DATABASE: &str = "data/demo.db";
+
+/// `DATABASE_URL`, or the default for the mode: without `FOXRELOAD_API_KEY`
+/// (a demo shop) `sqlite://data/demo.db`, so that a live shop's database is
+/// never opened by a demo run that merely lacks its key.
+fn database_url<F: Fn(&str) -> Option<String>>(r: &Reader<F>) -> Result<DatabaseUrl, ConfigError> {
+    let demo = r.raw("FOXRELOAD_API_KEY").is_empty();
+    if demo && !r.is_set("DATABASE_URL") {
+        return Ok(DatabaseUrl::Sqlite {
+            path: DEMO_DATABASE.to_owned(),
+        });
+    }
+    DatabaseUrl::parse(&r.raw("DATABASE_URL"))
 }
 
 fn default_instance_id() -> String {
@@ -595,7 +652,7 @@ mod tests {
 
     #[test]
     fn defaults_are_valid_and_match_the_design() {
-        let c = load(&[]).unwrap();
+        let c = load(&[("FOXRELOAD_API_KEY", "k")]).unwrap();
         assert!(
             matches!(c.database_url, DatabaseUrl::Sqlite { ref path } if path == "data/foxbot.db")
         );
@@ -612,7 +669,42 @@ mod tests {
             "https://public-api.foxreload.com/"
         );
         assert!(c.telegram_token().is_err());
-        assert!(c.foxreload_key().is_err());
+        assert!(load(&[]).unwrap().foxreload_key().is_err());
+    }
+
+    #[test]
+    fn a_demo_without_a_database_url_never_opens_the_live_default() {
+        let demo = load(&[]).unwrap();
+        assert!(
+            matches!(demo.database_url, DatabaseUrl::Sqlite { ref path } if path == DEMO_DATABASE)
+        );
+        let live = load(&[("FOXRELOAD_API_KEY", "k")]).unwrap();
+        assert!(
+            matches!(live.database_url, DatabaseUrl::Sqlite { ref path } if path == "data/foxbot.db")
+        );
+        // Given explicitly, the URL is taken as it is; the database's
+        // recorded mode decides at start whether a demo may run there.
+        let explicit = load(&[("DATABASE_URL", "sqlite://shop.db")]).unwrap();
+        assert!(
+            matches!(explicit.database_url, DatabaseUrl::Sqlite { ref path } if path == "shop.db")
+        );
+    }
+
+    #[test]
+    fn a_webhook_secret_must_be_long_and_of_telegrams_alphabet() {
+        let url = ("WEBHOOK_URL", "https://shop.example/hook");
+        let long = "a".repeat(32);
+        assert!(load(&[url, ("WEBHOOK_SECRET", &long)]).is_ok());
+        for bad in [
+            "short_secret".to_owned(),
+            "a".repeat(257),
+            format!("{}é", "a".repeat(32)),
+            format!("{}.", "a".repeat(32)),
+        ] {
+            let err = load(&[url, ("WEBHOOK_SECRET", &bad)]).unwrap_err();
+            assert_eq!(err.name, "WEBHOOK_SECRET");
+            assert!(!err.to_string().contains(&bad), "a secret is never echoed");
+        }
     }
 
     #[test]

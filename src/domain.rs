@@ -338,6 +338,40 @@ impl fmt::Display for Quantity {
     }
 }
 
+/// A character a person cannot see that would still reach the supplier
+/// inside a note value: a player id pasted with a zero-width space, or a
+/// direction mark that shows `123` while it holds `321`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hidden {
+    /// Zero-width space, joiner, non-joiner, word joiner, byte-order mark.
+    ZeroWidth(char),
+    /// A bidirectional mark, embedding, override or isolate.
+    Bidi(char),
+}
+
+impl Hidden {
+    /// The first hidden character in `text`, if any.
+    pub fn find(text: &str) -> Option<Hidden> {
+        text.chars().find_map(|c| match c {
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}' => {
+                Some(Hidden::ZeroWidth(c))
+            }
+            '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}' => Some(Hidden::Bidi(c)),
+            _ => None,
+        })
+    }
+
+    /// The character as `U+200B`, to name it without showing it.
+    pub fn code(self) -> String {
+        let (Hidden::ZeroWidth(c) | Hidden::Bidi(c)) = self;
+        format!("U+{:04X}", u32::from(c))
+    }
+}
+
 /// The buyer's data for a product (player id, account e-mail…), kept in a
 /// canonical form so that equal notes compare and serialise equally.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
@@ -357,6 +391,12 @@ impl Note {
             let value = value.trim().to_owned();
             if value.is_empty() {
                 return Err(invalid("note", format!("{key} is empty")));
+            }
+            if let Some(hidden) = Hidden::find(&value) {
+                return Err(invalid(
+                    "note",
+                    format!("{key} holds an invisible character ({})", hidden.code()),
+                ));
             }
             if value.chars().count() > Self::MAX_VALUE || value.chars().any(char::is_control) {
                 return Err(invalid(
@@ -768,6 +808,18 @@ stored_names! {
         Manual => "manual",
         /// Demo mode: the built-in simulator, nothing paid.
         Demo => "demo",
+    }
+}
+
+stored_names! {
+    /// Which kind of shop a database belongs to, recorded by the first
+    /// start: a demo database (the built-in simulator, nothing paid) never
+    /// runs live, and a live one never runs as a demo.
+    pub enum ShopMode {
+        /// No `FOXRELOAD_API_KEY`: the simulator is the supplier.
+        Demo => "demo",
+        /// The real supplier, real payments.
+        Live => "live",
     }
 }
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::clock::Millis;
-use crate::domain::{Note, Quantity};
+use crate::domain::{Hidden, Note, Quantity};
 use crate::store::{CatalogProduct, NoteField, Unavailable};
 
 /// Longest value a buyer may give for one note field.
@@ -80,6 +80,9 @@ pub enum NoteProblem {
     TooLong,
     #[error("contains control characters")]
     Control,
+    /// A character nobody can see (named by its code point, never shown).
+    #[error("contains an invisible character ({})", .0.code())]
+    Hidden(Hidden),
     #[error("must be one of: {}", .0.join(", "))]
     NotAnOption(Vec<String>),
     #[error("not an e-mail address")]
@@ -156,6 +159,9 @@ pub fn note_value(field: &NoteField, raw: &str) -> Result<String, NoteProblem> {
     }
     if value.chars().any(char::is_control) {
         return Err(NoteProblem::Control);
+    }
+    if let Some(hidden) = Hidden::find(value) {
+        return Err(NoteProblem::Hidden(hidden));
     }
     if !field.options.is_empty() {
         return match field.options.iter().find(|o| o.eq_ignore_ascii_case(value)) {
@@ -439,6 +445,24 @@ mod tests {
             note_value(&field("string"), "a\u{0}b"),
             Err(NoteProblem::Control)
         );
+        assert_eq!(
+            note_value(&field("string"), "51\u{200B}23"),
+            Err(NoteProblem::Hidden(Hidden::ZeroWidth('\u{200B}')))
+        );
+        assert_eq!(
+            note_value(&field("number"), "\u{202E}321"),
+            Err(NoteProblem::Hidden(Hidden::Bidi('\u{202E}')))
+        );
+        assert_eq!(
+            note_value(&field("string"), "\u{2067}5123\u{2069}"),
+            Err(NoteProblem::Hidden(Hidden::Bidi('\u{2067}')))
+        );
+        assert_eq!(
+            note_value(&field("string"), "\u{FEFF}5123"),
+            Err(NoteProblem::Hidden(Hidden::ZeroWidth('\u{FEFF}')))
+        );
+        // Devanagari and other visible scripts pass.
+        assert_eq!(note_value(&field("string"), "आशा"), Ok("आशा".to_owned()));
         assert_eq!(
             note_value(&field("email"), "a@b.co"),
             Ok("a@b.co".to_owned())

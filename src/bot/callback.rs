@@ -141,11 +141,26 @@ pub async fn on_callback(bot: Bot, shop: Shop, q: CallbackQuery) -> HandlerResul
         } => {
             admin::on_button(&bot, &shop, &q, lang, action, purchase, confirmed).await?;
         }
+        // A buyer's buttons act only in their own private chat: a button
+        // on a message forwarded to a group would show codes to the group.
+        _ if !own_private_chat(&q) => {
+            bot.answer_callback_query(q.id.clone())
+                .text(t(lang, "button-private-only"))
+                .await?;
+        }
         other => {
             customer::on_button(&bot, &shop, &q, lang, chat, message_id, other).await?;
         }
     }
     Ok(())
+}
+
+/// Whether the button was pressed in the presser's own private chat.
+fn own_private_chat(q: &CallbackQuery) -> bool {
+    q.message.as_ref().is_some_and(|m| {
+        let chat = m.chat();
+        chat.is_private() && u64::try_from(chat.id.0).is_ok_and(|id| id == q.from.id.0)
+    })
 }
 
 #[cfg(test)]

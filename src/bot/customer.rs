@@ -494,6 +494,13 @@ fn note_problem(lang: Language, problem: &intake::NoteProblem) -> String {
             &[("max", num(intake::MAX_NOTE_VALUE as i64))],
         ),
         Control => t(lang, "note-problem-control"),
+        Hidden(hidden) => {
+            let key = match hidden {
+                crate::domain::Hidden::ZeroWidth(_) => "note-problem-zero-width",
+                crate::domain::Hidden::Bidi(_) => "note-problem-bidi",
+            };
+            i18n::text(lang, key, &[("code", arg(&hidden.code()))])
+        }
         NotAnOption(options) => i18n::text(
             lang,
             "note-problem-option",

@@ -25,6 +25,7 @@ pub mod telegram;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::response::IntoResponse;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, BotCommandScope, ParseMode, Recipient};
@@ -118,6 +119,7 @@ fn t(lang: Language, key: &str) -> String {
 /// without it every checkout would time out.
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
+        .filter_async(first_sight)
         .branch(Update::filter_pre_checkout_query().endpoint(payments::pre_checkout))
         .branch(
             Update::filter_message()
@@ -125,6 +127,24 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(dptree::endpoint(customer::on_message)),
         )
         .branch(Update::filter_callback_query().endpoint(callback::on_callback))
+}
+
+/// Whether this update is new. Telegram sends a webhook update again when it
+/// did not see it acknowledged, perhaps to another replica: each update id
+/// is handled once. If the database cannot say, the update is handled (every
+/// handler is safe to run twice; a lost payment is worse).
+async fn first_sight(update: Update, shop: Shop) -> bool {
+    match shop
+        .store
+        .first_sight_of_update(i64::from(update.id.0), shop.now())
+        .await
+    {
+        Ok(first) => first,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not record the update; handling it anyway");
+            true
+        }
+    }
 }
 
 /// The commands menu, per language (`setMyCommands`); admins see theirs too.
@@ -218,11 +238,42 @@ pub async fn webhook(
         .await
         .map_err(|e| anyhow::anyhow!("cannot set the webhook: {e}"))?;
     // The address is not used: the route is served by our own listener.
-    let options = Options::new(([127, 0, 0, 1], 0).into(), url).secret_token(secret);
+    let options = Options::new(([127, 0, 0, 1], 0).into(), url).secret_token(secret.clone());
     // Its stop future would delete the webhook, for every replica: unused.
     let (listener, _delete_on_stop, router) = axum_no_setup(options);
+    let secret: Arc<str> = secret.into();
+    let router = router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let secret = secret.clone();
+            async move {
+                let given = request
+                    .headers()
+                    .get("X-Telegram-Bot-Api-Secret-Token")
+                    .map(|v| v.as_bytes())
+                    .unwrap_or_default();
+                if constant_time_eq(given, secret.as_bytes()) {
+                    next.run(request).await
+                } else {
+                    axum::http::StatusCode::UNAUTHORIZED.into_response()
+                }
+            }
+        },
+    ));
     let task = tokio::spawn(dispatch(bot, shop, listener, shutdown));
     Ok((router, task))
+}
+
+/// Compares a presented secret with ours in time that depends only on the
+/// lengths, so that response times do not reveal it byte by byte.
+fn constant_time_eq(given: &[u8], ours: &[u8]) -> bool {
+    if given.len() != ours.len() {
+        return false;
+    }
+    given
+        .iter()
+        .zip(ours)
+        .fold(0u8, |differ, (a, b)| differ | (a ^ b))
+        == 0
 }
 
 async fn dispatch<L>(bot: Bot, shop: Shop, listener: L, mut shutdown: watch::Receiver<bool>)

@@ -350,8 +350,9 @@ impl Inner {
         Ok(moved.applied())
     }
 
-    /// Closes the purchase as delivered, with the log's last move in the
-    /// same transaction.
+    /// Closes the purchase as delivered. The log's last move (the part that
+    /// was sent) is committed first, on its own: if the purchase moved on
+    /// meanwhile and the close loses its race, the record of the send stays.
     async fn finish(
         &self,
         worker: &str,
@@ -371,16 +372,18 @@ impl Inner {
             "blocked": blocked,
         });
         let t = transitions::delivered(p, detail).by(worker);
-        let mut tx = self.store.begin().await?;
         if let Some(m) = &last
-            && !tx.move_delivery(d.id, m, now).await?.applied()
+            && !self.record(d.id, m).await?
         {
             return Ok(());
         }
-        if !tx.transition(&t, now).await?.applied() {
+        if !self.store.transition(&t, now).await?.applied() {
+            tracing::info!(
+                purchase = p.id,
+                "purchase moved on; the send stays recorded"
+            );
             return Ok(());
         }
-        tx.commit().await?;
         tracing::info!(purchase = p.id, blocked, "codes delivered");
         Ok(())
     }

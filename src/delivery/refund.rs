@@ -197,16 +197,22 @@ impl Inner {
         Ok(())
     }
 
-    /// Confirmed: the row and the purchase together, then the buyer hears.
+    /// Confirmed: the refund row first, in its own commit (the Stars went
+    /// back whatever happens to the purchase next), then the purchase, then
+    /// the buyer hears.
     async fn confirmed(&self, worker: &str, p: &Purchase, refund: i64, tries: i64) -> Result<()> {
         let now = self.now();
         let t = transitions::refunded(p, json!({ "stars": p.stars, "tries": tries })).by(worker);
         let mut tx = self.store.begin().await?;
         tx.confirm_refund(refund, now).await?;
-        if !tx.transition(&t, now).await?.applied() {
+        tx.commit().await?;
+        if !self.store.transition(&t, now).await?.applied() {
+            tracing::info!(
+                purchase = p.id,
+                "purchase moved on; the refund stays recorded"
+            );
             return Ok(());
         }
-        tx.commit().await?;
         tracing::info!(purchase = p.id, stars = p.stars, "Stars refunded");
         self.tell_buyer(p).await;
         Ok(())

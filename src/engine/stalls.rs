@@ -38,7 +38,7 @@ impl Inner {
         let dead_before = now.saturating_sub(millis(self.cfg.stall_dead));
         let rows = self
             .store
-            .stalled(WATCHED, alert_before, dead_before, SWEEP_LIMIT)
+            .stalled(WATCHED, alert_before, dead_before, SWEEP_LIMIT, now)
             .await?;
         self.report_corrupt(&rows.corrupt).await?;
         for p in rows.purchases {

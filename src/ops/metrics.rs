@@ -49,6 +49,63 @@ pub const TICK: &str = "foxbot_worker_last_tick_timestamp_seconds";
 /// Set by each ledger audit run (`ops::audit`).
 pub const LEDGER_ANOMALIES: &str = "foxbot_ledger_anomalies";
 
+/// Every name above. A fresh process exports each of them at zero (see
+/// [`zero`]), so `rate()` and `absent()` rules read a new replica right.
+pub const ALL: &[&str] = &[
+    PURCHASES,
+    SUPPLIER_REQUESTS,
+    SUPPLIER_REQUEST_SECONDS,
+    SUPPLIER_RATE_LIMITED,
+    BUDGET_USED,
+    BUDGET_LIMIT,
+    BUDGET_WRITES_WAITING,
+    SUPPLIER_BALANCE,
+    SUPPLIER_AUTH_ERRORS,
+    ORDERS_CREATED,
+    ORDERS_COMPLETED,
+    ORDERS_FAILED,
+    ORDERS_STALLED,
+    AMBIGUOUS_CREATES,
+    AMBIGUOUS_RESOLVED,
+    DELIVERIES,
+    DELIVERY_SECONDS,
+    REFUNDS,
+    DEAD_LETTERS,
+    PAYMENTS,
+    SUPPLIER_SPEND,
+    TELEGRAM_SEND_ERRORS,
+    TELEGRAM_RATE_LIMITED,
+    TICK,
+];
+
+/// The label values each labelled metric can take, known before anything
+/// happens: the supplier's endpoints (`foxreload::client::endpoint_label`)
+/// and request outcomes, how an ambiguous create ended, how a delivery
+/// went, why a Telegram send failed.
+pub const SUPPLIER_ENDPOINTS: &[&str] = &[
+    "categories",
+    "products",
+    "product",
+    "list_orders",
+    "create_order",
+    "get_order",
+    "pay_order",
+    "balances",
+    "other",
+];
+pub const SUPPLIER_OUTCOMES: &[&str] = &[
+    "ok",
+    "auth",
+    "rejected",
+    "ambiguous",
+    "rate_limited",
+    "unavailable",
+];
+pub const RESOLUTIONS: &[&str] = &["found", "absent", "undecidable"];
+pub const DELIVERY_OUTCOMES: &[&str] = &["sent", "resent", "blocked"];
+pub const TELEGRAM_SEND_ERROR_KINDS: &[&str] =
+    &["rate_limited", "blocked", "not_sent", "unknown", "rejected"];
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// The process's recorder (installed at the first call).
@@ -68,8 +125,54 @@ pub fn handle() -> &'static PrometheusHandle {
             tracing::debug!("a metrics recorder was already installed");
         }
         describe();
+        zero();
         handle
     })
+}
+
+/// Registers every counter and histogram with its known label values, at
+/// zero, and the purchases gauge for every state. Left out until they are
+/// known: the supplier balance (a zero would be a false "balance low") and
+/// the worker ticks (a zero would be a false "not ticking"); each worker
+/// ticks within its first cycle and the balance is read at start. The
+/// budget gauges are set by the app at start, from the real budget.
+fn zero() {
+    for endpoint in SUPPLIER_ENDPOINTS {
+        for outcome in SUPPLIER_OUTCOMES {
+            counter!(SUPPLIER_REQUESTS, "endpoint" => *endpoint, "outcome" => *outcome)
+                .increment(0);
+        }
+        let _ = histogram!(SUPPLIER_REQUEST_SECONDS, "endpoint" => *endpoint);
+    }
+    for resolution in RESOLUTIONS {
+        counter!(AMBIGUOUS_RESOLVED, "resolution" => *resolution).increment(0);
+    }
+    for outcome in DELIVERY_OUTCOMES {
+        counter!(DELIVERIES, "outcome" => *outcome).increment(0);
+    }
+    for kind in TELEGRAM_SEND_ERROR_KINDS {
+        counter!(TELEGRAM_SEND_ERRORS, "kind" => *kind).increment(0);
+    }
+    for name in [
+        SUPPLIER_RATE_LIMITED,
+        SUPPLIER_AUTH_ERRORS,
+        ORDERS_CREATED,
+        ORDERS_COMPLETED,
+        ORDERS_FAILED,
+        ORDERS_STALLED,
+        AMBIGUOUS_CREATES,
+        REFUNDS,
+        DEAD_LETTERS,
+        PAYMENTS,
+        SUPPLIER_SPEND,
+        TELEGRAM_RATE_LIMITED,
+    ] {
+        counter!(name).increment(0);
+    }
+    let _ = histogram!(DELIVERY_SECONDS);
+    for state in PurchaseState::ALL {
+        gauge!(PURCHASES, "state" => state.as_str()).set(0.0);
+    }
 }
 
 fn describe() {
@@ -314,4 +417,53 @@ async fn step(
     }
     let _ = cursor.ack(from, last, now).await?;
     Ok(events.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_process_exports_every_counter_and_histogram_at_zero() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, zero);
+        let text = handle.render();
+        let shown_later = [
+            SUPPLIER_BALANCE,
+            TICK,
+            BUDGET_USED,
+            BUDGET_LIMIT,
+            BUDGET_WRITES_WAITING,
+        ];
+        for name in ALL.iter().filter(|n| !shown_later.contains(n)) {
+            assert!(
+                text.lines().any(|l| l.starts_with(name)),
+                "{name} is not exported from the start:\n{text}"
+            );
+        }
+        for line in [
+            "foxbot_deliveries_total{outcome=\"sent\"} 0",
+            "foxbot_refunds_total 0",
+            "foxbot_supplier_requests_total{endpoint=\"pay_order\",outcome=\"ambiguous\"} 0",
+            "foxbot_ambiguous_creates_resolved_total{resolution=\"undecidable\"} 0",
+            "foxbot_completion_to_delivery_seconds_count 0",
+            "foxbot_purchases{state=\"dead_letter\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn every_metric_name_in_this_file_is_listed_in_all() {
+        let source = include_str!("metrics.rs");
+        for line in source.lines() {
+            if let Some(rest) = line.strip_prefix("pub const ")
+                && let Some((_, value)) = rest.split_once(": &str = \"")
+            {
+                let name = value.trim_end_matches("\";");
+                assert!(ALL.contains(&name), "{name} is not in ALL");
+            }
+        }
+    }
 }

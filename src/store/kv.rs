@@ -106,3 +106,34 @@ impl Store {
         Ok(())
     }
 }
+
+/// How long a handled update id is remembered.
+const SEEN_UPDATES_TTL_MS: Millis = 2 * 24 * 3600 * 1000;
+
+impl Store {
+    /// Records that update `update_id` is being handled; false if it was
+    /// already (a re-sent webhook update, here or at another replica).
+    /// Now and then, ids older than two days are forgotten.
+    pub async fn first_sight_of_update(&self, update_id: i64, now: Millis) -> Result<bool> {
+        let rows = with_db!(&self.db, c => {
+            sqlx::query(
+                "INSERT INTO seen_updates (update_id, seen_at) VALUES ($1, $2) \
+                 ON CONFLICT (update_id) DO NOTHING",
+            )
+            .bind(update_id)
+            .bind(now)
+            .execute(c)
+            .await?
+            .rows_affected()
+        });
+        if update_id % 256 == 0 {
+            with_db!(&self.db, c => {
+                sqlx::query("DELETE FROM seen_updates WHERE seen_at < $1")
+                    .bind(now - SEEN_UPDATES_TTL_MS)
+                    .execute(c)
+                    .await?;
+            });
+        }
+        Ok(rows == 1)
+    }
+}

@@ -13,6 +13,7 @@ mod deliveries;
 mod events;
 mod incidents;
 mod kv;
+mod mode;
 mod purchases;
 mod refunds;
 mod shop;

@@ -616,11 +616,17 @@ impl Store {
         alert_before: Millis,
         dead_before: Millis,
         limit: i64,
+        now: Millis,
     ) -> Result<Rows> {
+        // A purchase whose lease is held is being worked on this moment: the
+        // sweep looks at it once the worker has let go, so that it never
+        // moves a purchase under a worker that has just sent the codes or
+        // the refund.
         let sql = format!(
             "SELECT * FROM purchases \
              WHERE state IN ({}) AND state_since <= $2 \
                AND (stall_alerted_at IS NULL OR state_since <= $3) \
+               AND (lease_expires_at IS NULL OR lease_expires_at <= $5) \
              ORDER BY state_since, id LIMIT $4",
             self.backend().json_list(1)
         );
@@ -630,6 +636,7 @@ impl Store {
                 .bind(alert_before)
                 .bind(dead_before)
                 .bind(limit)
+                .bind(now)
                 .fetch_all(c)
                 .await?
         });

@@ -18,10 +18,10 @@ on_both_engines!(
     a_button_from_another_user_or_forged_data_changes_nothing,
     a_non_admin_gets_nothing_from_admin_commands,
     garbage_text_and_emoji_floods_get_a_polite_answer,
-    the_demo_shop_delivers_without_payment,
     a_pre_checkout_is_refused_when_the_price_changed_since_the_invoice,
     language_follows_telegram_then_the_buyers_choice,
     the_command_menus_are_set_in_both_languages,
+    a_buyers_codes_open_only_in_their_own_private_chat,
 );
 
 pub(crate) fn asha() -> TgUser {
@@ -269,6 +269,16 @@ async fn a_product_with_a_note_field_asks_for_it_and_the_value_reaches_the_suppl
             .unwrap()
             .contains("does not look right")
     );
+    // A pasted id with an invisible character is refused, naming it: the
+    // supplier would get "51\u{200B}23" and the top-up would go nowhere.
+    let hidden = app.say(&user, "51\u{200B}23").await;
+    let hidden = hidden.text.unwrap();
+    assert!(
+        hidden.contains("zero-width") && hidden.contains("U+200B"),
+        "{hidden}"
+    );
+    let bidi = app.say(&user, "\u{202E}3215").await;
+    assert!(bidi.text.unwrap().contains("text-direction mark (U+202E)"));
     app.api.text(&user, "5123");
     let invoice = app
         .api
@@ -372,6 +382,12 @@ async fn garbage_text_and_emoji_floods_get_a_polite_answer(db: &TestDb) {
     app.stop().await;
 }
 
+/// A demo runs on SQLite only (a PostgreSQL database belongs to a live shop).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shop_delivers_without_payment_on_sqlite() {
+    the_demo_shop_delivers_without_payment(&TestDb::sqlite().await).await;
+}
+
 async fn the_demo_shop_delivers_without_payment(db: &TestDb) {
     let app = TestApp::spawn_demo(db).await;
     let user = asha();
@@ -468,5 +484,52 @@ async fn the_command_menus_are_set_in_both_languages(db: &TestDb) {
     assert!(hi.iter().any(|(_, d)| d.contains("कैटलॉग")));
     // Admin commands are not in the public menu.
     assert!(!names(&en).contains(&"stalled".to_owned()));
+    app.stop().await;
+}
+
+/// A button of /orders pressed on a message forwarded to a group (or by
+/// anyone in a group) shows nothing there: codes open only in the buyer's
+/// own private chat.
+async fn a_buyers_codes_open_only_in_their_own_private_chat(db: &TestDb) {
+    let app = TestApp::spawn(db).await;
+    let user = asha();
+    buy_to_invoice(&app, &user, "Gift cards", "Steam Wallet", "× 1").await;
+    let invoice = app.api.invoices().pop().unwrap();
+    let charge = app
+        .api
+        .checkout(&user, &invoice.payload, invoice.total_amount, WAIT)
+        .await
+        .unwrap();
+    wait_for_codes(&app, &user).await;
+    let purchase = db.store.purchase_by_charge(&charge).await.unwrap().unwrap();
+    let open_codes = foxbot::bot::Callback::Order { id: purchase.id }
+        .data()
+        .unwrap();
+    let group = -100_555;
+    let press = app.api.callback_in_chat(
+        &user,
+        serde_json::json!({ "id": group, "type": "supergroup", "title": "Deals" }),
+        &open_codes,
+    );
+    let answer = crate::support::wait_for("the press answered", WAIT, || async {
+        app.api
+            .callback_answers()
+            .into_iter()
+            .find(|a| a.query_id == press)
+    })
+    .await;
+    assert!(
+        answer.text.is_some_and(|t| t.contains("private chat")),
+        "the buyer is told where it works"
+    );
+    let to_group: Vec<_> = app
+        .api
+        .calls("sendMessage")
+        .into_iter()
+        .filter(|c| c.body["chat_id"].as_i64() == Some(group))
+        .collect();
+    assert!(to_group.is_empty(), "sent to the group: {to_group:?}");
+    let code = &codes_of_only_order(&app)[0];
+    assert_eq!(messages_with(&app, &user, code), 1, "codes shown again");
     app.stop().await;
 }

@@ -25,6 +25,7 @@ on_both_engines!(
     a_long_delivery_is_split_and_each_part_sent_once_in_order,
     the_buyer_reads_the_delivery_in_their_language,
     a_resend_that_was_rate_limited_is_still_flagged,
+    a_sent_part_stays_recorded_when_the_purchase_moved_on_meanwhile,
 );
 
 struct Setup {
@@ -309,4 +310,27 @@ async fn a_resend_that_was_rate_limited_is_still_flagged(db: &TestDb) {
     assert_eq!(sent.len(), 3);
     assert!(sent[2].html.contains("Sent again"), "{}", sent[2].html);
     assert_eq!(s.purchase(id).await.state, PurchaseState::Delivered);
+}
+
+/// The codes reached the chat; while Telegram answered, someone else moved
+/// the purchase (here, to a person). Closing as delivered loses its race,
+/// but the record that the codes were sent must stay: otherwise a retry by
+/// a person would send them as if never sent.
+async fn a_sent_part_stays_recorded_when_the_purchase_moved_on_meanwhile(db: &TestDb) {
+    let s = setup(db);
+    let id = delivering(&s, Language::En, &codes(1)).await;
+    let (store, now) = (s.store.clone(), s.clock.now_ms());
+    s.notifier.meanwhile(Box::new(move || {
+        Box::pin(async move {
+            let p = store.purchase(id).await.unwrap().unwrap();
+            let away = Transition::of(&p, PurchaseState::DeadLetter, EventKind::DeadLetter);
+            assert!(store.transition(&away, now).await.unwrap().applied());
+        })
+    }));
+    s.run().await;
+    assert_eq!(s.notifier.arrived().len(), 1);
+    assert_eq!(s.purchase(id).await.state, PurchaseState::DeadLetter);
+    let log = s.store.delivery_of(id).await.unwrap().unwrap();
+    assert_eq!(log.state, DeliveryState::Sent, "{log:?}");
+    assert_eq!(log.message_id, Some(1));
 }

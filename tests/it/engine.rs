@@ -39,6 +39,7 @@ on_both_engines!(
     a_definite_rejection_goes_to_refund,
     a_failed_or_cancelled_supplier_order_is_refunded,
     a_stalled_order_alerts_then_is_dead_lettered,
+    the_stall_sweep_never_moves_a_purchase_a_worker_holds,
     a_refused_key_holds_purchases_and_alerts,
     the_poller_watches_every_order_with_one_request,
     the_reconciliation_scan_pages_back_past_newer_orders,
@@ -608,6 +609,34 @@ async fn a_stalled_order_alerts_then_is_dead_lettered(db: &TestDb) {
     rig.poll().await;
     assert_eq!(rig.state(id).await, PurchaseState::DeadLetter);
     check_guarantees(&db.store, &rig.sim, true).await;
+}
+
+/// A worker holding a purchase may have just sent its codes or its refund:
+/// the sweep waits until the worker lets go (or its lease runs out).
+async fn the_stall_sweep_never_moves_a_purchase_a_worker_holds(db: &TestDb) {
+    let rig = Rig::new(&db.store).await;
+    let id = rig.buy(STEAM, 1, &[]).await;
+    let three_hours = 3 * 3_600_000;
+    let held = db
+        .store
+        .claim_due(
+            "slow/w0",
+            &[PurchaseState::Ordering],
+            rig.now(),
+            three_hours,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(held.purchases.len(), 1);
+    rig.advance(3_700);
+    rig.poll().await;
+    assert_eq!(rig.state(id).await, PurchaseState::Ordering);
+    assert!(db.store.alerts_of(id).await.unwrap().is_empty());
+    // The worker died: once its lease runs out, the sweep acts.
+    rig.advance(3 * 3_600);
+    rig.poll().await;
+    assert_eq!(rig.state(id).await, PurchaseState::DeadLetter);
 }
 
 async fn a_refused_key_holds_purchases_and_alerts(db: &TestDb) {

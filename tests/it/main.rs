@@ -49,6 +49,7 @@ mod money_core;
 mod ops;
 mod refunds;
 mod replicas;
+mod shop_mode;
 mod sim;
 mod store;
 mod stream;

@@ -241,3 +241,71 @@ mod shutdown {
         pool.close().await;
     }
 }
+
+/// A new replica's first scrape holds every counter and histogram at zero,
+/// with its label values, so `rate()` and `absent()` rules read it right
+/// (before, a counter appeared only at its first event).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_process_exports_every_metric_at_zero_from_its_first_scrape() {
+    use crate::support::app::{SIM_KEY, TOKEN, settings};
+    use crate::support::bot_api::FakeBotApi;
+    use crate::support::{KillOnDrop, TempDir, foxbot, wait_for};
+    use foxbot::foxreload::sim::Simulator;
+
+    let db = TestDb::sqlite().await;
+    let api = FakeBotApi::start(TOKEN).await;
+    let sim = Simulator::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimOptions {
+            api_key: SIM_KEY.to_owned(),
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let dir = TempDir::new();
+    let mut cmd = foxbot(dir.path());
+    for (k, v) in settings(&db, &api, Some(&sim)) {
+        cmd.env(k, v);
+    }
+    let _child = cmd
+        .arg("run")
+        .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(KillOnDrop)
+        .expect("start foxbot run");
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let body = wait_for("the first scrape", WAIT, || async {
+        let response = reqwest::get(&url).await.ok()?;
+        let ok = response.status().is_success();
+        let body = response.text().await.ok()?;
+        ok.then_some(body)
+    })
+    .await;
+    let known_later = [
+        foxbot::ops::metrics::SUPPLIER_BALANCE,
+        foxbot::ops::metrics::TICK,
+    ];
+    for name in foxbot::ops::metrics::ALL {
+        if !known_later.contains(name) {
+            assert!(
+                body.lines().any(|l| l.starts_with(name)),
+                "{name} missing from the first scrape:\n{body}"
+            );
+        }
+    }
+    for line in [
+        "foxbot_deliveries_total{outcome=\"sent\"} 0",
+        "foxbot_refunds_total 0",
+        "foxbot_dead_letters_total 0",
+        "foxbot_completion_to_delivery_seconds_count 0",
+    ] {
+        assert!(body.lines().any(|l| l == line), "no {line:?} in:\n{body}");
+    }
+}

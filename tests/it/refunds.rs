@@ -22,6 +22,7 @@ on_both_engines!(
     a_refund_is_retried_with_backoff_until_confirmed,
     a_purchase_not_paid_in_stars_is_cancelled_with_an_alert,
     a_refused_refund_goes_to_a_person,
+    a_refund_stays_recorded_when_the_purchase_moved_on_meanwhile,
 );
 
 struct Setup {
@@ -203,4 +204,25 @@ async fn a_refused_refund_goes_to_a_person(db: &TestDb) {
     assert_eq!(p.state, PurchaseState::DeadLetter);
     assert!(p.last_error.unwrap().contains("CHARGE_NOT_FOUND"));
     assert_eq!(s.store.alerts_of(id).await.unwrap()[0].kind, "dead_letter");
+}
+
+/// Telegram returned the Stars; while it answered, someone else moved the
+/// purchase. Closing as refunded loses its race, but the confirmed refund
+/// must stay recorded (a person looking at it must not refund again).
+async fn a_refund_stays_recorded_when_the_purchase_moved_on_meanwhile(db: &TestDb) {
+    let s = setup(db);
+    let id = s.refunding(1, PurchaseSource::Telegram, Language::En).await;
+    let (store, now) = (s.store.clone(), s.clock.now_ms());
+    s.payments.meanwhile(Box::new(move || {
+        Box::pin(async move {
+            let p = store.purchase(id).await.unwrap().unwrap();
+            let away = Transition::of(&p, PurchaseState::DeadLetter, EventKind::DeadLetter);
+            assert!(store.transition(&away, now).await.unwrap().applied());
+        })
+    }));
+    s.run().await;
+    assert_eq!(s.payments.refunded().get("charge-1"), Some(&1));
+    assert_eq!(s.purchase(id).await.state, PurchaseState::DeadLetter);
+    let refund = s.store.refund_of(id).await.unwrap().unwrap();
+    assert_eq!(refund.state, RefundState::Confirmed);
 }

@@ -18,7 +18,7 @@ use crate::support::db::new_purchase;
 use crate::support::{KillOnDrop, TempDir, TestDb, foxbot, wait_for};
 
 const PURCHASES: i64 = 30;
-const SECRET: &str = "replica-secret";
+const SECRET: &str = "replica-secret-shared-by-every-replica";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -9,11 +9,18 @@ use crate::support::TestDb;
 use crate::support::app::{TestApp, WAIT};
 use crate::support::bot_api::TgUser;
 
-on_both_engines!(webhook_updates_need_the_secret_and_are_handled_with_it);
+on_both_engines!(
+    webhook_updates_need_the_secret_and_are_handled_with_it,
+    an_update_telegram_sends_twice_is_handled_once,
+);
 
-const SECRET: &str = "s3cret_token-1";
+const SECRET: &str = "s3cret_token-1_for-the-webhook-of-this-shop";
 
 fn start_update(user: &TgUser, update_id: i64) -> serde_json::Value {
+    command_update(user, update_id, "/start")
+}
+
+fn command_update(user: &TgUser, update_id: i64, command: &str) -> serde_json::Value {
     json!({
         "update_id": update_id,
         "message": {
@@ -24,14 +31,14 @@ fn start_update(user: &TgUser, update_id: i64) -> serde_json::Value {
                 "id": user.id, "is_bot": false, "first_name": user.first_name,
                 "language_code": "en"
             },
-            "text": "/start",
-            "entities": [{ "type": "bot_command", "offset": 0, "length": 6 }]
+            "text": command,
+            "entities": [{ "type": "bot_command", "offset": 0, "length": command.len() }]
         }
     })
 }
 
-async fn webhook_updates_need_the_secret_and_are_handled_with_it(db: &TestDb) {
-    let app = TestApp::spawn_with(db, SimOptions::default(), |s| {
+async fn spawn_webhook_shop(db: &TestDb) -> TestApp {
+    TestApp::spawn_with(db, SimOptions::default(), |s| {
         s.insert("HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned());
         s.insert(
             "WEBHOOK_URL".to_owned(),
@@ -39,7 +46,11 @@ async fn webhook_updates_need_the_secret_and_are_handled_with_it(db: &TestDb) {
         );
         s.insert("WEBHOOK_SECRET".to_owned(), SECRET.to_owned());
     })
-    .await;
+    .await
+}
+
+async fn webhook_updates_need_the_secret_and_are_handled_with_it(db: &TestDb) {
+    let app = spawn_webhook_shop(db).await;
     assert_eq!(
         app.api.webhook_url().as_deref(),
         Some("https://shop.example/telegram/hook")
@@ -49,7 +60,7 @@ async fn webhook_updates_need_the_secret_and_are_handled_with_it(db: &TestDb) {
     let url = format!("http://{}/telegram/hook", app.http_addr().unwrap());
     let client = reqwest::Client::new();
 
-    for secret in [None, Some("wrong"), Some("s3cret_token-")] {
+    for secret in [None, Some("wrong"), Some(&SECRET[..SECRET.len() - 1])] {
         let mut request = client.post(&url).json(&start_update(&user, 1));
         if let Some(s) = secret {
             request = request.header("X-Telegram-Bot-Api-Secret-Token", s);
@@ -74,5 +85,42 @@ async fn webhook_updates_need_the_secret_and_are_handled_with_it(db: &TestDb) {
     assert!(answer.text.unwrap().contains("Welcome"));
     // Only the update with the secret was handled: one answer.
     assert_eq!(app.api.sent_messages(user.id).len(), 1);
+    app.stop().await;
+}
+
+/// Telegram posts an update again when it did not see it acknowledged (to
+/// this replica or another): the second copy is skipped.
+async fn an_update_telegram_sends_twice_is_handled_once(db: &TestDb) {
+    let app = spawn_webhook_shop(db).await;
+    let user = TgUser::new(1001, "Asha").with_language("en");
+    app.api.open_chat(&user);
+    let url = format!("http://{}/telegram/hook", app.http_addr().unwrap());
+    let client = reqwest::Client::new();
+    for (update_id, command) in [(7, "/start"), (7, "/start"), (8, "/help")] {
+        let status = client
+            .post(&url)
+            .header("X-Telegram-Bot-Api-Secret-Token", SECRET)
+            .json(&command_update(&user, update_id, command))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, 200);
+    }
+    // Updates of one chat are handled in order: once /help is answered,
+    // the copy of /start before it has been seen too.
+    app.api
+        .wait_for_message(
+            user.id,
+            |m| m.text.as_deref().is_some_and(|t| t.contains("/orders")),
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        app.api.sent_messages(user.id).len(),
+        2,
+        "update 7 was answered twice"
+    );
     app.stop().await;
 }

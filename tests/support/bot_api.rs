@@ -478,6 +478,27 @@ impl FakeBotApi {
         })
     }
 
+    /// The customer presses a button carrying `data` on a message in another
+    /// chat (`chat`, say a group the bot's message was forwarded to); the
+    /// update carries it as an inaccessible message of that chat. Returns
+    /// the callback query id.
+    pub fn callback_in_chat(&self, user: &TgUser, chat: Value, data: &str) -> String {
+        self.shared.mutate(|s| {
+            let id = s.new_query_id(user.id);
+            s.callback_queries.insert(id.clone(), false);
+            s.push_update(json!({
+                "callback_query": {
+                    "id": id,
+                    "from": user.to_json(),
+                    "message": {"chat": chat, "message_id": 77, "date": 0},
+                    "chat_instance": "1",
+                    "data": data,
+                }
+            }));
+            id
+        })
+    }
+
     /// Presses the button of `message` whose text contains `label`.
     /// Panics if there is no such button with callback data.
     pub fn press(&self, user: &TgUser, message: &SentMessage, label: &str) -> String {
@@ -1135,8 +1156,11 @@ impl State {
 
     fn push_update(&mut self, mut update: Value) -> i64 {
         if self.next_update_id == 0 {
-            // Telegram's ids start anywhere; start high enough to be visible.
-            self.next_update_id = 100_000_001;
+            // Telegram's ids start anywhere; start high enough to be
+            // visible, and apart for each fake (a shop remembers the ids it
+            // handled, so a second fake on one database must not reuse them).
+            let spread = uuid::Uuid::new_v4().as_u128() % 100_000_000;
+            self.next_update_id = 100_000_001 + spread as i64 * 10;
         }
         let id = self.next_update_id;
         self.next_update_id += 1;

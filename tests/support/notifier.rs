@@ -9,8 +9,13 @@ use foxbot::delivery::refund::{Payments, RefundError};
 use foxbot::delivery::{BoxFuture, Notifier, OutgoingMessage, SendError};
 use foxbot::domain::UserId;
 
+/// Something a test does while Telegram is answering a call: another
+/// worker, an admin or a sweep moving the purchase meanwhile.
+pub type Meanwhile = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
+
 #[derive(Default)]
 pub struct FakeNotifier {
+    meanwhile: Mutex<Option<Meanwhile>>,
     script: Mutex<VecDeque<Result<(), SendError>>>,
     /// Every message asked for, in order, whatever its outcome.
     asked: Mutex<Vec<OutgoingMessage>>,
@@ -41,6 +46,11 @@ impl FakeNotifier {
     /// The next send answers `outcome` (first in, first out).
     pub fn push(&self, outcome: Result<(), SendError>) {
         self.script.lock().unwrap().push_back(outcome);
+    }
+
+    /// The next send runs `f` before it answers.
+    pub fn meanwhile(&self, f: Meanwhile) {
+        *self.meanwhile.lock().unwrap() = Some(f);
     }
 
     pub fn asked(&self) -> Vec<OutgoingMessage> {
@@ -89,6 +99,10 @@ impl Notifier for FakeNotifier {
     fn send<'a>(&'a self, message: &'a OutgoingMessage) -> BoxFuture<'a, Result<i64, SendError>> {
         Box::pin(async move {
             self.asked.lock().unwrap().push(message.clone());
+            let meanwhile = self.meanwhile.lock().unwrap().take();
+            if let Some(f) = meanwhile {
+                f().await;
+            }
             let (outcome, arrived) = self.next_outcome();
             if arrived {
                 self.arrived.lock().unwrap().push(message.clone());
@@ -106,6 +120,7 @@ impl Notifier for FakeNotifier {
 /// from a script (default: refunded).
 #[derive(Default)]
 pub struct FakePayments {
+    meanwhile: Mutex<Option<Meanwhile>>,
     script: Mutex<VecDeque<Result<(), RefundError>>>,
     calls: Mutex<Vec<(UserId, String)>>,
     /// Charges whose Stars went back, with how many times.
@@ -116,6 +131,11 @@ pub struct FakePayments {
 impl FakePayments {
     pub fn push(&self, outcome: Result<(), RefundError>) {
         self.script.lock().unwrap().push_back(outcome);
+    }
+
+    /// The next call runs `f` before it answers.
+    pub fn meanwhile(&self, f: Meanwhile) {
+        *self.meanwhile.lock().unwrap() = Some(f);
     }
 
     pub fn calls(&self) -> Vec<(UserId, String)> {
@@ -151,6 +171,10 @@ impl Payments for FakePayments {
                 .push((user, charge_id.to_owned()));
             // A slow Telegram: lets a racing worker try its luck meanwhile.
             tokio::task::yield_now().await;
+            let meanwhile = self.meanwhile.lock().unwrap().take();
+            if let Some(f) = meanwhile {
+                f().await;
+            }
             if let Some(scripted) = self.script.lock().unwrap().pop_front() {
                 return scripted;
             }
