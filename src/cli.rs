@@ -258,6 +258,10 @@ async fn audit(config: Config, args: AuditArgs) -> anyhow::Result<()> {
     );
     let supplier = supplier_client(&config)?;
     let store = open_store(&config).await?;
+    // A demo database's purchases were never the supplier's real orders.
+    if let Some(recorded) = store.recorded_mode().await? {
+        config.check_database_mode(crate::domain::ShopMode::Live, recorded)?;
+    }
     let budget = supplier.budget();
     if let Some(shared) =
         crate::store::SharedBudget::new(store.clone(), budget.rate(), budget.window())

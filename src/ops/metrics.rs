@@ -52,6 +52,7 @@ pub const LEDGER_ANOMALIES: &str = "foxbot_ledger_anomalies";
 /// Every name above. A fresh process exports each of them at zero (see
 /// [`zero`]), so `rate()` and `absent()` rules read a new replica right.
 pub const ALL: &[&str] = &[
+    LEDGER_ANOMALIES,
     PURCHASES,
     SUPPLIER_REQUESTS,
     SUPPLIER_REQUEST_SECONDS,
@@ -173,6 +174,8 @@ fn zero() {
     for state in PurchaseState::ALL {
         gauge!(PURCHASES, "state" => state.as_str()).set(0.0);
     }
+    // No anomaly known until the first ledger audit runs.
+    gauge!(LEDGER_ANOMALIES).set(0.0);
 }
 
 fn describe() {
