@@ -264,3 +264,36 @@ async fn the_background_audit_sets_the_anomaly_gauge_on_its_own(db: &TestDb) {
     .await;
     app.stop().await;
 }
+
+/// A demo database has nothing to audit: without the supplier key, or with
+/// it on a database a demo shop recorded, `foxbot audit` stops with one
+/// line naming FOXRELOAD_API_KEY (exit 2), and reads nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_database_is_not_audited() {
+    let db = TestDb::sqlite().await;
+    db.store
+        .claim_mode(foxbot::domain::ShopMode::Demo, crate::support::db::now())
+        .await
+        .unwrap();
+    for with_key in [false, true] {
+        let dir = TempDir::new();
+        let mut cmd = foxbot(dir.path());
+        cmd.arg("audit")
+            .env("TELEGRAM_BOT_TOKEN", TOKEN)
+            .env("TELEGRAM_API_URL", "http://127.0.0.1:9")
+            .env("DATABASE_URL", &db.url_text)
+            .env("FOXRELOAD_BASE_URL", "http://127.0.0.1:9");
+        if with_key {
+            cmd.env("FOXRELOAD_API_KEY", SIM_KEY);
+        }
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(out.status.code(), Some(2), "with key {with_key}: {err}");
+        assert_eq!(lines.len(), 1, "{err}");
+        assert!(lines[0].contains("FOXRELOAD_API_KEY"), "{err}");
+        assert!(out.stdout.is_empty(), "no report");
+    }
+}
