@@ -184,6 +184,27 @@ admin-span-minutes = { $n } min
 admin-span-hours = { $h } h { $m } min
 admin-span-days = { $d } d { $h } h
 
+## Admin: moves decided against the whole ledger (issue #14): a refund
+## refused when the codes reached the buyer and "refund anyway", the retry
+## refused while a refund is underway, the wholesale cost of a refund, and
+## confirmations that carry what the admin saw.
+admin-button-refund-anyway = ⚠️ Refund #{ $purchase } anyway
+admin-action-refund-anyway = refund anyway
+admin-confirm-refund-anyway = { $stars ->
+    [one] Refund #{ $purchase } anyway? Its codes reached the buyer (sent, or viewable in /orders) and may already be used. The whole payment, { $stars } Star, goes back to the buyer, and the codes are hidden from their /orders.
+   *[other] Refund #{ $purchase } anyway? Its codes reached the buyer (sent, or viewable in /orders) and may already be used. The whole payment, { $stars } Stars, goes back to the buyer, and the codes are hidden from their /orders.
+}
+admin-confirm-refund-anyway-no-stars = Refund #{ $purchase } anyway? Its codes reached the buyer (sent, or viewable in /orders) and may already be used. It was not paid in Stars ({ $source }): it is closed as cancelled, the codes are hidden from /orders, and you settle the money with the buyer.
+admin-confirm-cost-paid = 💸 The supplier was paid for this order: { $amount } { $currency } at wholesale, which does not come back.
+admin-confirm-cost-maybe = 💸 A payment for this order may have reached the supplier: { $amount } { $currency } at wholesale may not come back.
+admin-confirm-cost-paid-unknown = 💸 The supplier was paid for this order (the wholesale price is not known), and that money does not come back.
+admin-confirm-cost-maybe-unknown = 💸 A payment for this order may have reached the supplier (the wholesale price is not known); that money may not come back.
+admin-confirm-expired = ⏳ This confirmation is more than a day old: nothing was done. The plan as it stands now:
+admin-confirm-changed = ⚠️ Things changed since you looked: nothing was done. The plan as it stands now:
+admin-refused-codes-reached = #{ $purchase } counts as delivered: its codes reached the buyer (a part was sent or may have been, or they are viewable in /orders), so it is not refunded. If the buyer must get the Stars back all the same, use "Refund anyway": it also hides the codes from their /orders.
+admin-refused-refund-underway = A refund of #{ $purchase } is claimed or already done: putting it back to work could give the buyer both the codes and the Stars. Nothing was done; see /order { $purchase }.
+admin-done-refund-anyway = ↩️ #{ $purchase } is being refunded anyway; its codes are hidden from the buyer's /orders.
+
 ## Ledger audit (issue #14): /audit and `foxbot audit`
 cmd-audit = Ledger audit (Stars and supplier)
 audit-running = 🧾 Auditing the last { $days ->

@@ -181,6 +181,27 @@ admin-span-minutes = { $n } मिनट
 admin-span-hours = { $h } घंटे { $m } मिनट
 admin-span-days = { $d } दिन { $h } घंटे
 
+## Admin: moves decided against the whole ledger (issue #14): a refund
+## refused when the codes reached the buyer and "refund anyway", the retry
+## refused while a refund is underway, the wholesale cost of a refund, and
+## confirmations that carry what the admin saw.
+admin-button-refund-anyway = ⚠️ फिर भी रिफ़ंड करें #{ $purchase }
+admin-action-refund-anyway = फिर भी रिफ़ंड करें
+admin-confirm-refund-anyway = { $stars ->
+    [one] #{ $purchase } का फिर भी रिफ़ंड करें? इसके कोड ख़रीदार तक पहुँच चुके हैं (भेजे गए, या /orders में देखे जा सकते हैं) और शायद इस्तेमाल भी हो चुके हैं। पूरा भुगतान, { $stars } Star, ख़रीदार को वापस जाएगा, और कोड उनके /orders से छिपा दिए जाएँगे।
+   *[other] #{ $purchase } का फिर भी रिफ़ंड करें? इसके कोड ख़रीदार तक पहुँच चुके हैं (भेजे गए, या /orders में देखे जा सकते हैं) और शायद इस्तेमाल भी हो चुके हैं। पूरा भुगतान, { $stars } Stars, ख़रीदार को वापस जाएगा, और कोड उनके /orders से छिपा दिए जाएँगे।
+}
+admin-confirm-refund-anyway-no-stars = #{ $purchase } का फिर भी रिफ़ंड करें? इसके कोड ख़रीदार तक पहुँच चुके हैं (भेजे गए, या /orders में देखे जा सकते हैं) और शायद इस्तेमाल भी हो चुके हैं। इसका भुगतान Stars में नहीं हुआ था ({ $source }): इसे रद्द के रूप में बंद किया जाएगा, कोड /orders से छिपा दिए जाएँगे, और पैसों का हिसाब आप ख़रीदार से करें।
+admin-confirm-cost-paid = 💸 इस ऑर्डर के लिए सप्लायर को भुगतान हो चुका है: थोक क़ीमत { $amount } { $currency }, जो वापस नहीं आएगी।
+admin-confirm-cost-maybe = 💸 इस ऑर्डर का भुगतान शायद सप्लायर तक पहुँच गया है: थोक क़ीमत { $amount } { $currency } शायद वापस न आए।
+admin-confirm-cost-paid-unknown = 💸 इस ऑर्डर के लिए सप्लायर को भुगतान हो चुका है (थोक क़ीमत पता नहीं), और वह पैसा वापस नहीं आएगा।
+admin-confirm-cost-maybe-unknown = 💸 इस ऑर्डर का भुगतान शायद सप्लायर तक पहुँच गया है (थोक क़ीमत पता नहीं); वह पैसा शायद वापस न आए।
+admin-confirm-expired = ⏳ यह पुष्टि एक दिन से ज़्यादा पुरानी है: कुछ नहीं किया गया। अभी की स्थिति के हिसाब से योजना यह है:
+admin-confirm-changed = ⚠️ आपके देखने के बाद हालात बदल गए: कुछ नहीं किया गया। अभी की स्थिति के हिसाब से योजना यह है:
+admin-refused-codes-reached = #{ $purchase } डिलीवर मानी जाती है: इसके कोड ख़रीदार तक पहुँच चुके हैं (कोई हिस्सा भेजा गया या शायद भेजा गया, या वे /orders में देखे जा सकते हैं), इसलिए इसका रिफ़ंड नहीं होगा। अगर ख़रीदार को फिर भी Stars वापस देने हैं, तो "फिर भी रिफ़ंड करें" चुनें: इससे कोड उनके /orders से छिप भी जाएँगे।
+admin-refused-refund-underway = #{ $purchase } का रिफ़ंड शुरू हो चुका है या हो चुका है: इसे फिर से काम पर लगाने से ख़रीदार को कोड और Stars दोनों मिल सकते हैं। कुछ नहीं किया गया; /order { $purchase } देखें।
+admin-done-refund-anyway = ↩️ #{ $purchase } का फिर भी रिफ़ंड हो रहा है; इसके कोड ख़रीदार के /orders से छिपा दिए गए हैं।
+
 ## Ledger audit (issue #14): /audit and `foxbot audit`
 cmd-audit = हिसाब की जाँच (Stars और सप्लायर)
 audit-running = 🧾 पिछले { $days ->

@@ -6,17 +6,18 @@
 use teloxide::prelude::*;
 use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
 
-use super::callback::Callback;
+use super::callback::{Callback, Confirm};
 use super::{HandlerResult, Shop, escape, say, send, t};
 use crate::clock::{Millis, millis};
 use crate::domain::{AlertKind, Language, Money, PurchaseState, UserId};
 use crate::engine::admin::{
-    BalanceReport, DayStats, OrderRef, Outcome, Plan, Refusal, Retry, Span, Spend, span,
+    BalanceReport, DayStats, OrderRef, Outcome, Plan, Preview, Refusal, Retry, Span, Spend,
+    SupplierCost, span,
 };
 use crate::i18n::{self, arg, num};
 use crate::store::{Event, Purchase};
 
-pub use crate::engine::admin::Action;
+pub use crate::engine::admin::{Action, Seen};
 
 /// Purchases `/stalled` lists at most (the rest are counted).
 const MAX_LISTED: i64 = 50;
@@ -28,6 +29,12 @@ const MESSAGE_BUDGET: usize = 3_500;
 const TIMELINE_MESSAGES: usize = 4;
 /// Longest error or event detail shown, in characters.
 const CLIP: usize = 200;
+/// How long a confirm button may be pressed, in minutes: older ones show
+/// the plan as it stands now instead of acting.
+const CONFIRM_MINUTES: i64 = 24 * 60;
+/// How far ahead of our clock a confirm button's time may be (clocks of
+/// replicas differ a little); further is forged.
+const CONFIRM_SKEW_MINUTES: i64 = 5;
 
 /// An admin command (the caller checked that the user is an admin).
 pub async fn on_command(
@@ -66,7 +73,7 @@ pub async fn on_button(
     lang: Language,
     action: Action,
     purchase: i64,
-    confirmed: bool,
+    confirm: Option<Confirm>,
 ) -> HandlerResult {
     let admin = i64::try_from(q.from.id.0)
         .ok()
@@ -80,56 +87,128 @@ pub async fn on_button(
     // Answered first: a supplier read must not leave the button spinning.
     bot.answer_callback_query(q.id.clone()).await?;
     let chat = message.chat().id;
-    if !confirmed {
-        let (text, markup) = match shop.engine.admin_preview(action, purchase).await {
-            Ok(Some(preview)) => match preview.plan {
-                Ok(plan) => (
-                    confirmation(lang, &preview.purchase, &plan),
-                    confirm_keyboard(lang, action, purchase),
-                ),
-                Err(refusal) => (refused(lang, purchase, &refusal), None),
-            },
-            Ok(None) => (not_found(lang, purchase), None),
-            Err(e) => {
-                tracing::error!(purchase, error = %e, "an admin preview failed");
-                (t(lang, "admin-failed"), None)
-            }
-        };
+    let now = shop.now();
+    let Some(confirm) = confirm else {
+        let (text, markup) = preview(shop, lang, action, purchase, now).await;
         send(bot, chat, text, markup).await;
         return Ok(());
-    }
-    let text = match shop.engine.admin_act(UserId(admin), action, purchase).await {
-        Ok(outcome) => outcome_text(lang, purchase, admin, &outcome),
-        Err(e) => {
-            tracing::error!(purchase, error = %e, "an admin action failed");
-            t(lang, "admin-failed")
+    };
+    // A stale confirmation is not acted on: the plan is shown as it stands.
+    let (text, markup) = if confirm_expired(confirm.issued_minute, now) {
+        let (text, markup) = preview(shop, lang, action, purchase, now).await;
+        (
+            format!("{}\n\n{text}", t(lang, "admin-confirm-expired")),
+            markup,
+        )
+    } else {
+        match shop
+            .engine
+            .admin_act(UserId(admin), action, purchase, confirm.seen)
+            .await
+        {
+            Ok(Outcome::Changed(new)) => {
+                let (text, markup) = preview_view(lang, action, &new, now);
+                (
+                    format!("{}\n\n{text}", t(lang, "admin-confirm-changed")),
+                    markup,
+                )
+            }
+            Ok(outcome) => (outcome_text(lang, purchase, admin, &outcome), None),
+            Err(e) => {
+                tracing::error!(purchase, error = %e, "an admin action failed");
+                (t(lang, "admin-failed"), None)
+            }
         }
     };
-    // The confirmation becomes the record of what was done (its button goes).
-    let edited = bot
+    // The confirmation becomes the record of what was done (its button
+    // goes), or the new plan with a new button.
+    let mut edit = bot
         .edit_message_text(chat, message.id(), text.clone())
-        .parse_mode(ParseMode::Html)
-        .await;
-    match edited {
+        .parse_mode(ParseMode::Html);
+    if let Some(markup) = markup.clone() {
+        edit = edit.reply_markup(markup);
+    }
+    match edit.await {
         Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
         Err(e) => {
             tracing::debug!(error = %e, "could not edit the confirmation; sending anew");
-            say(bot, chat, text).await;
+            send(bot, chat, text, markup).await;
         }
     }
     Ok(())
+}
+
+/// A confirm button made at `issued` (minutes since the epoch) is pressed
+/// at `now`: more than a day old, or from the future, it is not acted on.
+fn confirm_expired(issued: i64, now: Millis) -> bool {
+    let now_minute = now.div_euclid(60_000);
+    issued < now_minute.saturating_sub(CONFIRM_MINUTES)
+        || issued > now_minute.saturating_add(CONFIRM_SKEW_MINUTES)
+}
+
+/// What `action` would do to `purchase` now, worded, with its confirm
+/// button (or, for a refusal, the button that may still apply).
+async fn preview(
+    shop: &Shop,
+    lang: Language,
+    action: Action,
+    purchase: i64,
+    now: Millis,
+) -> (String, Option<InlineKeyboardMarkup>) {
+    match shop.engine.admin_preview(action, purchase).await {
+        Ok(Some(preview)) => preview_view(lang, action, &preview, now),
+        Ok(None) => (not_found(lang, purchase), None),
+        Err(e) => {
+            tracing::error!(purchase, error = %e, "an admin preview failed");
+            (t(lang, "admin-failed"), None)
+        }
+    }
+}
+
+fn preview_view(
+    lang: Language,
+    action: Action,
+    preview: &Preview,
+    now: Millis,
+) -> (String, Option<InlineKeyboardMarkup>) {
+    let purchase = preview.purchase.id;
+    match (&preview.plan, preview.seen(action)) {
+        (Ok(plan), Some(seen)) => {
+            let confirm = Confirm {
+                seen,
+                issued_minute: now.div_euclid(60_000),
+            };
+            (
+                confirmation(lang, &preview.purchase, plan),
+                confirm_keyboard(lang, action, purchase, confirm),
+            )
+        }
+        (Err(refusal @ Refusal::CodesReachedBuyer), _) => {
+            // The one way on, worded as what it is.
+            let label = i18n::text(
+                lang,
+                "admin-button-refund-anyway",
+                &[("purchase", num(purchase))],
+            );
+            let markup = button(label, Action::RefundAnyway, purchase, None)
+                .map(|b| InlineKeyboardMarkup::new([[b]]));
+            (refused(lang, purchase, refusal), markup)
+        }
+        (Err(refusal), _) => (refused(lang, purchase, refusal), None),
+        (Ok(_), None) => (t(lang, "admin-failed"), None),
+    }
 }
 
 fn button(
     text: String,
     action: Action,
     purchase: i64,
-    confirmed: bool,
+    confirm: Option<Confirm>,
 ) -> Option<InlineKeyboardButton> {
     Callback::Admin {
         action,
         purchase,
-        confirmed,
+        confirm,
     }
     .data()
     .map(|data| InlineKeyboardButton::callback(text, data))
@@ -143,11 +222,17 @@ fn action_name(lang: Language, action: Action) -> String {
             Action::Retry => "admin-action-retry",
             Action::Refund => "admin-action-refund",
             Action::Close => "admin-action-close",
+            Action::RefundAnyway => "admin-action-refund-anyway",
         },
     )
 }
 
-fn confirm_keyboard(lang: Language, action: Action, purchase: i64) -> Option<InlineKeyboardMarkup> {
+fn confirm_keyboard(
+    lang: Language,
+    action: Action,
+    purchase: i64,
+    confirm: Confirm,
+) -> Option<InlineKeyboardMarkup> {
     let label = i18n::text(
         lang,
         "admin-confirm-button",
@@ -156,7 +241,7 @@ fn confirm_keyboard(lang: Language, action: Action, purchase: i64) -> Option<Inl
             ("purchase", num(purchase)),
         ],
     );
-    button(label, action, purchase, true).map(|b| InlineKeyboardMarkup::new([[b]]))
+    button(label, action, purchase, Some(confirm)).map(|b| InlineKeyboardMarkup::new([[b]]))
 }
 
 /// The four buttons of a listed purchase.
@@ -170,7 +255,7 @@ fn purchase_buttons(lang: Language, purchase: i64) -> Vec<InlineKeyboardButton> 
     .into_iter()
     .filter_map(|(action, key)| {
         let label = i18n::text(lang, key, &[("purchase", num(purchase))]);
-        button(label, action, purchase, false)
+        button(label, action, purchase, None)
     })
     .collect()
 }
@@ -370,8 +455,27 @@ fn confirmation(lang: Language, p: &Purchase, plan: &Plan) -> String {
         }
         Plan::Retry(Retry::Order) => i18n::text(lang, "admin-confirm-retry-order", &[id]),
         Plan::Refund {
+            in_stars: true,
+            withdraw_codes: true,
+            ..
+        } => i18n::text(
+            lang,
+            "admin-confirm-refund-anyway",
+            &[id, ("stars", num(p.stars))],
+        ),
+        Plan::Refund {
+            in_stars: false,
+            withdraw_codes: true,
+            ..
+        } => i18n::text(
+            lang,
+            "admin-confirm-refund-anyway-no-stars",
+            &[id, ("source", arg(p.source.as_str()))],
+        ),
+        Plan::Refund {
             partial: true,
             in_stars: true,
+            ..
         } => i18n::text(
             lang,
             "admin-confirm-refund-partial",
@@ -389,11 +493,36 @@ fn confirmation(lang: Language, p: &Purchase, plan: &Plan) -> String {
         ),
         Plan::Close => i18n::text(lang, "admin-confirm-close", &[id]),
     };
+    let cost = match plan {
+        Plan::Refund {
+            cost: Some(cost), ..
+        } => format!("\n{}", cost_text(lang, cost)),
+        _ => String::new(),
+    };
     format!(
-        "{text}\n{}\n\n{}",
+        "{text}{cost}\n{}\n\n{}",
         supplier_line(lang, p),
         t(lang, "admin-confirm-hint")
     )
+}
+
+/// The wholesale money a refund leaves with the supplier.
+fn cost_text(lang: Language, cost: &SupplierCost) -> String {
+    let currency = ("currency", arg(&escape(&cost.currency)));
+    match (cost.certain, cost.amount) {
+        (true, Some(amount)) => i18n::text(
+            lang,
+            "admin-confirm-cost-paid",
+            &[("amount", arg(&money_text(amount))), currency],
+        ),
+        (false, Some(amount)) => i18n::text(
+            lang,
+            "admin-confirm-cost-maybe",
+            &[("amount", arg(&money_text(amount))), currency],
+        ),
+        (true, None) => t(lang, "admin-confirm-cost-paid-unknown"),
+        (false, None) => t(lang, "admin-confirm-cost-maybe-unknown"),
+    }
 }
 
 fn refused(lang: Language, purchase: i64, refusal: &Refusal) -> String {
@@ -405,6 +534,8 @@ fn refused(lang: Language, purchase: i64, refusal: &Refusal) -> String {
             &[id, ("state", arg(state.as_str()))],
         ),
         Refusal::DeliveredInFull => i18n::text(lang, "admin-refused-delivered-in-full", &[id]),
+        Refusal::CodesReachedBuyer => i18n::text(lang, "admin-refused-codes-reached", &[id]),
+        Refusal::RefundUnderway => i18n::text(lang, "admin-refused-refund-underway", &[id]),
         Refusal::AlreadyRefunding => i18n::text(lang, "admin-refused-already-refunding", &[id]),
         Refusal::Busy => i18n::text(lang, "admin-refused-busy", &[id]),
         Refusal::Delivering => i18n::text(lang, "admin-refused-delivering", &[id]),
@@ -428,6 +559,11 @@ fn outcome_text(lang: Language, purchase: i64, admin: i64, outcome: &Outcome) ->
             "admin-done-retry",
             &[id, ("state", arg(retry.state().as_str()))],
         ),
+        Outcome::Done(Plan::Refund {
+            in_stars: true,
+            withdraw_codes: true,
+            ..
+        }) => i18n::text(lang, "admin-done-refund-anyway", &[id]),
         Outcome::Done(Plan::Refund { in_stars: true, .. }) => {
             i18n::text(lang, "admin-done-refund", &[id])
         }
@@ -455,6 +591,8 @@ fn outcome_text(lang: Language, purchase: i64, admin: i64, outcome: &Outcome) ->
         ),
         Outcome::Refused(refusal) => return refused(lang, purchase, refusal),
         Outcome::LostRace => return i18n::text(lang, "admin-lost-race", &[id]),
+        // Worded with its new plan by the caller; alone, it is a lost race.
+        Outcome::Changed(_) => return i18n::text(lang, "admin-lost-race", &[id]),
         Outcome::SignatureBusy => return i18n::text(lang, "admin-signature-busy", &[id]),
         Outcome::SupplierError(e) => {
             return i18n::text(
@@ -819,6 +957,19 @@ mod tests {
             &[("purchase", num(7)), ("stars", num(100))],
         );
         assert!(hi.contains("#7") && hi.contains("100"), "{hi}");
+    }
+
+    #[test]
+    fn a_confirm_button_expires_after_a_day_and_is_never_from_the_future() {
+        let now: Millis = 1_700_000_000_000;
+        let minute = now / 60_000;
+        assert!(!confirm_expired(minute, now));
+        assert!(!confirm_expired(minute - 24 * 60, now));
+        assert!(confirm_expired(minute - 24 * 60 - 1, now));
+        assert!(!confirm_expired(minute + 5, now));
+        assert!(confirm_expired(minute + 6, now));
+        assert!(confirm_expired(0, now));
+        assert!(confirm_expired(i64::MAX, now));
     }
 
     #[test]

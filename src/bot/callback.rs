@@ -31,12 +31,36 @@ pub enum Callback {
     Order { id: i64 },
     /// Switch language.
     Language { code: String },
-    /// An admin action on a purchase, asked (`confirmed` false) or confirmed.
+    /// An admin action on a purchase, asked (`confirm` none) or confirmed
+    /// against what the admin was shown.
     Admin {
         action: admin::Action,
         purchase: i64,
-        confirmed: bool,
+        confirm: Option<Confirm>,
     },
+}
+
+/// What a confirm button carries: the plan the admin saw and when it was
+/// shown (`ay:<action>:<purchase>:<fence>:<fingerprint, 8 hex>:<minute>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confirm {
+    pub seen: admin::Seen,
+    /// When the button was made, in minutes since the Unix epoch.
+    pub issued_minute: i64,
+}
+
+/// A number written the one way `data` writes it: digits only, no sign,
+/// no leading zero.
+fn canonical(s: &str) -> Option<i64> {
+    let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits && (s == "0" || !s.starts_with('0')))
+        .then(|| s.parse::<i64>().ok())
+        .flatten()
+}
+
+fn fingerprint(s: &str) -> Option<u32> {
+    let hex = s.len() == 8 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    hex.then(|| u32::from_str_radix(s, 16).ok()).flatten()
 }
 
 fn token_ok(s: &str) -> bool {
@@ -81,12 +105,18 @@ impl Callback {
             ["a", action, n] => Callback::Admin {
                 action: admin::Action::parse(action)?,
                 purchase: id(n)?,
-                confirmed: false,
+                confirm: None,
             },
-            ["ay", action, n] => Callback::Admin {
+            ["ay", action, n, fence, print, minute] => Callback::Admin {
                 action: admin::Action::parse(action)?,
-                purchase: id(n)?,
-                confirmed: true,
+                purchase: canonical(n).filter(|n| *n > 0)?,
+                confirm: Some(Confirm {
+                    seen: admin::Seen {
+                        fence: canonical(fence)?,
+                        fingerprint: fingerprint(print)?,
+                    },
+                    issued_minute: canonical(minute)?,
+                }),
             },
             _ => return None,
         })
@@ -108,11 +138,18 @@ impl Callback {
             Callback::Admin {
                 action,
                 purchase,
-                confirmed,
+                confirm: None,
+            } => format!("a:{}:{purchase}", action.as_str()),
+            Callback::Admin {
+                action,
+                purchase,
+                confirm: Some(c),
             } => format!(
-                "{}:{}:{purchase}",
-                if *confirmed { "ay" } else { "a" },
-                action.as_str()
+                "ay:{}:{purchase}:{}:{:08x}:{}",
+                action.as_str(),
+                c.seen.fence,
+                c.seen.fingerprint,
+                c.issued_minute
             ),
         };
         (Callback::parse(&data).as_ref() == Some(self)).then_some(data)
@@ -137,9 +174,9 @@ pub async fn on_callback(bot: Bot, shop: Shop, q: CallbackQuery) -> HandlerResul
         Callback::Admin {
             action,
             purchase,
-            confirmed,
+            confirm,
         } => {
-            admin::on_button(&bot, &shop, &q, lang, action, purchase, confirmed).await?;
+            admin::on_button(&bot, &shop, &q, lang, action, purchase, confirm).await?;
         }
         // A buyer's buttons act only in their own private chat: a button
         // on a message forwarded to a group would show codes to the group.
@@ -193,7 +230,18 @@ mod tests {
             Callback::Admin {
                 action: admin::Action::Refund,
                 purchase: 7,
-                confirmed: true,
+                confirm: None,
+            },
+            Callback::Admin {
+                action: admin::Action::RefundAnyway,
+                purchase: 7,
+                confirm: Some(Confirm {
+                    seen: admin::Seen {
+                        fence: 0,
+                        fingerprint: 0x00ab_cdef,
+                    },
+                    issued_minute: 29_400_000,
+                }),
             },
         ];
         for c in all {
@@ -216,6 +264,18 @@ mod tests {
             "p:has space",
             "p:a/b",
             "a:steal:1",
+            // A confirmation without what was seen (the old form), or with
+            // it written any other way than the one `data` writes.
+            "ay:refund:7",
+            "ay:refund:7:3:abcdef01",
+            "ay:refund:7:3:abcdef0:29400000",
+            "ay:refund:7:3:ABCDEF01:29400000",
+            "ay:refund:7:+3:abcdef01:29400000",
+            "ay:refund:7:03:abcdef01:29400000",
+            "ay:refund:0:3:abcdef01:29400000",
+            "ay:refund:7:-1:abcdef01:29400000",
+            "ay:refund:7:3:abcdef01:",
+            "ay:refund:7:3:abcdef01:29400000:1",
             &"p:".repeat(40),
             "cat:x:1;DROP TABLE",
         ] {
@@ -225,10 +285,42 @@ mod tests {
         assert_eq!(long.data(), None);
     }
 
+    #[test]
+    fn a_confirm_button_fits_with_the_largest_realistic_numbers() {
+        let c = Callback::Admin {
+            action: admin::Action::RefundAnyway,
+            purchase: 999_999_999_999,
+            confirm: Some(Confirm {
+                seen: admin::Seen {
+                    fence: 999_999_999_999,
+                    fingerprint: u32::MAX,
+                },
+                issued_minute: 99_999_999,
+            }),
+        };
+        let data = c.data().expect("fits");
+        assert!(data.len() <= MAX_DATA, "{data}");
+    }
+
     proptest! {
         #[test]
         fn parsing_never_panics(data in ".{0,80}") {
             let _ = Callback::parse(&data);
+        }
+
+        /// A confirmation is read only in the one form it is written in.
+        #[test]
+        fn a_confirm_button_parses_only_as_written(
+            action in prop::sample::select(vec!["refund", "refund_anyway", "retry", "close", "recheck", "steal"]),
+            purchase in "[-+0-9]{1,20}",
+            fence in "[-+0-9]{1,20}",
+            print in "[0-9a-fA-F]{6,9}",
+            minute in "[-+0-9]{1,10}",
+        ) {
+            let data = format!("ay:{action}:{purchase}:{fence}:{print}:{minute}");
+            if let Some(c) = Callback::parse(&data) {
+                prop_assert_eq!(c.data(), Some(data));
+            }
         }
     }
 }

@@ -641,7 +641,7 @@ async fn order_view(
             ("state", arg(&t(lang, state_key(p.state)))),
         ],
     );
-    match shop.store.codes(p.id).await? {
+    match shop.store.viewable_codes(p.id).await? {
         Some(codes) if !codes.is_empty() => {
             for part in crate::delivery::message_parts(&p, lang, &codes) {
                 let markup = super::telegram::copy_buttons(&part.copy);

@@ -1,23 +1,35 @@
 //! An admin's hand on purchases, and what the admin commands read.
 //!
 //! Four buttons act on a stalled or dead-lettered purchase: re-check,
-//! retry, refund, close. What each does to a given purchase is decided by
-//! [`plan`], a pure function over facts read beforehand, so that the rules
-//! that keep the money safe are tested on their own:
+//! retry, refund, close (and a fifth, "refund anyway", offered where a
+//! refund is refused because the codes reached the buyer). What each does
+//! to a given purchase is decided by [`plan`], a pure function over facts
+//! read beforehand from the whole ledger (the purchase, its creates, its
+//! delivery, its stored codes, its refund, what the supplier was paid), so
+//! that the rules that keep the money safe are tested on their own:
 //! - a retry never sends a create blindly: a linked order is read again by
 //!   the poller (`waiting_supplier`), a create in doubt is reconciled from
 //!   the supplier's history, and only a purchase that provably has no order
 //!   goes back to `ordering`;
+//! - a retry never puts back to work a purchase whose refund is claimed or
+//!   may have gone through (a `refunds` row, or codes withdrawn);
 //! - a refund never races a worker (a live lease refuses it) nor a create in
 //!   doubt, and a delivered purchase is refunded only when its delivery was
-//!   partial;
+//!   partial; a dead letter whose codes reached the buyer (a part sent or
+//!   maybe sent, or codes viewable in `/orders`) is refunded only by the
+//!   explicit "refund anyway", which also withdraws the codes from
+//!   `/orders`; a refund of a purchase whose supplier order is paid (or
+//!   maybe paid) names the wholesale money it leaves behind;
 //! - close settles by hand only what no worker will finish (a dead letter,
 //!   a stuck refund).
 //!
 //! [`Engine::admin_act`] reads the facts again, and applies the plan as a
 //! compare-and-set with its event (`admin_action`, actor `admin:<id>`) and
 //! the columns that go with it, in one transaction: zero rows changed means
-//! someone else moved the purchase, and nothing is done.
+//! someone else moved the purchase, and nothing is done. A confirmation
+//! carries what the admin saw ([`Seen`]: the fence and a fingerprint of the
+//! plan); when the plan now differs, nothing is done and the new plan is
+//! shown instead ([`Outcome::Changed`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -32,7 +44,7 @@ use crate::domain::{
     UserId,
 };
 use crate::foxreload::{Balance, SupplierError};
-use crate::store::{AttemptState, CostRow, Purchase, SupplierAttempt};
+use crate::store::{AttemptState, CostRow, DeliveryState, Purchase, RefundState, SupplierAttempt};
 
 type Result<T> = std::result::Result<T, EngineError>;
 
@@ -47,6 +59,9 @@ pub enum Action {
     Refund,
     /// Close it as settled by hand.
     Close,
+    /// Refund a dead letter although its codes reached the buyer, and
+    /// withdraw the codes from `/orders`.
+    RefundAnyway,
 }
 
 impl Action {
@@ -56,6 +71,7 @@ impl Action {
             "retry" => Action::Retry,
             "refund" => Action::Refund,
             "close" => Action::Close,
+            "refund_anyway" => Action::RefundAnyway,
             _ => return None,
         })
     }
@@ -66,8 +82,54 @@ impl Action {
             Action::Retry => "retry",
             Action::Refund => "refund",
             Action::Close => "close",
+            Action::RefundAnyway => "refund_anyway",
         }
     }
+}
+
+/// What the ledger says of the buyer's codes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CodesReach {
+    /// Parts of the delivery confirmed sent (`delivery_log`).
+    pub parts_sent: i64,
+    /// A part may have arrived: a send was in flight or its outcome is
+    /// unknown.
+    pub send_in_doubt: bool,
+    /// Codes are stored and not withdrawn: the buyer can view them in
+    /// `/orders`.
+    pub viewable: bool,
+    /// An admin withdrew them with a "refund anyway".
+    pub withdrawn: bool,
+}
+
+impl CodesReach {
+    /// The buyer has, or may have, the codes.
+    pub fn reached_buyer(&self) -> bool {
+        self.parts_sent > 0 || self.send_in_doubt || self.viewable
+    }
+}
+
+/// Whether the supplier took money for the purchase's order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SupplierPaid {
+    /// No order is linked, or it was never paid.
+    #[default]
+    No,
+    /// A pay may have been sent; the order's status has not shown it yet.
+    Maybe,
+    /// The order is paid (its status or events show it).
+    Yes,
+}
+
+/// Wholesale money a refund leaves with the supplier (there is no supplier
+/// refund endpoint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupplierCost {
+    /// Paid for certain (else: a pay may have been sent).
+    pub certain: bool,
+    /// Unit price × quantity; `None` when the price was never known.
+    pub amount: Option<Money>,
+    pub currency: String,
 }
 
 /// What [`plan`] decides from.
@@ -82,6 +144,12 @@ pub struct Facts<'a> {
     /// Orders of this purchase the engine saw expire unpaid (`order_expired`):
     /// they can never take money.
     pub expired_orders: &'a [SupplierOrderId],
+    /// The delivery and the stored codes.
+    pub codes: CodesReach,
+    /// The purchase's `refunds` row, in any state.
+    pub refund: Option<RefundState>,
+    /// What the supplier was paid for the linked order.
+    pub supplier_paid: SupplierPaid,
     pub now: Millis,
 }
 
@@ -103,6 +171,12 @@ pub enum Plan {
         partial: bool,
         /// Paid in Stars: a refund Telegram carries out.
         in_stars: bool,
+        /// A "refund anyway": the codes reached the buyer and are withdrawn
+        /// from `/orders`.
+        withdraw_codes: bool,
+        /// The supplier was paid (or maybe paid): this wholesale money is
+        /// not coming back.
+        cost: Option<SupplierCost>,
     },
     /// To `cancelled`: settled by hand.
     Close,
@@ -141,6 +215,14 @@ pub enum Refusal {
     Finished(PurchaseState),
     /// Delivered in full: there is nothing to refund.
     DeliveredInFull,
+    /// A dead letter whose codes reached the buyer (a part sent or maybe
+    /// sent, or viewable in `/orders`): delivered, so only an explicit
+    /// "refund anyway" refunds it.
+    CodesReachedBuyer,
+    /// A refund is claimed or may have gone through (a `refunds` row, or
+    /// codes withdrawn): putting it back to work could deliver codes the
+    /// buyer got their Stars back for.
+    RefundUnderway,
     AlreadyRefunding,
     /// A worker holds the purchase right now.
     Busy,
@@ -170,6 +252,14 @@ pub fn plan(action: Action, facts: &Facts<'_>) -> std::result::Result<Plan, Refu
     }
     let in_stars =
         p.source == PurchaseSource::Telegram && p.stars > 0 && p.telegram_charge_id.is_some();
+    let refund = |partial: bool, withdraw_codes: bool| {
+        Ok(Plan::Refund {
+            partial,
+            in_stars,
+            withdraw_codes,
+            cost: supplier_cost(p, facts.supplier_paid),
+        })
+    };
     match action {
         Action::Recheck | Action::Retry if state == Delivered => Err(Refusal::Finished(state)),
         Action::Recheck if state == DeadLetter => p
@@ -177,31 +267,35 @@ pub fn plan(action: Action, facts: &Facts<'_>) -> std::result::Result<Plan, Refu
             .clone()
             .map(Plan::ReadOrder)
             .ok_or(Refusal::NoOrderToRead),
+        // Back to work after a refund was claimed, the buyer could get the
+        // codes and the Stars both.
+        Action::Retry
+            if state == DeadLetter && (facts.refund.is_some() || facts.codes.withdrawn) =>
+        {
+            Err(Refusal::RefundUnderway)
+        }
         Action::Retry if state == DeadLetter => retry(facts).map(Plan::Retry),
         // A live purchase is already where its worker resumes safely:
         // retrying it is looking again now.
         Action::Recheck | Action::Retry => Ok(Plan::DueNow),
-        Action::Refund => match state {
-            Delivered if facts.partial_delivery => Ok(Plan::Refund {
-                partial: true,
-                in_stars,
-            }),
+        // The codes reached the buyer: refunding is giving away the goods,
+        // which only the explicit action does (and it withdraws the codes).
+        Action::RefundAnyway if state == DeadLetter => {
+            refund(facts.partial_delivery, facts.codes.reached_buyer())
+        }
+        Action::Refund | Action::RefundAnyway => match state {
+            Delivered if facts.partial_delivery => refund(true, false),
             Delivered => Err(Refusal::DeliveredInFull),
             Refunding => Err(Refusal::AlreadyRefunding),
             Delivering => Err(Refusal::Delivering),
-            DeadLetter => Ok(Plan::Refund {
-                partial: facts.partial_delivery,
-                in_stars,
-            }),
+            DeadLetter if facts.codes.reached_buyer() => Err(Refusal::CodesReachedBuyer),
+            DeadLetter => refund(facts.partial_delivery, false),
             Submitting | Reconciling => Err(Refusal::CreateInDoubt),
             _ if leased(p, facts.now) => Err(Refusal::Busy),
             _ if facts.attempts.iter().any(|a| a.state.is_unresolved()) => {
                 Err(Refusal::CreateInDoubt)
             }
-            _ => Ok(Plan::Refund {
-                partial: false,
-                in_stars,
-            }),
+            _ => refund(false, false),
         },
         Action::Close => match state {
             Delivered => Err(Refusal::Finished(state)),
@@ -211,6 +305,45 @@ pub fn plan(action: Action, facts: &Facts<'_>) -> std::result::Result<Plan, Refu
             other => Err(Refusal::StillWorked(other)),
         },
     }
+}
+
+/// The wholesale money a refund of `p` leaves with the supplier, if it was
+/// paid or maybe paid: the re-quoted unit price if there was one, else the
+/// one the sale was based on, times the quantity.
+fn supplier_cost(p: &Purchase, paid: SupplierPaid) -> Option<SupplierCost> {
+    let certain = match paid {
+        SupplierPaid::No => return None,
+        SupplierPaid::Maybe => false,
+        SupplierPaid::Yes => true,
+    };
+    Some(SupplierCost {
+        certain,
+        amount: p
+            .order_price
+            .or(p.unit_price)
+            .and_then(|u| u.times(p.quantity.get())),
+        currency: p.currency.to_ascii_uppercase(),
+    })
+}
+
+/// A short fingerprint of what an admin is asked to confirm: the action,
+/// the state it starts from and everything the plan says (where the
+/// purchase goes, the Stars, the wholesale cost, the codes withdrawn). A
+/// confirmation whose fingerprint differs from the plan's now is not acted
+/// on. FNV-1a, so that every replica and version computes the same value.
+pub fn fingerprint(action: Action, state: PurchaseState, plan: &Plan) -> u32 {
+    let text = format!("{}|{}|{plan:?}", action.as_str(), state.as_str());
+    text.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// What the admin saw when asked to confirm: the purchase's fence and the
+/// plan's [`fingerprint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    pub fence: i64,
+    pub fingerprint: u32,
 }
 
 /// Where a dead letter may safely go back to work.
@@ -249,13 +382,31 @@ fn may_hold_an_order(a: &SupplierAttempt, expired: &[SupplierOrderId]) -> bool {
     }
 }
 
+/// Whether the supplier took money for `p`'s order: its status or an event
+/// (`paid_event`: paid, completed, or linked already paid) shows it, or a
+/// pay may have been sent.
+pub fn supplier_paid(p: &Purchase, paid_event: bool) -> SupplierPaid {
+    use PurchaseState::*;
+    let status_paid = p
+        .supplier_status
+        .as_deref()
+        .is_some_and(|s| matches!(s, "paid" | "processing" | "completed"));
+    if paid_event || status_paid || matches!(p.state, WaitingSupplier | Delivering | Delivered) {
+        SupplierPaid::Yes
+    } else if p.pays_sent > 0 || p.pay_sent_at.is_some() || p.state == Paying {
+        SupplierPaid::Maybe
+    } else {
+        SupplierPaid::No
+    }
+}
+
 /// A worker holds the purchase now.
 fn leased(p: &Purchase, now: Millis) -> bool {
     p.lease_owner.is_some() && p.lease_expires_at.is_some_and(|until| until > now)
 }
 
 /// What an admin action did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Outcome {
     /// The plan was applied (its event recorded).
     Done(Plan),
@@ -265,6 +416,9 @@ pub enum Outcome {
         status: String,
     },
     Refused(Refusal),
+    /// The plan is no longer what the admin confirmed (the purchase moved,
+    /// or the ledger learnt something): nothing done; here is the new one.
+    Changed(Box<Preview>),
     /// The purchase moved meanwhile (a worker, another admin): nothing done.
     LostRace,
     /// Another purchase with the same signature has a create in doubt; this
@@ -279,6 +433,17 @@ pub enum Outcome {
 pub struct Preview {
     pub purchase: Purchase,
     pub plan: std::result::Result<Plan, Refusal>,
+}
+
+impl Preview {
+    /// What a confirmation of this preview carries; `None` when refused.
+    pub fn seen(&self, action: Action) -> Option<Seen> {
+        let plan = self.plan.as_ref().ok()?;
+        Some(Seen {
+            fence: self.purchase.fence,
+            fingerprint: fingerprint(action, self.purchase.state, plan),
+        })
+    }
 }
 
 /// `/stalled`: dead letters and purchases unfinished past the stall alert.
@@ -510,9 +675,16 @@ impl Engine {
         Ok(Some(Preview { purchase: p, plan }))
     }
 
-    /// Takes `action` on purchase `id` for `admin`: the facts read afresh,
-    /// the plan applied as a compare-and-set with its event.
-    pub async fn admin_act(&self, admin: UserId, action: Action, id: i64) -> Result<Outcome> {
+    /// Takes `action` on purchase `id` for `admin`, who confirmed what they
+    /// `saw`: the facts read afresh, and the plan applied as a
+    /// compare-and-set with its event only if it is still the one seen.
+    pub async fn admin_act(
+        &self,
+        admin: UserId,
+        action: Action,
+        id: i64,
+        saw: Seen,
+    ) -> Result<Outcome> {
         let inner = &self.inner;
         let Some(p) = inner.store.purchase(id).await? else {
             return Ok(Outcome::NotFound);
@@ -521,6 +693,17 @@ impl Engine {
             Ok(plan) => plan,
             Err(refusal) => return Ok(Outcome::Refused(refusal)),
         };
+        // Confirmed against other facts: the admin decides again on these.
+        let now_seen = Seen {
+            fence: p.fence,
+            fingerprint: fingerprint(action, p.state, &plan),
+        };
+        if now_seen != saw {
+            return Ok(Outcome::Changed(Box::new(Preview {
+                purchase: p,
+                plan: Ok(plan),
+            })));
+        }
         let actor = format!("admin:{}", admin.0);
         let now = inner.now();
         let mut detail = json!({
@@ -546,9 +729,22 @@ impl Engine {
                 };
                 transitions::admin_retry(&p, retry.state(), attempt, now, detail)
             }
-            Plan::Refund { partial, in_stars } => {
+            Plan::Refund {
+                partial,
+                in_stars,
+                withdraw_codes,
+                cost,
+            } => {
                 detail["partial"] = json!(partial);
                 detail["stars"] = json!(if *in_stars { p.stars } else { 0 });
+                if *withdraw_codes {
+                    detail["codes_withdrawn"] = json!(true);
+                }
+                if let Some(cost) = cost {
+                    detail["supplier_paid"] = json!(if cost.certain { "yes" } else { "maybe" });
+                    detail["wholesale"] = json!(cost.amount.map(|a| a.to_string()));
+                    detail["currency"] = json!(cost.currency);
+                }
                 transitions::admin_refund(&p, now, detail)
             }
             Plan::Close => transitions::admin_close(&p, detail),
@@ -575,7 +771,12 @@ impl Engine {
                 tx.renew_supplier_reads(p.id).await?;
             }
             Plan::Retry(Retry::Watch(_)) => tx.renew_supplier_reads(p.id).await?,
-            Plan::Refund { .. } => tx.set_refund_reason(p.id, RefundReason::Admin).await?,
+            Plan::Refund { withdraw_codes, .. } => {
+                tx.set_refund_reason(p.id, RefundReason::Admin).await?;
+                if *withdraw_codes {
+                    tx.withdraw_codes(p.id, &actor, now).await?;
+                }
+            }
             _ => {}
         }
         tx.commit().await?;
@@ -626,7 +827,9 @@ impl Engine {
         })
     }
 
-    /// The facts of `p` as they stand, and the plan they give.
+    /// The facts of `p` as they stand (the purchase, its creates, its
+    /// delivery and codes, its refund, what the supplier was paid), and the
+    /// plan they give.
     async fn plan_now(
         &self,
         action: Action,
@@ -639,9 +842,8 @@ impl Engine {
             .await?
             .iter()
             .any(|a| a.kind == AlertKind::PartialDelivery.as_str());
-        let expired_orders: Vec<SupplierOrderId> = store
-            .events_of(p.id)
-            .await?
+        let events = store.events_of(p.id).await?;
+        let expired_orders: Vec<SupplierOrderId> = events
             .iter()
             .filter(|e| e.kind == EventKind::OrderExpired.as_str())
             .filter_map(|e| {
@@ -649,11 +851,31 @@ impl Engine {
                 SupplierOrderId::parse(detail.get("order")?.as_str()?).ok()
             })
             .collect();
+        let delivery = store.delivery_of(p.id).await?;
+        let stored = store.codes_standing(p.id).await?;
+        let codes = CodesReach {
+            parts_sent: delivery.as_ref().map_or(0, |d| d.parts_sent),
+            send_in_doubt: delivery.as_ref().is_some_and(|d| {
+                matches!(d.state, DeliveryState::Sending | DeliveryState::Unknown)
+            }),
+            viewable: stored.stored && !stored.withdrawn,
+            withdrawn: stored.withdrawn,
+        };
+        let refund = store.refund_of(p.id).await?.map(|r| r.state);
+        let paid_event = events.iter().any(|e| {
+            e.kind == EventKind::OrderPaid.as_str()
+                || e.kind == EventKind::OrderCompleted.as_str()
+                || (e.kind == EventKind::OrderLinked.as_str()
+                    && e.to_state.as_deref() == Some(PurchaseState::WaitingSupplier.as_str()))
+        });
         let facts = Facts {
             purchase: p,
             attempts: &attempts,
             partial_delivery,
             expired_orders: &expired_orders,
+            codes,
+            refund,
+            supplier_paid: supplier_paid(p, paid_event),
             now: self.inner.now(),
         };
         Ok(plan(action, &facts))
@@ -782,9 +1004,42 @@ mod tests {
                 attempts,
                 partial_delivery: partial,
                 expired_orders: expired,
+                codes: CodesReach::default(),
+                refund: None,
+                supplier_paid: SupplierPaid::No,
                 now: NOW,
             },
         )
+    }
+
+    /// A plain refund's plan (no codes withdrawn, no supplier cost).
+    fn refund(partial: bool, in_stars: bool) -> Plan {
+        Plan::Refund {
+            partial,
+            in_stars,
+            withdraw_codes: false,
+            cost: None,
+        }
+    }
+
+    /// Facts of `p` with nothing but the ledger's view of the codes, the
+    /// refund and the supplier payment.
+    fn ledger<'a>(
+        p: &'a Purchase,
+        codes: CodesReach,
+        refund: Option<RefundState>,
+        supplier_paid: SupplierPaid,
+    ) -> Facts<'a> {
+        Facts {
+            purchase: p,
+            attempts: &[],
+            partial_delivery: false,
+            expired_orders: &[],
+            codes,
+            refund,
+            supplier_paid,
+            now: NOW,
+        }
     }
 
     #[test]
@@ -909,10 +1164,7 @@ mod tests {
         );
         assert_eq!(
             decide(Action::Refund, &p, &[], true, &[]),
-            Ok(Plan::Refund {
-                partial: true,
-                in_stars: true
-            })
+            Ok(refund(true, true))
         );
         for action in [Action::Recheck, Action::Retry, Action::Close] {
             assert_eq!(
@@ -961,20 +1213,14 @@ mod tests {
         let mut p = purchase(DeadLetter);
         assert_eq!(
             decide(Action::Refund, &p, &[], false, &[]),
-            Ok(Plan::Refund {
-                partial: false,
-                in_stars: true
-            })
+            Ok(refund(false, true))
         );
         p.source = PurchaseSource::Manual;
         p.stars = 0;
         p.telegram_charge_id = None;
         assert_eq!(
             decide(Action::Refund, &p, &[], false, &[]),
-            Ok(Plan::Refund {
-                partial: false,
-                in_stars: false
-            })
+            Ok(refund(false, false))
         );
     }
 
@@ -1057,6 +1303,178 @@ mod tests {
         ] {
             assert!(from.may_move_to(Refunding), "{from}");
         }
+    }
+
+    #[test]
+    fn a_dead_letter_whose_codes_reached_the_buyer_is_refused_as_delivered() {
+        let p = purchase(DeadLetter);
+        let reached = [
+            CodesReach {
+                parts_sent: 1,
+                ..CodesReach::default()
+            },
+            CodesReach {
+                send_in_doubt: true,
+                ..CodesReach::default()
+            },
+            CodesReach {
+                viewable: true,
+                ..CodesReach::default()
+            },
+        ];
+        for codes in reached {
+            let facts = ledger(&p, codes, None, SupplierPaid::Yes);
+            assert_eq!(
+                plan(Action::Refund, &facts),
+                Err(Refusal::CodesReachedBuyer),
+                "{codes:?}"
+            );
+            // Only the explicit action refunds it, and it withdraws the codes.
+            let Ok(Plan::Refund {
+                in_stars: true,
+                withdraw_codes: true,
+                ..
+            }) = plan(Action::RefundAnyway, &facts)
+            else {
+                panic!("{codes:?}: {:?}", plan(Action::RefundAnyway, &facts));
+            };
+        }
+        // Nothing reached the buyer: a plain refund, nothing to withdraw.
+        let facts = ledger(&p, CodesReach::default(), None, SupplierPaid::No);
+        assert_eq!(plan(Action::Refund, &facts), Ok(refund(false, true)));
+        assert_eq!(plan(Action::RefundAnyway, &facts), Ok(refund(false, true)));
+    }
+
+    #[test]
+    fn refund_anyway_never_refunds_what_a_plain_refund_may_not_outside_dead_letters() {
+        let viewable = CodesReach {
+            viewable: true,
+            parts_sent: 1,
+            ..CodesReach::default()
+        };
+        for state in [Delivered, Delivering, Refunding, Submitting, Reconciling] {
+            let p = purchase(state);
+            let facts = ledger(&p, viewable, None, SupplierPaid::Yes);
+            assert!(plan(Action::RefundAnyway, &facts).is_err(), "{state}");
+            assert_eq!(
+                plan(Action::RefundAnyway, &facts),
+                plan(Action::Refund, &facts),
+                "{state}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_dead_letter_is_never_retried_while_a_refund_is_claimed_or_done() {
+        let mut p = purchase(DeadLetter);
+        p.supplier_order_id = Some(order("o-1"));
+        for refund in [RefundState::Claimed, RefundState::Confirmed] {
+            let facts = ledger(&p, CodesReach::default(), Some(refund), SupplierPaid::Yes);
+            assert_eq!(
+                plan(Action::Retry, &facts),
+                Err(Refusal::RefundUnderway),
+                "{refund:?}"
+            );
+        }
+        // Codes withdrawn by a refund anyway: a refund was promised.
+        let withdrawn = CodesReach {
+            withdrawn: true,
+            ..CodesReach::default()
+        };
+        let facts = ledger(&p, withdrawn, None, SupplierPaid::Yes);
+        assert_eq!(plan(Action::Retry, &facts), Err(Refusal::RefundUnderway));
+        let facts = ledger(&p, CodesReach::default(), None, SupplierPaid::Yes);
+        assert_eq!(
+            plan(Action::Retry, &facts),
+            Ok(Plan::Retry(Retry::Watch(order("o-1"))))
+        );
+    }
+
+    #[test]
+    fn a_refund_with_a_paid_or_maybe_paid_supplier_order_names_its_wholesale_cost() {
+        let mut p = purchase(WaitingSupplier);
+        p.quantity = Quantity::new(3).unwrap();
+        p.unit_price = Some(Money::parse("9.2").unwrap());
+        p.currency = "usd".to_owned();
+        let cost = |facts: &Facts<'_>| match plan(Action::Refund, facts) {
+            Ok(Plan::Refund { cost, .. }) => cost,
+            other => panic!("{other:?}"),
+        };
+        let facts = ledger(&p, CodesReach::default(), None, SupplierPaid::Yes);
+        assert_eq!(
+            cost(&facts),
+            Some(SupplierCost {
+                certain: true,
+                amount: Some(Money::parse("27.6").unwrap()),
+                currency: "USD".to_owned(),
+            })
+        );
+        // A re-quoted price is the one paid.
+        p.order_price = Some(Money::parse("10").unwrap());
+        p.state = Paying;
+        let facts = ledger(&p, CodesReach::default(), None, SupplierPaid::Maybe);
+        assert_eq!(
+            cost(&facts),
+            Some(SupplierCost {
+                certain: false,
+                amount: Some(Money::parse("30").unwrap()),
+                currency: "USD".to_owned(),
+            })
+        );
+        p.state = Ordered;
+        let facts = ledger(&p, CodesReach::default(), None, SupplierPaid::No);
+        assert_eq!(cost(&facts), None);
+    }
+
+    #[test]
+    fn the_supplier_counts_as_paid_from_status_events_or_a_pay_sent() {
+        let mut p = purchase(Ordered);
+        assert_eq!(supplier_paid(&p, false), SupplierPaid::No);
+        assert_eq!(supplier_paid(&p, true), SupplierPaid::Yes);
+        p.pays_sent = 1;
+        assert_eq!(supplier_paid(&p, false), SupplierPaid::Maybe);
+        p.supplier_status = Some("processing".to_owned());
+        assert_eq!(supplier_paid(&p, false), SupplierPaid::Yes);
+        let p = purchase(Paying);
+        assert_eq!(supplier_paid(&p, false), SupplierPaid::Maybe);
+        let p = purchase(WaitingSupplier);
+        assert_eq!(supplier_paid(&p, false), SupplierPaid::Yes);
+    }
+
+    #[test]
+    fn a_confirmation_fingerprint_changes_with_anything_the_plan_says() {
+        let a = refund(false, true);
+        let mut with_cost = a.clone();
+        if let Plan::Refund { cost, .. } = &mut with_cost {
+            *cost = Some(SupplierCost {
+                certain: true,
+                amount: Some(Money::parse("9.2").unwrap()),
+                currency: "USD".to_owned(),
+            });
+        }
+        let mut withdrawn = a.clone();
+        if let Plan::Refund { withdraw_codes, .. } = &mut withdrawn {
+            *withdraw_codes = true;
+        }
+        let f = |action, state, plan: &Plan| fingerprint(action, state, plan);
+        let base = f(Action::Refund, DeadLetter, &a);
+        assert_eq!(base, f(Action::Refund, DeadLetter, &a.clone()));
+        for other in [
+            f(Action::Refund, DeadLetter, &with_cost),
+            f(Action::Refund, DeadLetter, &withdrawn),
+            f(Action::RefundAnyway, DeadLetter, &a),
+            f(Action::Refund, WaitingSupplier, &a),
+        ] {
+            assert_ne!(base, other);
+        }
+        // Stable across builds: FNV-1a of a fixed text.
+        assert_eq!(
+            fingerprint(Action::Close, DeadLetter, &Plan::Close),
+            "close|dead_letter|Close"
+                .bytes()
+                .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b))
+                    .wrapping_mul(0x0100_0193))
+        );
     }
 
     #[test]

@@ -52,6 +52,14 @@ fn cost_row(
     })
 }
 
+/// Whether codes are stored for a purchase, and whether an admin withdrew
+/// them from `/orders`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CodesStanding {
+    pub stored: bool,
+    pub withdrawn: bool,
+}
+
 /// The rows of `/stalled`: a dead letter, or an unfinished purchase in its
 /// state since `stuck_before`.
 const STALLED_WHERE: &str = "state = 'dead_letter' OR (state IN (JSON_LIST) AND state_since <= $2)";
@@ -88,6 +96,23 @@ impl Store {
             (ids, total)
         });
         Ok((ids, total))
+    }
+
+    /// Whether `purchase`'s codes are stored, and withdrawn.
+    pub async fn codes_standing(&self, purchase: i64) -> Result<CodesStanding> {
+        let (stored, withdrawn): (i64, i64) = with_db!(&self.db, c => {
+            sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM purchase_codes WHERE purchase_id = $1), \
+                        (SELECT COUNT(*) FROM withdrawn_codes WHERE purchase_id = $1)",
+            )
+            .bind(purchase)
+            .fetch_one(c)
+            .await?
+        });
+        Ok(CodesStanding {
+            stored: stored > 0,
+            withdrawn: withdrawn > 0,
+        })
     }
 
     /// Purchases first paid at the supplier in `[from, to)`: the first
@@ -165,6 +190,23 @@ impl Tx {
                 .bind(purchase)
                 .execute(&mut *c)
                 .await?;
+        });
+        Ok(())
+    }
+
+    /// Withdraws `purchase`'s codes from `/orders` (a "refund anyway"), now
+    /// and if they are stored later; a second call keeps the first record.
+    pub async fn withdraw_codes(&mut self, purchase: i64, by: &str, now: Millis) -> Result<()> {
+        with_tx!(self, c => {
+            sqlx::query(
+                "INSERT INTO withdrawn_codes (purchase_id, withdrawn_at, withdrawn_by) \
+                 VALUES ($1, $2, $3) ON CONFLICT (purchase_id) DO NOTHING",
+            )
+            .bind(purchase)
+            .bind(now)
+            .bind(by)
+            .execute(&mut *c)
+            .await?;
         });
         Ok(())
     }

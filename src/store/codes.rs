@@ -33,6 +33,25 @@ impl Tx {
 }
 
 impl Store {
+    /// The codes the buyer may view in `/orders`: none once an admin
+    /// withdrew them (a "refund anyway").
+    pub async fn viewable_codes(&self, purchase_id: i64) -> Result<Option<Vec<Code>>> {
+        let json: Option<String> = with_db!(&self.db, c => {
+            sqlx::query_scalar(
+                "SELECT codes FROM purchase_codes WHERE purchase_id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM withdrawn_codes w WHERE w.purchase_id = $1)",
+            )
+            .bind(purchase_id)
+            .fetch_optional(c)
+            .await?
+        });
+        json.map(|j| {
+            serde_json::from_str(&j)
+                .map_err(|_| StoreError::Corrupt(format!("purchase {purchase_id}: stored codes")))
+        })
+        .transpose()
+    }
+
     pub async fn codes(&self, purchase_id: i64) -> Result<Option<Vec<Code>>> {
         let json: Option<String> = with_db!(&self.db, c => {
             sqlx::query_scalar("SELECT codes FROM purchase_codes WHERE purchase_id = $1")

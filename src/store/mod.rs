@@ -29,7 +29,7 @@ use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool};
 
 use crate::config::DatabaseUrl;
 
-pub use admin::{CostRow, DayFigures};
+pub use admin::{CodesStanding, CostRow, DayFigures};
 pub use attempts::{AttemptState, NewAttempt, SupplierAttempt};
 pub use audit::{AuditPurchase, AuditRows};
 pub use budget::SharedBudget;

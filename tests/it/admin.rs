@@ -22,6 +22,10 @@ on_both_engines!(
     a_partial_delivery_is_refunded_whole_and_a_full_one_is_not_refunded,
     a_non_admin_pressing_an_admin_button_changes_nothing,
     closing_a_dead_letter_tells_the_buyer_in_their_progress_message,
+    a_dead_letter_whose_codes_reached_the_buyer_is_refunded_only_anyway_and_leaves_orders_without_codes,
+    a_dead_letter_is_not_retried_while_its_refund_is_claimed,
+    a_refund_of_a_paid_supplier_order_says_its_wholesale_cost_before_the_confirm,
+    a_confirmation_against_other_facts_or_over_a_day_old_shows_the_plan_anew_and_does_nothing,
 );
 
 fn owner() -> TgUser {
@@ -548,5 +552,324 @@ async fn closing_a_dead_letter_tells_the_buyer_in_their_progress_message(db: &Te
         .await;
     assert!(progress.edits >= 2, "{progress:?}");
     assert!(app.api.refunds().is_empty());
+    app.stop().await;
+}
+
+/// The callback data of `message`'s button `label`.
+fn data_of(message: &SentMessage, label: &str) -> String {
+    message
+        .callback_data(label)
+        .unwrap_or_else(|| panic!("no button {label:?}: {:?}", message.buttons()))
+}
+
+/// Messages to `user` containing `needle`.
+fn count(app: &TestApp, user: i64, needle: &str) -> usize {
+    app.api
+        .sent_messages(user)
+        .iter()
+        .filter(|m| contains(m, needle))
+        .count()
+}
+
+/// The buyer opens purchase `id` from `/orders`; the first message the
+/// view sends that contains `needle`.
+async fn view_order(app: &TestApp, buyer: &TgUser, id: i64, needle: &str) -> SentMessage {
+    let menu = app.say(buyer, "/orders").await;
+    let before = app.api.sent_messages(buyer.id).len();
+    app.api.callback(buyer, menu.message_id, &format!("o:{id}"));
+    app.api
+        .wait(&format!("the view of #{id} with {needle:?}"), WAIT, |api| {
+            api.sent_messages(buyer.id)
+                .into_iter()
+                .skip(before)
+                .find(|m| contains(m, needle))
+        })
+        .await
+}
+
+async fn a_dead_letter_whose_codes_reached_the_buyer_is_refunded_only_anyway_and_leaves_orders_without_codes(
+    db: &TestDb,
+) {
+    let app = TestApp::spawn(db).await;
+    app.sim().set_product_outcome(
+        "product_steam_10",
+        OrderOutcome::complete(Duration::from_secs(2)),
+    );
+    let buyer = asha();
+    let (p, charge) = buy_steam(&app, db, "× 1").await;
+    // Once the progress message is out, the codes are the next message to
+    // the buyer: it arrives, but its reply is lost, twice.
+    app.api
+        .wait_for_message(buyer.id, |m| contains(m, &format!("Order #{}", p.id)), WAIT)
+        .await;
+    app.api
+        .fault("sendMessage")
+        .chat(buyer.id)
+        .times(2)
+        .lose_reply();
+    wait_for_state(db, p.id, PurchaseState::DeadLetter).await;
+    assert!(
+        count(&app, buyer.id, "Your order #") >= 1,
+        "the codes arrived"
+    );
+    let delivery = db.store.delivery_of(p.id).await.unwrap().expect("claimed");
+    assert!(!delivery.state.is_final(), "{delivery:?}");
+    // The buyer can view them in /orders.
+    view_order(&app, &buyer, p.id, "Your order #").await;
+
+    // A plain refund is refused as delivered, and offers the explicit one.
+    let admin = owner();
+    let list = ask(&app, &admin, "/stalled", "Needing attention").await;
+    let refused = press_for_new(
+        &app,
+        &admin,
+        &list,
+        &format!("Refund #{}", p.id),
+        "counts as delivered",
+    )
+    .await;
+    assert!(app.api.refunds().is_empty());
+    let confirm = press_for_new(
+        &app,
+        &admin,
+        &refused,
+        &format!("Refund #{} anyway", p.id),
+        &format!("Refund #{} anyway?", p.id),
+    )
+    .await;
+    assert!(
+        contains(&confirm, "hidden from their /orders"),
+        "{confirm:?}"
+    );
+    assert!(
+        contains(&confirm, &format!("{} Stars", p.stars)),
+        "{confirm:?}"
+    );
+    assert!(
+        app.api.refunds().is_empty(),
+        "nothing before the confirmation"
+    );
+    press_for_edit(&app, &admin, &confirm, "Yes", &["refunded anyway"]).await;
+    let refund = app.api.wait_for_refund(&charge, WAIT).await;
+    assert_eq!(i64::from(refund.amount), p.stars);
+    wait_for_state(db, p.id, PurchaseState::Refunded).await;
+
+    // /orders shows the purchase, refunded, without its codes.
+    let shown = count(&app, buyer.id, "Your order #");
+    let view = view_order(&app, &buyer, p.id, &format!("Order #{}:", p.id)).await;
+    assert!(contains(&view, "refunded"), "{view:?}");
+    assert_eq!(
+        count(&app, buyer.id, "Your order #"),
+        shown,
+        "no codes shown"
+    );
+    assert!(db.store.viewable_codes(p.id).await.unwrap().is_none());
+
+    // Recorded in the timeline, naming the admin.
+    let events = admin_events(db, p.id).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].actor.as_deref(), Some("admin:9000"));
+    assert!(
+        events[0].detail.contains("\"action\":\"refund_anyway\"")
+            && events[0].detail.contains("\"codes_withdrawn\":true"),
+        "{events:?}"
+    );
+    assert_eq!(app.api.calls("refundStarPayment").len(), 1);
+    app.stop().await;
+}
+
+async fn a_dead_letter_is_not_retried_while_its_refund_is_claimed(db: &TestDb) {
+    let app = stalling_shop(db).await;
+    app.sim().set_product_outcome(
+        "product_steam_10",
+        OrderOutcome::stall(Duration::from_millis(300)),
+    );
+    let (p, _) = buy_steam(&app, db, "× 1").await;
+    wait_for_state(db, p.id, PurchaseState::DeadLetter).await;
+    // Telegram refuses the refund: claimed, then a dead letter again.
+    app.api
+        .fault("refundStarPayment")
+        .error(400, "Bad Request: CHARGE_NOT_FOUND");
+    let admin = owner();
+    let list = ask(&app, &admin, "/stalled", "Needing attention").await;
+    // A retry asked for before the refund, and confirmed only after it.
+    let retry = press_for_new(
+        &app,
+        &admin,
+        &list,
+        &format!("Retry #{}", p.id),
+        "waiting_supplier",
+    )
+    .await;
+    let confirm = press_for_new(
+        &app,
+        &admin,
+        &list,
+        &format!("Refund #{}", p.id),
+        &format!("Refund #{}?", p.id),
+    )
+    .await;
+    press_for_edit(&app, &admin, &confirm, "Yes", &["is being refunded"]).await;
+    wait_for("a claimed refund on a dead letter", WAIT, || async {
+        let refund = db.store.refund_of(p.id).await.ok().flatten()?;
+        let p = db.store.purchase(p.id).await.ok().flatten()?;
+        (p.state == PurchaseState::DeadLetter).then_some(refund)
+    })
+    .await;
+    let fence = db.store.purchase(p.id).await.unwrap().unwrap().fence;
+
+    let list = ask(&app, &admin, "/stalled", "Needing attention").await;
+    let refused = press_for_new(
+        &app,
+        &admin,
+        &list,
+        &format!("Retry #{}", p.id),
+        "is claimed or already done",
+    )
+    .await;
+    assert!(
+        refused.buttons().is_empty(),
+        "nothing to confirm: {refused:?}"
+    );
+    // The retry confirmed on what the admin saw before: refused all the same.
+    press_for_edit(&app, &admin, &retry, "Yes", &["is claimed or already done"]).await;
+    let after = db.store.purchase(p.id).await.unwrap().unwrap();
+    assert_eq!(after.state, PurchaseState::DeadLetter);
+    assert_eq!(after.fence, fence);
+    assert_eq!(app.sim().orders().len(), 1);
+    assert_eq!(admin_events(db, p.id).await.len(), 1, "the refund only");
+    app.stop().await;
+}
+
+async fn a_refund_of_a_paid_supplier_order_says_its_wholesale_cost_before_the_confirm(db: &TestDb) {
+    let app = TestApp::spawn(db).await;
+    // Paid, then processing for as long as the test runs.
+    app.sim().set_product_outcome(
+        "product_steam_10",
+        OrderOutcome::stall(Duration::from_millis(300)),
+    );
+    let (p, charge) = buy_steam(&app, db, "× 2").await;
+    wait_for_state(db, p.id, PurchaseState::WaitingSupplier).await;
+    let order = app.sim().orders()[0].clone();
+    assert!(order.paid, "{order:?}");
+
+    let admin = owner();
+    let view = ask(&app, &admin, &format!("/order {}", p.id), "Timeline").await;
+    let confirm = press_for_new(
+        &app,
+        &admin,
+        &view,
+        &format!("Refund #{}", p.id),
+        &format!("Refund #{}?", p.id),
+    )
+    .await;
+    let mut wholesale = order.total.decimal();
+    wholesale.rescale(2);
+    assert!(
+        contains(
+            &confirm,
+            &format!("The supplier was paid for this order: {wholesale} USD at wholesale")
+        ),
+        "{confirm:?}"
+    );
+    assert!(app.api.refunds().is_empty());
+    let done = press_for_edit(&app, &admin, &confirm, "Yes", &["is being refunded"]).await;
+    assert!(contains(&done, &format!("admin {ADMIN}")), "{done:?}");
+    app.api.wait_for_refund(&charge, WAIT).await;
+    wait_for_state(db, p.id, PurchaseState::Refunded).await;
+    let events = admin_events(db, p.id).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].detail.contains("\"supplier_paid\":\"yes\"")
+            && events[0]
+                .detail
+                .contains(&format!("\"wholesale\":\"{}\"", order.total)),
+        "{events:?}"
+    );
+    app.stop().await;
+}
+
+async fn a_confirmation_against_other_facts_or_over_a_day_old_shows_the_plan_anew_and_does_nothing(
+    db: &TestDb,
+) {
+    let app = stalling_shop(db).await;
+    app.sim().set_product_outcome(
+        "product_steam_10",
+        OrderOutcome::stall(Duration::from_millis(300)),
+    );
+    let (p, charge) = buy_steam(&app, db, "× 1").await;
+    wait_for_state(db, p.id, PurchaseState::DeadLetter).await;
+    let admin = owner();
+    let list = ask(&app, &admin, "/stalled", "Needing attention").await;
+    let confirm = press_for_new(
+        &app,
+        &admin,
+        &list,
+        &format!("Refund #{}", p.id),
+        &format!("Refund #{}?", p.id),
+    )
+    .await;
+    let yes = confirm
+        .buttons()
+        .into_iter()
+        .find(|b| b.text.starts_with("✅"))
+        .expect("a confirm button")
+        .text;
+    let data = data_of(&confirm, &yes);
+    // ay:refund:<id>:<fence>:<fingerprint>:<minute>
+    let fields: Vec<&str> = data.split(':').collect();
+    assert_eq!(fields.len(), 6, "{data}");
+    assert!(data.len() <= 64, "{data}");
+    let with = |i: usize, value: String| {
+        let mut f: Vec<String> = fields.iter().map(|s| (*s).to_owned()).collect();
+        f[i] = value;
+        f.join(":")
+    };
+    let fence: i64 = fields[3].parse().unwrap();
+    let minute: i64 = fields[5].parse().unwrap();
+    let print = u32::from_str_radix(fields[4], 16).unwrap();
+    // Each answer differs from the one before (Telegram refuses an edit
+    // that changes nothing).
+    let stale = [
+        // Another plan was seen (its fingerprint).
+        (with(4, format!("{:08x}", print ^ 1)), "Things changed"),
+        // Made 25 hours ago.
+        (
+            with(5, (minute - 25 * 60).to_string()),
+            "more than a day old",
+        ),
+        // Seen at another fence.
+        (with(3, (fence + 1).to_string()), "Things changed"),
+    ];
+    for (forged, needle) in stale {
+        let edits = app.message(&admin, confirm.message_id).edits;
+        let query = app.api.callback(&admin, confirm.message_id, &forged);
+        let shown = app
+            .api
+            .wait(&format!("{needle:?} after {forged}"), WAIT, |api| {
+                let answered = api.callback_answers().iter().any(|a| a.query_id == query);
+                api.sent_messages(admin.id)
+                    .into_iter()
+                    .find(|m| {
+                        m.message_id == confirm.message_id && m.edits > edits && contains(m, needle)
+                    })
+                    .filter(|_| answered)
+            })
+            .await;
+        // Nothing was done; the plan is shown again, with a fresh button.
+        assert!(contains(&shown, &format!("Refund #{}?", p.id)), "{shown:?}");
+        assert_ne!(data_of(&shown, &yes), forged);
+        assert!(app.api.refunds().is_empty(), "{forged}");
+        assert_eq!(
+            db.store.purchase(p.id).await.unwrap().unwrap().state,
+            PurchaseState::DeadLetter
+        );
+        assert!(admin_events(db, p.id).await.is_empty(), "{forged}");
+    }
+    // The fresh button acts.
+    let shown = app.message(&admin, confirm.message_id);
+    press_for_edit(&app, &admin, &shown, &yes, &["is being refunded"]).await;
+    app.api.wait_for_refund(&charge, WAIT).await;
+    assert_eq!(admin_events(db, p.id).await.len(), 1);
     app.stop().await;
 }
