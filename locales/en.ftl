@@ -259,3 +259,73 @@ orphan-refund-started = { $stars ->
     } to user { $user } (purchase #{ $purchase }); the buyer is told when Telegram confirms it.
 orphan-refund-already = This payment is already being refunded (purchase #{ $purchase }).
 orphan-refund-not-found = There is no such payment.
+
+## Ledger audit (issue #14): /audit and `foxbot audit`
+cmd-audit = Ledger audit (Stars and supplier)
+audit-running = 🧾 Auditing the last { $days ->
+    [one] day
+   *[other] { $days } days
+} against Telegram and the supplier…
+audit-title = 🧾 Ledger audit, { $since } to { $now } (UTC)
+audit-charges = Star charges: { $total } — delivered { $delivered }, refunded { $refunded }, in progress { $progress }, anomalies { $anomalies }
+audit-debits = Supplier debits: { $total } — delivered { $delivered }, refunded { $refunded }, in progress { $progress }, anomalies { $anomalies }
+audit-stars = Stars taken { $taken } ⭐, refunded { $refunded } ⭐, net { $net } ⭐
+audit-spend = Supplier spend: { $amounts }
+audit-spend-none = Supplier spend: none
+audit-unpriced = { $count ->
+    [one] 1 supplier debit has
+   *[other] { $count } supplier debits have
+} no known amount and { $count ->
+    [one] is
+   *[other] are
+} not in the spend.
+audit-margin = Margin: { $margin } USD (net Stars at the configured STARS_PER_USD = { $rate }, not Telegram's payout rate, less the USD spend)
+audit-margin-none = Margin: not estimated (STARS_PER_USD is not set)
+audit-gap-stars-not-read = Telegram's star transactions were not read (a demo shop takes no Stars).
+audit-gap-stars-incomplete = Telegram's star transactions were not read back to the start of the period: charges missing from them are not judged.
+audit-gap-history-incomplete = The supplier's order history was not read back to the start of the period: older debits are not judged.
+audit-gap-unreadable = { $count ->
+    [one] 1 supplier history row
+   *[other] { $count } supplier history rows
+} could not be read.
+audit-gap-unverified = { $count ->
+    [one] 1 delivered purchase's supplier order
+   *[other] { $count } delivered purchases' supplier orders
+} could not be checked at the supplier.
+audit-in-progress-title = In progress: { $count ->
+    [one] 1 charge
+   *[other] { $count } charges
+}, oldest first
+audit-in-progress-item = #{ $purchase } { $state } for { $age }
+audit-age-minutes = { $n ->
+    [one] 1 minute
+   *[other] { $n } minutes
+}
+audit-age-hours = { $n ->
+    [one] 1 hour
+   *[other] { $n } hours
+}
+audit-age-days = { $n ->
+    [one] 1 day
+   *[other] { $n } days
+}
+audit-more = …and { $more } more.
+audit-ok = ✅ No anomalies: every charge and every supplier debit is accounted for.
+audit-anomalies-title = ❌ { $count ->
+    [one] 1 anomaly
+   *[other] { $count } anomalies
+}:
+audit-anomalies-hint = What to do for each kind: see "The ledger audit" in the README.
+audit-anomaly-charge-without-purchase = Telegram charge { $charge } has no purchase: the Stars were taken and nothing was ordered.
+audit-anomaly-charge-amount-mismatch = Telegram charge { $charge } of purchase { $purchase } differs from the Stars the purchase records.
+audit-anomaly-payment-not-in-telegram = Purchase { $purchase } records charge { $charge }, which Telegram does not list.
+audit-anomaly-refund-without-record = Telegram shows charge { $charge } (purchase { $purchase }) refunded, and the shop has no refund for it.
+audit-anomaly-refund-not-in-telegram = The refund of purchase { $purchase } is confirmed here, and Telegram shows no refund of charge { $charge }.
+audit-anomaly-delivered-and-refunded = Purchase { $purchase } was delivered and its charge { $charge } refunded: the buyer kept both codes and Stars.
+audit-anomaly-delivered-without-record = Purchase { $purchase } is delivered without a finished delivery record.
+audit-anomaly-refunded-without-refund = Purchase { $purchase } is marked refunded, and the Stars of charge { $charge } were not returned.
+audit-anomaly-closed-keeping-stars = Purchase { $purchase } was closed by hand: charge { $charge } was not refunded and no codes were sent.
+audit-anomaly-unlinked-paid-order = Supplier order { $order } was paid and belongs to no purchase: nobody got its codes.
+audit-anomaly-order-linked-twice = Supplier order { $order } is tied to more than one purchase (first { $purchase }).
+audit-anomaly-paid-order-of-closed-purchase = Supplier order { $order } was paid for purchase { $purchase }, which was closed without its codes.
+audit-anomaly-delivered-without-paid-order = Purchase { $purchase } is delivered, and the supplier shows no paid order for it ({ $order }).

@@ -256,3 +256,73 @@ orphan-refund-started = यूज़र { $user } को { $stars ->
     } रिफ़ंड किए जा रहे हैं (ख़रीद #{ $purchase }); Telegram की पुष्टि होते ही ख़रीदार को बताया जाएगा।
 orphan-refund-already = इस भुगतान का रिफ़ंड पहले से हो रहा है (ख़रीद #{ $purchase })।
 orphan-refund-not-found = ऐसा कोई भुगतान नहीं है।
+
+## Ledger audit (issue #14): /audit and `foxbot audit`
+cmd-audit = हिसाब की जाँच (Stars और सप्लायर)
+audit-running = 🧾 पिछले { $days ->
+    [one] 1 दिन
+   *[other] { $days } दिनों
+} का हिसाब Telegram और सप्लायर से मिलाया जा रहा है…
+audit-title = 🧾 हिसाब की जाँच, { $since } से { $now } तक (UTC)
+audit-charges = Stars चार्ज: { $total } — डिलीवर { $delivered }, रिफ़ंड { $refunded }, जारी { $progress }, गड़बड़ियाँ { $anomalies }
+audit-debits = सप्लायर भुगतान: { $total } — डिलीवर { $delivered }, रिफ़ंड { $refunded }, जारी { $progress }, गड़बड़ियाँ { $anomalies }
+audit-stars = मिले { $taken } ⭐, रिफ़ंड { $refunded } ⭐, शुद्ध { $net } ⭐
+audit-spend = सप्लायर पर ख़र्च: { $amounts }
+audit-spend-none = सप्लायर पर ख़र्च: कुछ नहीं
+audit-unpriced = { $count ->
+    [one] 1 सप्लायर भुगतान की रक़म पता नहीं है, इसलिए वह
+   *[other] { $count } सप्लायर भुगतानों की रक़म पता नहीं है, इसलिए वे
+} ख़र्च में शामिल नहीं { $count ->
+    [one] है
+   *[other] हैं
+}।
+audit-margin = मार्जिन: { $margin } USD (शुद्ध Stars, तय दर STARS_PER_USD = { $rate } पर — Telegram की भुगतान दर पर नहीं — में से USD ख़र्च घटाकर)
+audit-margin-none = मार्जिन: अनुमान नहीं लगाया गया (STARS_PER_USD तय नहीं है)
+audit-gap-stars-not-read = Telegram के Stars लेन-देन नहीं पढ़े गए (डेमो दुकान Stars नहीं लेती)।
+audit-gap-stars-incomplete = Telegram के Stars लेन-देन अवधि की शुरुआत तक नहीं पढ़े जा सके: जो चार्ज उनमें नहीं दिखे, उन्हें जाँचा नहीं गया।
+audit-gap-history-incomplete = सप्लायर का ऑर्डर इतिहास अवधि की शुरुआत तक नहीं पढ़ा जा सका: पुराने भुगतान जाँचे नहीं गए।
+audit-gap-unreadable = सप्लायर इतिहास { $count ->
+    [one] की 1 पंक्ति
+   *[other] की { $count } पंक्तियाँ
+} पढ़ी नहीं जा सकीं।
+audit-gap-unverified = { $count ->
+    [one] 1 डिलीवर हुई ख़रीद का सप्लायर ऑर्डर
+   *[other] { $count } डिलीवर हुई ख़रीदों के सप्लायर ऑर्डर
+} सप्लायर के यहाँ जाँचे नहीं जा सके।
+audit-in-progress-title = जारी: { $count ->
+    [one] 1 चार्ज
+   *[other] { $count } चार्ज
+}, सबसे पुराना पहले
+audit-in-progress-item = #{ $purchase } { $state }, { $age } से
+audit-age-minutes = { $n ->
+    [one] 1 मिनट
+   *[other] { $n } मिनट
+}
+audit-age-hours = { $n ->
+    [one] 1 घंटे
+   *[other] { $n } घंटे
+}
+audit-age-days = { $n ->
+    [one] 1 दिन
+   *[other] { $n } दिन
+}
+audit-more = …और { $more } बाक़ी हैं।
+audit-ok = ✅ कोई गड़बड़ी नहीं: हर चार्ज और हर सप्लायर भुगतान का हिसाब मिल गया।
+audit-anomalies-title = ❌ { $count ->
+    [one] 1 गड़बड़ी
+   *[other] { $count } गड़बड़ियाँ
+}:
+audit-anomalies-hint = हर तरह की गड़बड़ी में क्या करें: README का "The ledger audit" भाग देखें।
+audit-anomaly-charge-without-purchase = Telegram चार्ज { $charge } की कोई ख़रीद नहीं है: Stars लिए गए और कुछ ऑर्डर नहीं हुआ।
+audit-anomaly-charge-amount-mismatch = ख़रीद { $purchase } का Telegram चार्ज { $charge } ख़रीद में दर्ज Stars से मेल नहीं खाता।
+audit-anomaly-payment-not-in-telegram = ख़रीद { $purchase } में चार्ज { $charge } दर्ज है, जो Telegram की सूची में नहीं है।
+audit-anomaly-refund-without-record = Telegram के अनुसार चार्ज { $charge } (ख़रीद { $purchase }) का रिफ़ंड हो चुका है, पर दुकान में उसका कोई रिफ़ंड दर्ज नहीं है।
+audit-anomaly-refund-not-in-telegram = ख़रीद { $purchase } का रिफ़ंड यहाँ पक्का दर्ज है, पर Telegram में चार्ज { $charge } का कोई रिफ़ंड नहीं दिखता।
+audit-anomaly-delivered-and-refunded = ख़रीद { $purchase } डिलीवर हुई और उसके चार्ज { $charge } का रिफ़ंड भी हुआ: ख़रीदार के पास कोड और Stars दोनों रह गए।
+audit-anomaly-delivered-without-record = ख़रीद { $purchase } डिलीवर दिखती है, पर उसकी डिलीवरी का पूरा रिकॉर्ड नहीं है।
+audit-anomaly-refunded-without-refund = ख़रीद { $purchase } रिफ़ंड दिखती है, पर चार्ज { $charge } के Stars वापस नहीं गए।
+audit-anomaly-closed-keeping-stars = ख़रीद { $purchase } हाथ से बंद की गई: चार्ज { $charge } का रिफ़ंड नहीं हुआ और कोई कोड नहीं भेजा गया।
+audit-anomaly-unlinked-paid-order = सप्लायर ऑर्डर { $order } का भुगतान हुआ, पर वह किसी ख़रीद से जुड़ा नहीं है: उसके कोड किसी को नहीं मिले।
+audit-anomaly-order-linked-twice = सप्लायर ऑर्डर { $order } एक से ज़्यादा ख़रीदों से जुड़ा है (पहली { $purchase })।
+audit-anomaly-paid-order-of-closed-purchase = सप्लायर ऑर्डर { $order } का भुगतान ख़रीद { $purchase } के लिए हुआ, जो कोड के बिना बंद कर दी गई।
+audit-anomaly-delivered-without-paid-order = ख़रीद { $purchase } डिलीवर दिखती है, पर सप्लायर के यहाँ उसका कोई भुगतान किया हुआ ऑर्डर नहीं है ({ $order })।

@@ -148,6 +148,7 @@ impl App {
             catalog_max_age: catalog.max_age,
             demo,
             instance_id: config.instance_id.clone(),
+            stars_per_usd: config.stars_per_usd,
         });
         tasks.extend(
             crate::bot::set_commands_at_start(bot.clone(), shop.admins.clone(), stopped.clone())
@@ -194,6 +195,17 @@ impl App {
             clock.clone(),
             config.instance_id.clone(),
             http_supplier.clone(),
+            stopped.clone(),
+        ));
+        tasks.push(crate::ops::audit::spawn(
+            store.clone(),
+            clock.clone(),
+            config.instance_id.clone(),
+            http_supplier.clone(),
+            // A demo shop takes no Stars: Telegram is not read.
+            (!demo).then(|| telegram.clone() as Arc<dyn crate::ops::audit::StarLedger>),
+            config.stars_per_usd,
+            config.audit_every,
             stopped.clone(),
         ));
         tasks.push(crate::ops::metrics::spawn_event_counter(

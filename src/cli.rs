@@ -1,4 +1,5 @@
-//! The command line: `foxbot run` (the default), `foxbot migrate`, …
+//! The command line: `foxbot run` (the default), `foxbot migrate`,
+//! `foxbot audit`, …
 
 use std::process::ExitCode;
 
@@ -39,7 +40,59 @@ pub enum Command {
     /// rate held under the key's limit, memory); prints a table. Needs no
     /// configuration: it runs the simulator and a temporary database.
     Bench(crate::bench::BenchArgs),
+    /// Check the ledger: every Star charge of the period (Telegram's star
+    /// transactions and our payments) ends delivered, refunded, in progress
+    /// or as an anomaly; every supplier debit (the order history and our
+    /// attempts) belongs to one purchase. Prints totals (Stars taken,
+    /// refunded, net; supplier spend; margin at STARS_PER_USD). Exits 3
+    /// when there is an anomaly. Needs TELEGRAM_BOT_TOKEN and
+    /// FOXRELOAD_API_KEY (a demo database has nothing to audit).
+    Audit(AuditArgs),
 }
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// The period, back from now: 7d, 36h, 90m or 3600s.
+    #[arg(long, default_value = "7d", value_parser = parse_period)]
+    pub since: std::time::Duration,
+    /// `text` (English, as /audit words it) or `json`.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+    pub format: AuditFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    Text,
+    Json,
+}
+
+/// `7d`, `36h`, `90m`, `3600s` (or plain seconds), above zero.
+fn parse_period(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a period like 7d, 36h, 90m or 3600s, got {text:?}"))?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("expected a unit of d, h, m or s, got {unit:?}")),
+    };
+    match n.checked_mul(unit_secs) {
+        Some(secs) if secs > 0 => Ok(std::time::Duration::from_secs(secs)),
+        _ => Err(format!("expected a period above zero, got {text:?}")),
+    }
+}
+
+/// `foxbot audit` found anomalies: the report is printed, the exit code says so.
+#[derive(Debug, thiserror::Error)]
+#[error("the ledger audit found {0} anomalies (see the report above)")]
+pub struct AnomaliesFound(pub usize);
 
 #[derive(Debug, clap::Args)]
 pub struct PurchaseArgs {
@@ -101,6 +154,9 @@ pub fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             eprintln!("foxbot: {e:#}");
+            if e.downcast_ref::<AnomaliesFound>().is_some() {
+                return ExitCode::from(3);
+            }
             ExitCode::FAILURE
         }
     }
@@ -138,6 +194,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Run => run(config).await,
         Command::SupplierSim(args) => crate::foxreload::sim::serve(args).await,
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Audit(args) => audit(config, args).await,
         Command::Purchase(args) => {
             use crate::engine::manual::{Recorded, record_once};
             // Bad input is refused before anything is opened or written.
@@ -186,6 +243,51 @@ impl PurchaseArgs {
             quantity: Quantity::new(self.qty)?,
             note: Note::from_pairs(self.notes.iter().map(String::as_str))?,
         })
+    }
+}
+
+/// `foxbot audit`: Telegram and the supplier as `run` reads them, the
+/// supplier within the budget shared by every replica (as a reader).
+async fn audit(config: Config, args: AuditArgs) -> anyhow::Result<()> {
+    use crate::ops::audit::{self, Sources, StarLedger};
+    // A demo database took no Stars, and its supplier lived in `run`'s
+    // process: nothing to audit, and the key's absence says so.
+    let telegram = crate::bot::telegram::Telegram::connect(
+        config.telegram_token()?,
+        config.telegram_api_url.clone(),
+    );
+    let supplier = supplier_client(&config)?;
+    let store = open_store(&config).await?;
+    // A demo database's purchases were never the supplier's real orders.
+    if let Some(recorded) = store.recorded_mode().await? {
+        config.check_database_mode(crate::domain::ShopMode::Live, recorded)?;
+    }
+    let budget = supplier.budget();
+    if let Some(shared) =
+        crate::store::SharedBudget::new(store.clone(), budget.rate(), budget.window())
+    {
+        budget.share_with(std::sync::Arc::new(shared));
+    }
+    let sources = Sources {
+        store: &store,
+        supplier: &supplier,
+        stars: Some(&telegram as &dyn StarLedger),
+        stars_per_usd: config.stars_per_usd,
+    };
+    let now = crate::clock::Clock::now_ms(&crate::clock::SystemClock);
+    let report = audit::run(&sources, args.since, now).await;
+    store.close().await;
+    let report = report?;
+    match args.format {
+        AuditFormat::Text => println!(
+            "{}",
+            audit::render(&report, crate::domain::Language::En, &|s| s.to_owned())
+        ),
+        AuditFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    match report.anomaly_count() {
+        0 => Ok(()),
+        n => Err(AnomaliesFound(n).into()),
     }
 }
 

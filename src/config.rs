@@ -116,6 +116,8 @@ pub struct Config {
     pub stall_dead: Duration,
     pub lease: Duration,
     pub stars_sweep: Duration,
+    /// How often the ledger audit runs in the background.
+    pub audit_every: Duration,
     pub balance_wait: Duration,
     pub catalog_categories: Vec<String>,
     pub markup_percent: Decimal,
@@ -223,6 +225,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "STARS_SWEEP_SECS",
         "300",
         "How often Star transactions are swept for lost payments",
+    ),
+    (
+        "AUDIT_EVERY_SECS",
+        "3600",
+        "How often the ledger audit runs (sets foxbot_ledger_anomalies)",
     ),
     (
         "BALANCE_WAIT_SECS",
@@ -485,6 +492,7 @@ impl Config {
             lease: r.seconds("LEASE_SECS")?,
             stars_sweep: r.seconds("STARS_SWEEP_SECS")?,
             telegram_poll_silence: r.seconds("TELEGRAM_POLL_SILENCE_SECS")?,
+            audit_every: r.seconds("AUDIT_EVERY_SECS")?,
             balance_wait: r.seconds("BALANCE_WAIT_SECS")?,
             catalog_categories: categories,
             markup_percent: r.decimal("MARKUP_PERCENT", Decimal::ZERO)?,

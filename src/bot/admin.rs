@@ -1,5 +1,5 @@
 //! The shop owner's tools, for the ids in `ADMIN_IDS` only: /stalled,
-//! /balance, /order, /stats, and the buttons on a stalled purchase. What to
+//! /balance, /order, /stats, /audit, and the buttons on a stalled purchase. What to
 //! do is decided in `engine::admin`; this module only reads the command,
 //! asks for confirmation, and words the answer.
 
@@ -52,6 +52,7 @@ pub async fn on_command(
         "balance" => balance(bot, shop, chat, lang).await,
         "order" => order(bot, shop, chat, lang, argument).await,
         "stats" => stats(bot, shop, chat, lang).await,
+        "audit" => audit(bot, shop, chat, lang).await,
         _ => {
             say(bot, chat, t(lang, "unknown-command")).await;
             Ok(())
@@ -1031,6 +1032,46 @@ fn reorder_refused(lang: Language, purchase: i64, refusal: &ReorderRefusal) -> S
         ),
         ReorderRefusal::NothingMissing => i18n::text(lang, "admin-reorder-nothing-missing", &[id]),
     }
+}
+
+// /audit
+// ---------------------------------------------------------------------------
+
+/// The ledger audit of the last [`DEFAULT_SINCE`](crate::ops::audit::DEFAULT_SINCE):
+/// Telegram's star transactions (not in demo mode: no Stars are taken),
+/// the supplier's history as a low-priority reader, our tables. Sets
+/// `foxbot_ledger_anomalies` like every run.
+async fn audit(bot: &Bot, shop: &Shop, chat: ChatId, lang: Language) -> anyhow::Result<()> {
+    use crate::ops::audit::{self, DEFAULT_SINCE, Sources, StarLedger};
+    let days = (DEFAULT_SINCE.as_secs() / 86_400) as i64;
+    say(
+        bot,
+        chat,
+        i18n::text(lang, "audit-running", &[("days", num(days))]),
+    )
+    .await;
+    let telegram = super::telegram::Telegram::new(bot.clone());
+    let sources = Sources {
+        store: &shop.store,
+        supplier: &shop.supplier,
+        stars: (!shop.demo).then_some(&telegram as &dyn StarLedger),
+        stars_per_usd: shop.stars_per_usd,
+    };
+    let report = audit::run(&sources, DEFAULT_SINCE, shop.now()).await?;
+    let text = audit::render(&report, lang, &escape);
+    // Long reports go in several messages, split between lines.
+    let mut message = String::new();
+    for line in text.lines() {
+        if !message.is_empty() && message.len() + line.len() + 1 > MESSAGE_BUDGET {
+            say(bot, chat, std::mem::take(&mut message)).await;
+        }
+        if !message.is_empty() {
+            message.push('\n');
+        }
+        message.push_str(line);
+    }
+    say(bot, chat, message).await;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -129,7 +129,7 @@ async fn on_command(
         }
         // Admin commands: for anyone else, the same answer as any unknown
         // command, so they learn nothing.
-        "stalled" | "balance" | "order" | "stats" if shop.is_admin(user.0) => {
+        "stalled" | "balance" | "order" | "stats" | "audit" if shop.is_admin(user.0) => {
             admin::on_command(bot, shop, chat, lang, user, command, argument).await
         }
         _ => {

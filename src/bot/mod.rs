@@ -11,7 +11,7 @@
 //!   `getStarTransactions` for payments whose update was lost
 //! - `progress`: the buyer's progress message and the admins' alerts, from
 //!   the event stream
-//! - `admin`: /stalled, /balance, /order, /stats and their buttons
+//! - `admin`: /stalled, /balance, /order, /stats, /audit and their buttons
 //! - `telegram`: [`Notifier`](crate::delivery::Notifier) and
 //!   [`Payments`](crate::delivery::refund::Payments) for the workers
 
@@ -61,6 +61,8 @@ pub struct ShopInner {
     /// No payment is taken: the supplier is the built-in simulator.
     pub demo: bool,
     pub instance_id: String,
+    /// The configured rate, for the ledger audit's margin estimate.
+    pub stars_per_usd: rust_decimal::Decimal,
 }
 
 impl std::ops::Deref for Shop {
@@ -224,6 +226,7 @@ fn admin_commands(lang: Language) -> Vec<BotCommand> {
         ("balance", "cmd-balance"),
         ("order", "cmd-order"),
         ("stats", "cmd-stats"),
+        ("audit", "cmd-audit"),
     ]
     .into_iter()
     .map(|(c, key)| BotCommand::new(c, t(lang, key)))

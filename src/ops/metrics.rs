@@ -46,10 +46,13 @@ pub const SUPPLIER_SPEND: &str = "foxbot_supplier_spend_usd_cents_total";
 pub const TELEGRAM_SEND_ERRORS: &str = "foxbot_telegram_send_errors_total";
 pub const TELEGRAM_RATE_LIMITED: &str = "foxbot_telegram_rate_limited_total";
 pub const TICK: &str = "foxbot_worker_last_tick_timestamp_seconds";
+/// Set by each ledger audit run (`ops::audit`).
+pub const LEDGER_ANOMALIES: &str = "foxbot_ledger_anomalies";
 
 /// Every name above. A fresh process exports each of them at zero (see
 /// [`zero`]), so `rate()` and `absent()` rules read a new replica right.
 pub const ALL: &[&str] = &[
+    LEDGER_ANOMALIES,
     PURCHASES,
     SUPPLIER_REQUESTS,
     SUPPLIER_REQUEST_SECONDS,
@@ -171,6 +174,8 @@ fn zero() {
     for state in PurchaseState::ALL {
         gauge!(PURCHASES, "state" => state.as_str()).set(0.0);
     }
+    // No anomaly known until the first ledger audit runs.
+    gauge!(LEDGER_ANOMALIES).set(0.0);
 }
 
 fn describe() {
@@ -235,6 +240,10 @@ fn describe() {
         TICK,
         "When each worker loop last completed a cycle (Unix seconds)"
     );
+    describe_gauge!(
+        LEDGER_ANOMALIES,
+        "Anomalies the last ledger audit found (charges and supplier debits not accounted for)"
+    );
 }
 
 /// One supplier request, by endpoint and outcome.
@@ -268,6 +277,11 @@ pub fn telegram_send_error(kind: &'static str) {
     if kind == "rate_limited" {
         counter!(TELEGRAM_RATE_LIMITED).increment(1);
     }
+}
+
+/// What the last ledger audit found.
+pub fn ledger_anomalies(n: usize) {
+    gauge!(LEDGER_ANOMALIES).set(n as f64);
 }
 
 /// A worker loop finished a cycle.

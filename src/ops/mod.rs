@@ -1,7 +1,8 @@
 //! Running it for real: metrics (every name in `metrics`), the HTTP
 //! listener (`/metrics`, `/healthz`, `/readyz`), liveness heartbeats, and
-//! the incidents pushed to the admin chats.
+//! the incidents pushed to the admin chats, and the ledger audit.
 
+pub mod audit;
 pub mod health;
 pub mod http;
 pub mod incidents;

@@ -5,6 +5,7 @@
 
 mod admin;
 mod attempts;
+mod audit;
 mod budget;
 mod catalog;
 mod codes;
@@ -31,6 +32,7 @@ use crate::config::DatabaseUrl;
 
 pub use admin::{CodesStanding, CostRow, DayFigures};
 pub use attempts::{AttemptState, NewAttempt, SupplierAttempt};
+pub use audit::{AuditPurchase, AuditRows};
 pub use budget::SharedBudget;
 pub use catalog::{
     CatalogCategory, CatalogProduct, CatalogUpdate, CatalogWritten, NewCategory, NewProduct,

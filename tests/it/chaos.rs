@@ -2,7 +2,7 @@
 //! every supplier fault class mixed in (list lag, balance running out,
 //! price moves, failures, stalls), worked by two engines on one database in
 //! real time. At the end the guarantees are checked from the ledger and the
-//! database, and the counts are printed.
+//! database, the counts are printed, and the ledger audit finds no anomaly.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -126,6 +126,7 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
         ],
     );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let run_started = clock.now_ms();
     let mut running = start(db, &sim, &clock).await;
     let engines = running.engines.clone();
 
@@ -231,6 +232,88 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
         "delivered {delivered} (re-sent after an unknown outcome: {resent}), refunded {refunded}"
     );
     assert!(delivered > PURCHASES / 4 && refunded > 0);
+
+    let charges: Vec<String> = (0..PURCHASES).map(|i| format!("charge-{i}")).collect();
+    let audit = the_ledger_audit(db, &sim, &running, &charges, run_started).await;
+    assert_eq!(
+        audit.totals.charges.delivered, delivered,
+        "{:?}",
+        audit.totals
+    );
+    assert_eq!(
+        audit.totals.charges.refunded, refunded,
+        "{:?}",
+        audit.totals
+    );
+}
+
+/// The run ends with the ledger audit: every charge the test made (a
+/// Telegram made of them and of the fake's refunds) and every order the
+/// simulator debited is accounted for, with no anomaly.
+async fn the_ledger_audit(
+    db: &TestDb,
+    sim: &Simulator,
+    running: &Running,
+    charges: &[String],
+    since: i64,
+) -> foxbot::ops::audit::Report {
+    use foxbot::ops::audit::{self, Sources, StarDirection, StarHistory, StarLedger, StarTx};
+    struct Telegram(StarHistory);
+    impl StarLedger for Telegram {
+        fn star_transactions(
+            &self,
+            _since: i64,
+        ) -> foxbot::clock::BoxFuture<'_, anyhow::Result<StarHistory>> {
+            Box::pin(async { Ok(self.0.clone()) })
+        }
+    }
+    let mut transactions: Vec<StarTx> = charges
+        .iter()
+        .map(|id| StarTx {
+            id: id.clone(),
+            stars: 100,
+            at: since,
+            direction: StarDirection::Charge,
+        })
+        .collect();
+    for (id, times) in running.payments.refunded() {
+        for _ in 0..times {
+            transactions.push(StarTx {
+                id: id.clone(),
+                stars: 100,
+                at: since,
+                direction: StarDirection::Refund,
+            });
+        }
+    }
+    let telegram = Telegram(StarHistory {
+        transactions,
+        complete: true,
+    });
+    // The faults stop: the audit reads the whole history.
+    sim.set_chaos(0, 0.0, vec![]);
+    let supplier = client(&sim.base_url(), Duration::from_secs(5), 6_000);
+    let sources = Sources {
+        store: &db.store,
+        supplier: &supplier,
+        stars: Some(&telegram as &dyn StarLedger),
+        stars_per_usd: Decimal::new(100, 0),
+    };
+    let now = SystemClock.now_ms();
+    let period = Duration::from_millis(u64::try_from(now - since).unwrap() + 1_000);
+    let report = audit::run(&sources, period, now)
+        .await
+        .expect("the audit runs");
+    eprintln!("ledger audit: {:?}", report.totals);
+    assert!(
+        report.anomalies.is_empty(),
+        "the ledger audit found anomalies: {:#?}",
+        report.anomalies
+    );
+    assert!(!report.gaps.history_incomplete, "{:?}", report.gaps);
+    assert_eq!(report.totals.charges.total, charges.len());
+    assert!(report.totals.debits.total > 0);
+    report
 }
 
 /// Two processes, as far as the database can tell, each with an engine, a
@@ -436,6 +519,7 @@ async fn an_account_that_pays_at_creation_under_429_storms_pays_each_purchase_on
         ],
     );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let run_started = clock.now_ms();
     let mut running = start(db, &sim, &clock).await;
     let engines = running.engines.clone();
     for i in 0..N {
@@ -489,4 +573,19 @@ async fn an_account_that_pays_at_creation_under_429_storms_pays_each_purchase_on
     assert_eq!(report.delivering + report.dead_letter, N, "{report:?}");
     let (delivered, _, _) = check_delivery_and_refunds(db, &running).await;
     assert_eq!(delivered, report.delivering, "{report:?}");
+
+    let charges: Vec<String> = (0..N).map(|i| format!("charge-storm-{i}")).collect();
+    let audit = the_ledger_audit(db, &sim, &running, &charges, run_started).await;
+    // On this account every order is debited at creation: each one is a
+    // delivered purchase's or one still in a person's hands.
+    assert_eq!(
+        audit.totals.debits.total, report.orders_paid,
+        "{:?}",
+        audit.totals
+    );
+    assert_eq!(
+        audit.totals.debits.delivered, delivered,
+        "{:?}",
+        audit.totals
+    );
 }
