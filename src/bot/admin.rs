@@ -67,6 +67,39 @@ pub async fn on_command(
 
 /// An admin button. Anyone else pressing one (a forwarded message) gets
 /// the same answer as for an expired button, and nothing changes.
+/// Who pressed an admin button, and in which chat: an admin, answered at
+/// once (a supplier read must not leave the button spinning); anyone else
+/// gets the "expired" answer and `None`, and learns nothing.
+pub(super) async fn admin_press(
+    bot: &Bot,
+    shop: &Shop,
+    q: &CallbackQuery,
+    lang: Language,
+) -> anyhow::Result<Option<Press>> {
+    let admin = i64::try_from(q.from.id.0)
+        .ok()
+        .filter(|id| shop.is_admin(*id));
+    let (Some(admin), Some(message)) = (admin, q.message.as_ref()) else {
+        bot.answer_callback_query(q.id.clone())
+            .text(t(lang, "button-expired"))
+            .await?;
+        return Ok(None);
+    };
+    bot.answer_callback_query(q.id.clone()).await?;
+    Ok(Some(Press {
+        admin,
+        chat: message.chat().id,
+        message: message.id(),
+    }))
+}
+
+/// An admin's press: who, and the message the button was on.
+pub(super) struct Press {
+    pub admin: i64,
+    pub chat: ChatId,
+    pub message: teloxide::types::MessageId,
+}
+
 pub async fn on_button(
     bot: &Bot,
     shop: &Shop,
@@ -76,18 +109,14 @@ pub async fn on_button(
     purchase: i64,
     confirm: Option<Confirm>,
 ) -> HandlerResult {
-    let admin = i64::try_from(q.from.id.0)
-        .ok()
-        .filter(|id| shop.is_admin(*id));
-    let (Some(admin), Some(message)) = (admin, q.message.as_ref()) else {
-        bot.answer_callback_query(q.id.clone())
-            .text(t(lang, "button-expired"))
-            .await?;
+    let Some(Press {
+        admin,
+        chat,
+        message,
+    }) = admin_press(bot, shop, q, lang).await?
+    else {
         return Ok(());
     };
-    // Answered first: a supplier read must not leave the button spinning.
-    bot.answer_callback_query(q.id.clone()).await?;
-    let chat = message.chat().id;
     let now = shop.now();
     let Some(confirm) = confirm else {
         let (text, markup) = preview(shop, lang, action, purchase, now).await;
@@ -124,7 +153,7 @@ pub async fn on_button(
     // The confirmation becomes the record of what was done (its button
     // goes), or the new plan with a new button.
     let mut edit = bot
-        .edit_message_text(chat, message.id(), text.clone())
+        .edit_message_text(chat, message, text.clone())
         .parse_mode(ParseMode::Html);
     if let Some(markup) = markup.clone() {
         edit = edit.reply_markup(markup);
@@ -923,17 +952,14 @@ pub async fn on_reorder_button(
     purchase: i64,
     confirmed: bool,
 ) -> HandlerResult {
-    let admin = i64::try_from(q.from.id.0)
-        .ok()
-        .filter(|id| shop.is_admin(*id));
-    let (Some(admin), Some(message)) = (admin, q.message.as_ref()) else {
-        bot.answer_callback_query(q.id.clone())
-            .text(t(lang, "button-expired"))
-            .await?;
+    let Some(Press {
+        admin,
+        chat,
+        message,
+    }) = admin_press(bot, shop, q, lang).await?
+    else {
         return Ok(());
     };
-    bot.answer_callback_query(q.id.clone()).await?;
-    let chat = message.chat().id;
     if !confirmed {
         let (text, markup) = match shop.engine.reorder_preview(purchase).await {
             Ok(Some(preview)) => match preview.plan {
@@ -1006,7 +1032,7 @@ pub async fn on_reorder_button(
     };
     // The confirmation becomes the record of what was done (its button goes).
     let edited = bot
-        .edit_message_text(chat, message.id(), text.clone())
+        .edit_message_text(chat, message, text.clone())
         .parse_mode(ParseMode::Html)
         .await;
     match edited {

@@ -551,17 +551,14 @@ pub async fn on_orphan_refund(
     orphan: i64,
     confirmed: bool,
 ) -> HandlerResult {
-    let admin = i64::try_from(q.from.id.0)
-        .ok()
-        .filter(|id| shop.is_admin(*id));
-    let (Some(admin), Some(message)) = (admin, q.message.as_ref()) else {
-        bot.answer_callback_query(q.id.clone())
-            .text(t(lang, "button-expired"))
-            .await?;
+    let Some(super::admin::Press {
+        admin,
+        chat,
+        message,
+    }) = super::admin::admin_press(bot, shop, q, lang).await?
+    else {
         return Ok(());
     };
-    bot.answer_callback_query(q.id.clone()).await?;
-    let chat = message.chat().id;
     let Some(charge) = shop.store.orphan_charge(orphan).await? else {
         say(bot, chat, t(lang, "orphan-refund-not-found")).await;
         return Ok(());
@@ -607,7 +604,7 @@ pub async fn on_orphan_refund(
         }
     };
     let edited = bot
-        .edit_message_text(chat, message.id(), text.clone())
+        .edit_message_text(chat, message, text.clone())
         .parse_mode(teloxide::types::ParseMode::Html)
         .await;
     match edited {

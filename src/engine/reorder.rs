@@ -186,52 +186,9 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Note, ProductId, Signature};
 
     fn purchase(state: PurchaseState, quantity: i64) -> Purchase {
-        let product = ProductId::parse("product_1").unwrap();
-        let quantity = Quantity::new(quantity).unwrap();
-        let note = Note::default();
-        Purchase {
-            id: 7,
-            client_ref: "c".to_owned(),
-            user_id: UserId(1),
-            chat_id: 1,
-            signature: Signature::of(&product, quantity, &note),
-            product_id: product,
-            product_name: "Steam".to_owned(),
-            quantity,
-            note,
-            unit_price: None,
-            order_price: None,
-            currency: "USD".to_owned(),
-            stars: 100,
-            source: PurchaseSource::Telegram,
-            telegram_charge_id: Some("charge".to_owned()),
-            state,
-            fence: 3,
-            lease_owner: None,
-            lease_expires_at: None,
-            next_action_at: 0,
-            supplier_order_id: None,
-            supplier_status: None,
-            current_attempt_id: None,
-            order_attempts: 0,
-            hold_reason: None,
-            hold_since: None,
-            resume_state: None,
-            pay_sent_at: None,
-            waiting_since: None,
-            stall_alerted_at: None,
-            last_checked_at: None,
-            last_error: None,
-            created_at: 0,
-            updated_at: 0,
-            finished_at: None,
-            state_since: 0,
-            pays_sent: 0,
-            empty_reads: 0,
-        }
+        Purchase::example(state, quantity, 0)
     }
 
     fn decide(

@@ -857,3 +857,54 @@ impl Tx {
         row.map(Purchase::try_from).transpose()
     }
 }
+
+#[cfg(test)]
+impl Purchase {
+    /// A purchase paid in Stars, for unit tests of pure decisions.
+    pub(crate) fn example(state: PurchaseState, quantity: i64, now: Millis) -> Purchase {
+        use crate::domain::{Note, ProductId, PurchaseSource, Quantity, Signature, UserId};
+        let product = ProductId::parse("product_1").unwrap();
+        let quantity = Quantity::new(quantity).unwrap();
+        let note = Note::default();
+        Purchase {
+            id: 7,
+            client_ref: "c".to_owned(),
+            user_id: UserId(1),
+            chat_id: 1,
+            signature: Signature::of(&product, quantity, &note),
+            product_id: product,
+            product_name: "Steam".to_owned(),
+            quantity,
+            note,
+            unit_price: None,
+            order_price: None,
+            currency: "USD".to_owned(),
+            stars: 100,
+            source: PurchaseSource::Telegram,
+            telegram_charge_id: Some("charge".to_owned()),
+            state,
+            fence: 3,
+            lease_owner: None,
+            lease_expires_at: None,
+            next_action_at: now,
+            supplier_order_id: None,
+            supplier_status: None,
+            current_attempt_id: None,
+            order_attempts: 0,
+            hold_reason: None,
+            hold_since: None,
+            resume_state: None,
+            pay_sent_at: None,
+            waiting_since: None,
+            stall_alerted_at: None,
+            last_checked_at: None,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+            state_since: now,
+            pays_sent: 0,
+            empty_reads: 0,
+        }
+    }
+}
