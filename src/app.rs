@@ -75,13 +75,8 @@ impl App {
             }
         };
         let demo = demo_supplier.is_some();
-        // Replicas on one PostgreSQL database share the key's budget there.
+        share_budget(&supplier, &store);
         let budget = supplier.budget();
-        if let Some(shared) =
-            crate::store::SharedBudget::new(store.clone(), budget.rate(), budget.window())
-        {
-            budget.share_with(Arc::new(shared));
-        }
         // Installed before any supplier call is counted.
         crate::ops::metrics::handle();
         crate::ops::metrics::budget(
@@ -282,6 +277,18 @@ impl App {
         if let Some(sim) = self.demo_supplier {
             sim.shutdown();
         }
+    }
+}
+
+/// Every process using the supplier key on one PostgreSQL database (the
+/// replicas, `foxbot purchase`, `foxbot audit`) takes its calls from the
+/// key's one budget there; on SQLite the process's own budget is the key's.
+pub fn share_budget(supplier: &FoxReload, store: &Store) {
+    let budget = supplier.budget();
+    if let Some(shared) =
+        crate::store::SharedBudget::new(store.clone(), budget.rate(), budget.window())
+    {
+        budget.share_with(Arc::new(shared));
     }
 }
 

@@ -209,6 +209,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             store.migrate().await.context("migrating the database")?;
             let now = crate::clock::Clock::now_ms(&crate::clock::SystemClock);
             crate::app::claim_mode(&store, &config, crate::domain::ShopMode::Live, now).await?;
+            crate::app::share_budget(&supplier, &store);
             let recorded = record_once(
                 &store,
                 &supplier,
@@ -262,12 +263,7 @@ async fn audit(config: Config, args: AuditArgs) -> anyhow::Result<()> {
     if let Some(recorded) = store.recorded_mode().await? {
         config.check_database_mode(crate::domain::ShopMode::Live, recorded)?;
     }
-    let budget = supplier.budget();
-    if let Some(shared) =
-        crate::store::SharedBudget::new(store.clone(), budget.rate(), budget.window())
-    {
-        budget.share_with(std::sync::Arc::new(shared));
-    }
+    crate::app::share_budget(&supplier, &store);
     let sources = Sources {
         store: &store,
         supplier: &supplier,

@@ -114,9 +114,9 @@ pub async fn record_once(
     if let Some(key) = key
         && let Some(earlier) = store.purchase_by_idempotency_key(key.as_str()).await?
     {
-        return repeated(supplier, pricing, req, key, &earlier, now).await;
+        return repeated(store, supplier, pricing, req, key, &earlier, now).await;
     }
-    let offer = check(supplier, pricing, req, now).await?;
+    let offer = check(store, supplier, pricing, req, now).await?;
     let new = purchase_of(&offer, req.user);
     let Some(key) = key else {
         return Ok(Recorded::New(store.insert_purchase(&new, now).await?));
@@ -145,6 +145,7 @@ pub async fn record_once(
 /// our own table (the product may have sold out since: the request was
 /// accepted when it was first made).
 async fn repeated(
+    store: &Store,
     supplier: &FoxReload,
     pricing: &CatalogConfig,
     req: &ManualPurchase,
@@ -161,7 +162,7 @@ async fn repeated(
     // Only the note differs as typed. It may be the same note once checked
     // (an option's spelling), so the intake decides; a note it refuses is
     // not the one recorded either.
-    match check(supplier, pricing, req, now).await {
+    match check(store, supplier, pricing, req, now).await {
         Ok(offer) if offer.note == earlier.note => Ok(Recorded::Already(earlier.id)),
         Ok(_)
         | Err(
@@ -176,11 +177,34 @@ async fn repeated(
 /// The request as an offer: the product read from the supplier now,
 /// checked and priced as a catalog sync would, then the shared intake.
 async fn check(
+    store: &Store,
     supplier: &FoxReload,
     pricing: &CatalogConfig,
     req: &ManualPurchase,
     now: Millis,
 ) -> Result<Offer, ManualError> {
+    // The synced catalog answers without a supplier call: a busy shop's key
+    // has no request to spare, and a 429 would refuse the purchase. The
+    // supplier is asked only about a product the catalog does not hold
+    // fresh (never synced, or its row is stale).
+    if let Some(product) = store.product(&req.product).await?
+        && !matches!(
+            product.sellable(now, pricing.max_age),
+            Err(crate::store::Unavailable::Stale)
+        )
+    {
+        return intake::check(
+            &product,
+            req.quantity.get(),
+            &req.note,
+            now,
+            pricing.max_age,
+        )
+        .map_err(|reason| ManualError::Refused {
+            product: product.name.clone(),
+            reason,
+        });
+    }
     let product = match supplier.product(&req.product).await {
         Ok(p) => p,
         Err(e) if e.is_code(&RejectCode::NotFound) => {

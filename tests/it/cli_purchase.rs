@@ -16,6 +16,7 @@ on_both_engines!(
     concurrent_runs_with_one_key_record_one_purchase,
     a_bad_idempotency_key_is_refused_before_anything_happens,
     manual_purchase_refusals_come_from_the_shared_intake,
+    a_product_in_the_synced_catalog_is_recorded_without_asking_the_supplier,
 );
 
 const STEAM: &str = "product_steam_10"; // no note, up to 10 at a time
@@ -405,4 +406,52 @@ async fn manual_purchase_refusals_come_from_the_shared_intake(db: &TestDb) {
         again.stdout
     );
     assert_eq!(shop.purchases().await.len(), 1);
+}
+
+/// A busy shop's key has no request to spare: a product the catalog holds
+/// fresh is priced and checked from it, and the supplier is asked nothing
+/// (before, every run read the product, and a 429 refused the purchase).
+async fn a_product_in_the_synced_catalog_is_recorded_without_asking_the_supplier(db: &TestDb) {
+    let shop = Shop::new(db).await;
+    let client = crate::support::rig::client(&shop.sim.base_url(), Duration::from_secs(5), 6_000);
+    let cfg = foxbot::catalog::CatalogConfig {
+        categories: vec![],
+        markup_percent: rust_decimal::Decimal::new(20, 0),
+        stars_per_usd: rust_decimal::Decimal::new(77, 0),
+        max_age: foxbot::catalog::DEFAULT_MAX_AGE,
+        sync_every: foxbot::catalog::DEFAULT_SYNC_EVERY,
+    };
+    let now = foxbot::clock::Clock::now_ms(&foxbot::clock::SystemClock);
+    let report = foxbot::catalog::sync(&db.store, &client, &cfg, now)
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    let run = shop
+        .purchase(&[
+            "--user",
+            "4242",
+            "--product",
+            PUBG,
+            "--note",
+            "player_id=5123",
+        ])
+        .await;
+    let id = recorded_id(&run);
+    assert_eq!(shop.sim.request_count(Endpoint::Product), 0);
+    let p = db.store.purchase(id).await.unwrap().unwrap();
+    assert_eq!(p.unit_price.map(|m| m.to_string()).as_deref(), Some("0.99"));
+    // The catalog still refuses what the intake refuses.
+    let run = shop
+        .purchase(&[
+            "--user",
+            "4242",
+            "--product",
+            PUBG,
+            "--note",
+            "player_id=51\u{200B}23",
+        ])
+        .await;
+    assert_ne!(run.code, 0);
+    assert!(one_line(&run.stderr).contains("U+200B"), "{}", run.stderr);
+    assert_eq!(shop.sim.request_count(Endpoint::Product), 0);
 }
