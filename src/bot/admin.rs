@@ -10,12 +10,10 @@ use super::callback::{Callback, Confirm};
 use super::{HandlerResult, Shop, escape, say, send, t};
 use crate::clock::{Millis, millis};
 use crate::domain::{AlertKind, Language, Money, PurchaseState, UserId};
-use crate::engine::admin::{
-    BalanceReport, DayStats, OrderRef, Outcome, Plan, Preview, Refusal, Retry, Span, Spend,
-    SupplierCost, span,
-};
+use crate::engine::admin::{Outcome, Plan, Preview, Refusal, Retry, SupplierCost};
 use crate::engine::reorder::{Outcome as ReorderOutcome, Refusal as ReorderRefusal};
 use crate::i18n::{self, arg, num};
+use crate::ops::reports::{self, BalanceReport, DayStats, OrderRef, Span, Spend, span};
 use crate::store::{Event, Purchase};
 
 pub use crate::engine::admin::{Action, Seen};
@@ -341,7 +339,13 @@ fn not_found(lang: Language, purchase: i64) -> String {
 // ---------------------------------------------------------------------------
 
 async fn stalled(bot: &Bot, shop: &Shop, chat: ChatId, lang: Language) -> anyhow::Result<()> {
-    let list = shop.engine.stalled(MAX_LISTED).await?;
+    let list = reports::stalled(
+        &shop.store,
+        shop.engine.stall_alert(),
+        shop.now(),
+        MAX_LISTED,
+    )
+    .await?;
     let threshold = span_text(lang, millis(list.threshold));
     if list.total == 0 {
         let text = i18n::text(
@@ -644,7 +648,7 @@ fn outcome_text(lang: Language, purchase: i64, admin: i64, outcome: &Outcome) ->
 // ---------------------------------------------------------------------------
 
 async fn balance(bot: &Bot, shop: &Shop, chat: ChatId, lang: Language) -> anyhow::Result<()> {
-    let report = shop.engine.balance_report().await?;
+    let report = reports::balance_report(&shop.store, &shop.supplier, shop.now()).await?;
     say(bot, chat, balance_text(lang, &report)).await;
     Ok(())
 }
@@ -720,7 +724,7 @@ async fn order(
         say(bot, chat, t(lang, "admin-order-usage")).await;
         return Ok(());
     };
-    let Some(p) = shop.engine.find_purchase(&reference).await? else {
+    let Some(p) = reports::find_purchase(&shop.store, &reference).await? else {
         let text = i18n::text(
             lang,
             "admin-order-not-found",
@@ -866,7 +870,7 @@ fn event_line(e: &Event) -> String {
 // ---------------------------------------------------------------------------
 
 async fn stats(bot: &Bot, shop: &Shop, chat: ChatId, lang: Language) -> anyhow::Result<()> {
-    let today = shop.engine.day_stats().await?;
+    let today = reports::day_stats(&shop.store, shop.now()).await?;
     say(bot, chat, stats_text(lang, &today)).await;
     Ok(())
 }

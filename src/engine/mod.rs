@@ -202,6 +202,11 @@ impl Engine {
         }
     }
 
+    /// The stall alert threshold (`STALL_ALERT_SECS`).
+    pub fn stall_alert(&self) -> Duration {
+        self.inner.cfg.stall_alert
+    }
+
     /// Tells idle workers that new work may be due (a purchase was recorded).
     pub fn wake(&self) {
         self.inner.wake.notify_waiters();
@@ -515,27 +520,14 @@ impl Inner {
             .await
     }
 
-    /// Runs a supplier read, trying again (twice, briefly) if it fails for a
-    /// passing reason: reads change nothing, so they may be repeated. A 429
-    /// needs no extra wait here: the budget already holds every caller.
-    async fn read<T, F, Fut>(&self, mut call: F) -> std::result::Result<T, SupplierError>
+    /// A supplier read, tried again if it fails for a passing reason
+    /// ([`supplier_read`]).
+    async fn read<T, F, Fut>(&self, call: F) -> std::result::Result<T, SupplierError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = std::result::Result<T, SupplierError>>,
     {
-        const TRIES: i64 = 3;
-        let mut tries = 1;
-        loop {
-            match call().await {
-                Err(SupplierError::RetryLater { .. }) if tries < TRIES => {
-                    let pause =
-                        backoff(Duration::from_millis(100), Duration::from_secs(1), tries, 0);
-                    tokio::time::sleep(pause).await;
-                    tries += 1;
-                }
-                outcome => return outcome,
-            }
-        }
+        supplier_read(call).await
     }
 
     /// Exponential in the number of claims, with a per-purchase spread, capped.
@@ -643,6 +635,28 @@ pub(crate) async fn report_corrupt(
             .await?;
     }
     Ok(())
+}
+
+/// Runs a supplier read, trying again (twice, briefly) if it fails for a
+/// passing reason: reads change nothing, so they may be repeated. A 429
+/// needs no extra wait here: the budget already holds every caller.
+pub async fn supplier_read<T, F, Fut>(mut call: F) -> std::result::Result<T, SupplierError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::result::Result<T, SupplierError>>,
+{
+    const TRIES: i64 = 3;
+    let mut tries = 1;
+    loop {
+        match call().await {
+            Err(SupplierError::RetryLater { .. }) if tries < TRIES => {
+                let pause = backoff(Duration::from_millis(100), Duration::from_secs(1), tries, 0);
+                tokio::time::sleep(pause).await;
+                tries += 1;
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// The one backoff: `base × 2^(n-1)`, capped at `max`, spread by up to a

@@ -1,12 +1,14 @@
 //! Running it for real: metrics (every name in `metrics`), the HTTP
 //! listener (`/metrics`, `/healthz`, `/readyz`), liveness heartbeats, and
-//! the incidents pushed to the admin chats, and the ledger audit.
+//! the incidents pushed to the admin chats, the ledger audit, and the
+//! reports the admin commands read.
 
 pub mod audit;
 pub mod health;
 pub mod http;
 pub mod incidents;
 pub mod metrics;
+pub mod reports;
 
 use std::future::Future;
 use std::time::Duration;

@@ -1001,7 +1001,10 @@ async fn blank_codes_are_never_delivered_and_the_purchase_goes_to_a_person(db: &
     );
     let alerts = db.store.alerts_of(id).await.unwrap();
     assert!(alerts.iter().any(|a| a.kind == "dead_letter"), "{alerts:?}");
-    let stalled = rig.engine.stalled(50).await.unwrap();
+    let stalled =
+        foxbot::ops::reports::stalled(&rig.store, rig.engine.stall_alert(), rig.now(), 50)
+            .await
+            .unwrap();
     assert!(
         stalled.purchases.iter().any(|s| s.id == id),
         "visible in /stalled"
