@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use teloxide::Bot;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -42,12 +41,12 @@ impl App {
         let token = config.telegram_token()?.clone();
         let clock: SharedClock = Arc::new(SystemClock);
         let mode = config.shop_mode()?;
-        let store = crate::cli::open_store(&config).await?;
+        let store = open_store(&config).await?;
         store.migrate().await.context("migrating the database")?;
         claim_mode(&store, &config, mode, clock.now_ms()).await?;
 
         let (supplier, demo_supplier) = match &config.foxreload_api_key {
-            Some(_) => (crate::cli::supplier_client(&config)?, None),
+            Some(_) => (supplier_client(&config)?, None),
             None => {
                 let sim = Simulator::start(
                     "127.0.0.1:0".parse()?,
@@ -95,8 +94,7 @@ impl App {
         );
         let mut tasks = engine.spawn(stopped.clone());
 
-        let bot = Bot::new(token.expose_secret()).set_api_url(config.telegram_api_url.clone());
-        let telegram = Arc::new(Telegram::new(bot.clone()));
+        let telegram = Arc::new(Telegram::connect(&token, config.telegram_api_url.clone()));
         let deliverer = Deliverer::new(
             store.clone(),
             telegram.clone(),
@@ -145,46 +143,22 @@ impl App {
             instance_id: config.instance_id.clone(),
             stars_per_usd: config.stars_per_usd,
         });
-        tasks.extend(
-            crate::bot::set_commands_at_start(bot.clone(), shop.admins.clone(), stopped.clone())
-                .await,
-        );
-        tasks.extend(crate::bot::progress_tasks(
-            bot.clone(),
-            shop.clone(),
-            stopped.clone(),
-        ));
-        if !demo {
-            tasks.push(spawn_star_sweep(
-                bot.clone(),
-                shop.clone(),
-                config.stars_sweep,
-                stopped.clone(),
-            ));
-        }
         let webhook = match (&config.webhook_url, &config.webhook_secret) {
-            (Some(url), Some(secret)) => {
-                let (router, task) = crate::bot::webhook(
-                    bot,
-                    shop,
-                    url.clone(),
-                    secret.expose_secret().to_owned(),
-                    stopped.clone(),
-                )
-                .await?;
-                tasks.push(task);
-                Some(router)
-            }
-            _ => {
-                tasks.push(crate::bot::run_polling(
-                    bot,
-                    shop,
-                    config.telegram_poll_silence,
-                    stopped.clone(),
-                ));
-                None
-            }
+            (Some(url), Some(secret)) => Some((url.clone(), secret.expose_secret().to_owned())),
+            _ => None,
         };
+        let (bot_tasks, webhook) = crate::bot::start(
+            &telegram,
+            shop,
+            crate::bot::Listening {
+                stars_sweep: config.stars_sweep,
+                poll_silence: config.telegram_poll_silence,
+                webhook,
+            },
+            stopped.clone(),
+        )
+        .await?;
+        tasks.extend(bot_tasks);
         tasks.push(crate::ops::incidents::spawn(
             store.clone(),
             clock.clone(),
@@ -308,25 +282,46 @@ pub async fn claim_mode(
     Ok(())
 }
 
-/// Sweeps `getStarTransactions` every `every` for payments whose update
-/// was lost.
-fn spawn_star_sweep(
-    bot: Bot,
-    shop: Shop,
-    every: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        while !*shutdown.borrow() {
-            match crate::bot::sweep_star_transactions(&bot, &shop).await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(recovered = n, "Stars sweep recovered lost payments"),
-                Err(e) => tracing::warn!(error = %e, "Stars sweep failed; trying again later"),
-            }
-            tokio::select! {
-                () = tokio::time::sleep(every) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
+/// The supplier client, with the one budget of this process.
+pub fn supplier_client(config: &Config) -> anyhow::Result<FoxReload> {
+    let budget = std::sync::Arc::new(crate::foxreload::Budget::new(config.foxreload_rate_per_min));
+    let options = crate::foxreload::ClientOptions {
+        base_url: config.foxreload_base_url.clone(),
+        api_key: config.foxreload_key()?.clone(),
+        timeout: config.foxreload_timeout,
+        mock_orders: config.foxreload_mock_orders,
+    };
+    Ok(FoxReload::new(options, budget)?)
+}
+
+/// Connects to the configured database.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Store::connect(&config.database_url).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            config.database_url.redacted()
+        )
     })
+}
+
+/// Resolves on SIGINT or SIGTERM (teloxide's own handler only sees SIGINT).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
 }

@@ -7,7 +7,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
-use crate::store::Store;
 
 /// foxbot — a Telegram shop for gift cards and game top-ups, stocked from
 /// FoxReload and paid in Telegram Stars.
@@ -185,14 +184,16 @@ fn short_io(e: &dotenvy::Error) -> String {
 async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Migrate => {
-            let store = open_store(&config).await?;
+            let store = crate::app::open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;
             tracing::info!(database = %config.database_url.redacted(), "database is up to date");
             store.close().await;
             Ok(())
         }
         Command::Run => run(config).await,
-        Command::SupplierSim(args) => crate::foxreload::sim::serve(args).await,
+        Command::SupplierSim(args) => {
+            crate::foxreload::sim::serve(args, crate::app::shutdown_signal()).await
+        }
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Audit(args) => audit(config, args).await,
         Command::Purchase(args) => {
@@ -204,8 +205,8 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
                 .map(crate::intake::IdempotencyKey::parse)
                 .transpose()?;
             let request = args.into_request()?;
-            let supplier = supplier_client(&config)?;
-            let store = open_store(&config).await?;
+            let supplier = crate::app::supplier_client(&config)?;
+            let store = crate::app::open_store(&config).await?;
             store.migrate().await.context("migrating the database")?;
             let now = crate::clock::Clock::now_ms(&crate::clock::SystemClock);
             crate::app::claim_mode(&store, &config, crate::domain::ShopMode::Live, now).await?;
@@ -257,8 +258,8 @@ async fn audit(config: Config, args: AuditArgs) -> anyhow::Result<()> {
         config.telegram_token()?,
         config.telegram_api_url.clone(),
     );
-    let supplier = supplier_client(&config)?;
-    let store = open_store(&config).await?;
+    let supplier = crate::app::supplier_client(&config)?;
+    let store = crate::app::open_store(&config).await?;
     // A demo database's purchases were never the supplier's real orders.
     if let Some(recorded) = store.recorded_mode().await? {
         config.check_database_mode(crate::domain::ShopMode::Live, recorded)?;
@@ -287,61 +288,17 @@ async fn audit(config: Config, args: AuditArgs) -> anyhow::Result<()> {
     }
 }
 
-/// The supplier client, with the one budget of this process.
-pub fn supplier_client(config: &Config) -> anyhow::Result<crate::foxreload::FoxReload> {
-    let budget = std::sync::Arc::new(crate::foxreload::Budget::new(config.foxreload_rate_per_min));
-    let options = crate::foxreload::ClientOptions {
-        base_url: config.foxreload_base_url.clone(),
-        api_key: config.foxreload_key()?.clone(),
-        timeout: config.foxreload_timeout,
-        mock_orders: config.foxreload_mock_orders,
-    };
-    Ok(crate::foxreload::FoxReload::new(options, budget)?)
-}
-
-/// Connects to the configured database.
-pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    Store::connect(&config.database_url).await.with_context(|| {
-        format!(
-            "cannot open the database {}",
-            config.database_url.redacted()
-        )
-    })
-}
-
 async fn run(config: Config) -> anyhow::Result<()> {
     let app = crate::app::App::build(config).await?;
     app.run_until(async {
-        shutdown_signal().await;
+        crate::app::shutdown_signal().await;
         // A second signal while shutting down: stop at once. What was in
         // hand resumes from its committed state at the next start.
         tokio::spawn(async {
-            shutdown_signal().await;
+            crate::app::shutdown_signal().await;
             eprintln!("foxbot: second signal, exiting now");
             std::process::exit(130);
         });
     })
     .await
-}
-
-/// Resolves on SIGINT or SIGTERM (teloxide's own handler only sees SIGINT).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
 }

@@ -325,3 +325,52 @@ async fn send(
 pub fn escape(text: &str) -> String {
     crate::delivery::render::escape(text)
 }
+
+/// How the bot takes its updates and sweeps for lost payments.
+pub struct Listening {
+    /// How often `getStarTransactions` is swept (not in a demo shop).
+    pub stars_sweep: Duration,
+    /// Long polling: `/readyz` fails after this long without a `getUpdates`.
+    pub poll_silence: Duration,
+    /// Webhook mode: the public URL and the shared secret.
+    pub webhook: Option<(reqwest::Url, String)>,
+}
+
+/// Starts everything of the shop that talks to Telegram: the command
+/// menus, the buyers' progress messages and the admins' alerts, the Stars
+/// sweep (not in a demo shop), and the update listener (long polling, or
+/// the webhook, whose route is returned to be served at `HTTP_ADDR`).
+pub async fn start(
+    telegram: &telegram::Telegram,
+    shop: Shop,
+    listening: Listening,
+    stopped: watch::Receiver<bool>,
+) -> anyhow::Result<(Vec<tokio::task::JoinHandle<()>>, Option<axum::Router>)> {
+    let bot = telegram.bot();
+    let mut tasks: Vec<tokio::task::JoinHandle<()>> =
+        set_commands_at_start(bot.clone(), shop.admins.clone(), stopped.clone())
+            .await
+            .into_iter()
+            .collect();
+    tasks.extend(progress_tasks(bot.clone(), shop.clone(), stopped.clone()));
+    if !shop.demo {
+        tasks.push(payments::spawn_star_sweep(
+            bot.clone(),
+            shop.clone(),
+            listening.stars_sweep,
+            stopped.clone(),
+        ));
+    }
+    let router = match listening.webhook {
+        Some((url, secret)) => {
+            let (router, task) = webhook(bot, shop, url, secret, stopped).await?;
+            tasks.push(task);
+            Some(router)
+        }
+        None => {
+            tasks.push(run_polling(bot, shop, listening.poll_silence, stopped));
+            None
+        }
+    };
+    Ok((tasks, router))
+}

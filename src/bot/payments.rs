@@ -645,6 +645,29 @@ pub async fn orphan_alert(
     Ok(Some((text, markup)))
 }
 
+/// Sweeps `getStarTransactions` every `every` for payments whose update
+/// was lost.
+pub(super) fn spawn_star_sweep(
+    bot: Bot,
+    shop: Shop,
+    every: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while !*shutdown.borrow() {
+            match sweep_star_transactions(&bot, &shop).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(recovered = n, "Stars sweep recovered lost payments"),
+                Err(e) => tracing::warn!(error = %e, "Stars sweep failed; trying again later"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,11 @@ impl Telegram {
         Telegram { bot }
     }
 
+    /// The bot itself, for the rest of `bot/`.
+    pub(super) fn bot(&self) -> Bot {
+        self.bot.clone()
+    }
+
     pub fn into_arc(self) -> Arc<Self> {
         Arc::new(self)
     }

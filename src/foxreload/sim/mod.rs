@@ -591,8 +591,12 @@ pub struct SimArgs {
     pub balance_field: BalanceField,
 }
 
-/// Runs a simulator on the system clock until SIGINT or SIGTERM.
-pub async fn serve(args: SimArgs) -> anyhow::Result<()> {
+/// Runs a simulator on the system clock until `stop` resolves (for the
+/// command: SIGINT or SIGTERM).
+pub async fn serve(
+    args: SimArgs,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let options = SimOptions {
         api_key: args.api_key,
         clock: Arc::new(SystemClock),
@@ -612,7 +616,7 @@ pub async fn serve(args: SimArgs) -> anyhow::Result<()> {
     }
     // On stdout, so that whoever started it on port 0 learns the real port.
     println!("FoxReload simulator listening on {}", sim.base_url());
-    crate::cli::shutdown_signal().await;
+    stop.await;
     tracing::info!("FoxReload simulator stopping");
     sim.shutdown();
     Ok(())
