@@ -166,10 +166,27 @@ pub async fn on_button(
     Ok(())
 }
 
+/// The minute (since the epoch) a confirm button made at `now` carries.
+pub(super) fn confirm_minute(now: Millis) -> i64 {
+    now.div_euclid(60_000)
+}
+
+/// Whether a confirmation must be asked (again): none was given, or the
+/// button is more than a day old (then the question starts with why).
+pub(super) fn must_ask(lang: Language, confirmed: Option<i64>, now: Millis) -> Option<String> {
+    match confirmed {
+        None => Some(String::new()),
+        Some(issued) if confirm_expired(issued, now) => {
+            Some(format!("{}\n\n", t(lang, "admin-confirm-expired")))
+        }
+        Some(_) => None,
+    }
+}
+
 /// A confirm button made at `issued` (minutes since the epoch) is pressed
 /// at `now`: more than a day old, or from the future, it is not acted on.
 fn confirm_expired(issued: i64, now: Millis) -> bool {
-    let now_minute = now.div_euclid(60_000);
+    let now_minute = confirm_minute(now);
     issued < now_minute.saturating_sub(CONFIRM_MINUTES)
         || issued > now_minute.saturating_add(CONFIRM_SKEW_MINUTES)
 }
@@ -204,7 +221,7 @@ fn preview_view(
         (Ok(plan), Some(seen)) => {
             let confirm = Confirm {
                 seen,
-                issued_minute: now.div_euclid(60_000),
+                issued_minute: confirm_minute(now),
             };
             (
                 confirmation(lang, &preview.purchase, plan),
@@ -928,7 +945,7 @@ fn stats_text(lang: Language, s: &DayStats) -> String {
 pub fn partial_delivery_buttons(lang: Language, purchase: i64) -> Option<InlineKeyboardMarkup> {
     let reorder = Callback::Reorder {
         purchase,
-        confirmed: false,
+        confirmed: None,
     }
     .data()
     .map(|data| {
@@ -954,7 +971,7 @@ pub async fn on_reorder_button(
     q: &CallbackQuery,
     lang: Language,
     purchase: i64,
-    confirmed: bool,
+    confirmed: Option<i64>,
 ) -> HandlerResult {
     let Some(Press {
         admin,
@@ -964,7 +981,8 @@ pub async fn on_reorder_button(
     else {
         return Ok(());
     };
-    if !confirmed {
+    let now = shop.now();
+    if let Some(why) = must_ask(lang, confirmed, now) {
         let (text, markup) = match shop.engine.reorder_preview(purchase).await {
             Ok(Some(preview)) => match preview.plan {
                 Ok(missing) => {
@@ -987,7 +1005,7 @@ pub async fn on_reorder_button(
                     );
                     let markup = Callback::Reorder {
                         purchase,
-                        confirmed: true,
+                        confirmed: Some(confirm_minute(now)),
                     }
                     .data()
                     .map(|data| {
@@ -995,7 +1013,7 @@ pub async fn on_reorder_button(
                     });
                     (
                         format!(
-                            "{text}\n{}\n\n{}",
+                            "{why}{text}\n{}\n\n{}",
                             supplier_line(lang, &preview.purchase),
                             t(lang, "admin-confirm-hint")
                         ),
@@ -1149,6 +1167,17 @@ mod tests {
         assert!(confirm_expired(minute + 6, now));
         assert!(confirm_expired(0, now));
         assert!(confirm_expired(i64::MAX, now));
+    }
+
+    #[test]
+    fn a_reorder_or_orphan_refund_confirmation_is_asked_again_after_a_day() {
+        let now: Millis = 1_700_000_000_000;
+        let minute = confirm_minute(now);
+        assert_eq!(must_ask(Language::En, None, now).as_deref(), Some(""));
+        assert_eq!(must_ask(Language::En, Some(minute - 60), now), None);
+        let again = must_ask(Language::En, Some(minute - 24 * 60 - 1), now).unwrap();
+        assert!(again.contains("more than a day old"), "{again}");
+        assert!(must_ask(Language::Hi, Some(minute + 60), now).is_some());
     }
 
     #[test]

@@ -40,10 +40,18 @@ pub enum Callback {
     },
     /// An admin's re-order of a purchase's missing units, asked
     /// (`confirmed` false) or confirmed.
-    Reorder { purchase: i64, confirmed: bool },
+    Reorder {
+        purchase: i64,
+        /// Confirmed, by a button made at this minute since the epoch.
+        confirmed: Option<i64>,
+    },
     /// An admin refunds a payment no invoice explains (an orphan charge),
     /// asked (`confirmed` false) or confirmed.
-    OrphanRefund { orphan: i64, confirmed: bool },
+    OrphanRefund {
+        orphan: i64,
+        /// Confirmed, by a button made at this minute since the epoch.
+        confirmed: Option<i64>,
+    },
 }
 
 /// What a confirm button carries: the plan the admin saw and when it was
@@ -126,19 +134,19 @@ impl Callback {
             },
             ["ro", n] => Callback::Reorder {
                 purchase: id(n)?,
-                confirmed: false,
+                confirmed: None,
             },
-            ["roy", n] => Callback::Reorder {
+            ["roy", n, minute] => Callback::Reorder {
                 purchase: id(n)?,
-                confirmed: true,
+                confirmed: Some(canonical(minute)?),
             },
             ["or", n] => Callback::OrphanRefund {
                 orphan: id(n)?,
-                confirmed: false,
+                confirmed: None,
             },
-            ["ory", n] => Callback::OrphanRefund {
+            ["ory", n, minute] => Callback::OrphanRefund {
                 orphan: id(n)?,
-                confirmed: true,
+                confirmed: Some(canonical(minute)?),
             },
             _ => return None,
         })
@@ -175,11 +183,20 @@ impl Callback {
             ),
             Callback::Reorder {
                 purchase,
-                confirmed,
-            } => format!("{}:{purchase}", if *confirmed { "roy" } else { "ro" }),
-            Callback::OrphanRefund { orphan, confirmed } => {
-                format!("{}:{orphan}", if *confirmed { "ory" } else { "or" })
-            }
+                confirmed: None,
+            } => format!("ro:{purchase}"),
+            Callback::Reorder {
+                purchase,
+                confirmed: Some(minute),
+            } => format!("roy:{purchase}:{minute}"),
+            Callback::OrphanRefund {
+                orphan,
+                confirmed: None,
+            } => format!("or:{orphan}"),
+            Callback::OrphanRefund {
+                orphan,
+                confirmed: Some(minute),
+            } => format!("ory:{orphan}:{minute}"),
         };
         (Callback::parse(&data).as_ref() == Some(self)).then_some(data)
     }
@@ -213,15 +230,15 @@ pub async fn on_callback(bot: Bot, shop: Shop, q: CallbackQuery) -> HandlerResul
         } => {
             admin::on_reorder_button(&bot, &shop, &q, lang, purchase, confirmed).await?;
         }
+        Callback::OrphanRefund { orphan, confirmed } => {
+            payments::on_orphan_refund(&bot, &shop, &q, lang, orphan, confirmed).await?;
+        }
         // A buyer's buttons act only in their own private chat: a button
         // on a message forwarded to a group would show codes to the group.
         _ if !own_private_chat(&q) => {
             bot.answer_callback_query(q.id.clone())
                 .text(t(lang, "button-private-only"))
                 .await?;
-        }
-        Callback::OrphanRefund { orphan, confirmed } => {
-            payments::on_orphan_refund(&bot, &shop, &q, lang, orphan, confirmed).await?;
         }
         other => {
             customer::on_button(&bot, &shop, &q, lang, chat, message_id, other).await?;
@@ -283,19 +300,19 @@ mod tests {
             },
             Callback::Reorder {
                 purchase: 7,
-                confirmed: false,
+                confirmed: None,
             },
             Callback::Reorder {
                 purchase: 7,
-                confirmed: true,
+                confirmed: Some(29_400_000),
             },
             Callback::OrphanRefund {
                 orphan: 3,
-                confirmed: true,
+                confirmed: Some(29_400_000),
             },
             Callback::OrphanRefund {
                 orphan: 3,
-                confirmed: false,
+                confirmed: None,
             },
         ];
         for c in all {
@@ -333,6 +350,10 @@ mod tests {
             "ro:0",
             "roy:-3",
             "ro:7:1",
+            "roy:7",
+            "roy:7:029400000",
+            "ory:3",
+            "ory:3:-1",
             &"p:".repeat(40),
             "cat:x:1;DROP TABLE",
         ] {

@@ -549,7 +549,7 @@ pub async fn on_orphan_refund(
     q: &teloxide::types::CallbackQuery,
     lang: Language,
     orphan: i64,
-    confirmed: bool,
+    confirmed: Option<i64>,
 ) -> HandlerResult {
     let Some(super::admin::Press {
         admin,
@@ -570,12 +570,16 @@ pub async fn on_orphan_refund(
         }
         args
     };
-    if !confirmed {
-        let text = i18n::text(lang, "orphan-refund-confirm", &args(None));
+    let now = shop.now();
+    if let Some(why) = super::admin::must_ask(lang, confirmed, now) {
+        let text = format!(
+            "{why}{}",
+            i18n::text(lang, "orphan-refund-confirm", &args(None))
+        );
         let label = i18n::text(lang, "orphan-refund-confirm-button", &args(None));
         let markup = super::Callback::OrphanRefund {
             orphan,
-            confirmed: true,
+            confirmed: Some(super::admin::confirm_minute(now)),
         }
         .data()
         .map(|data| {
@@ -586,7 +590,7 @@ pub async fn on_orphan_refund(
         super::send(bot, chat, text, markup).await;
         return Ok(());
     }
-    let text = match shop.store.refund_orphan(orphan, shop.now()).await {
+    let text = match shop.store.refund_orphan(orphan, now).await {
         Ok(OrphanRefund::Started(p)) => {
             tracing::info!(
                 orphan,
@@ -634,7 +638,7 @@ pub async fn orphan_alert(
     let label = i18n::text(lang, "orphan-refund-button", &args);
     let markup = super::Callback::OrphanRefund {
         orphan,
-        confirmed: false,
+        confirmed: None,
     }
     .data()
     .map(|data| {

@@ -570,7 +570,9 @@ async fn a_short_order_alerts_the_admins_whose_confirmed_reorder_orders_the_rest
     // Someone else pressing the re-order (asked or confirmed) changes nothing.
     let mallory = TgUser::new(666, "Mallory").with_language("en");
     let menu = app.say(&mallory, "/orders").await;
-    for data in [format!("ro:{}", p.id), format!("roy:{}", p.id)] {
+    let minute = chrono::Utc::now().timestamp() / 60;
+    for data in [format!("ro:{}", p.id), format!("roy:{}:{minute}", p.id)] {
+        assert!(foxbot::bot::Callback::parse(&data).is_some(), "{data}");
         let query = app.api.callback(&mallory, menu.message_id, &data);
         let answer = app
             .api
