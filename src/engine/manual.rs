@@ -187,38 +187,17 @@ async fn check(
     // has no request to spare, and a 429 would refuse the purchase. The
     // supplier is asked only about a product the catalog does not hold
     // fresh (never synced, or its row is stale).
-    if let Some(product) = store.product(&req.product).await?
-        && !matches!(
-            product.sellable(now, pricing.max_age),
-            Err(crate::store::Unavailable::Stale)
-        )
-    {
-        return intake::check(
-            &product,
-            req.quantity.get(),
-            &req.note,
-            now,
-            pricing.max_age,
-        )
-        .map_err(|reason| ManualError::Refused {
-            product: product.name.clone(),
-            reason,
-        });
-    }
-    let product = match supplier.product(&req.product).await {
-        Ok(p) => p,
-        Err(e) if e.is_code(&RejectCode::NotFound) => {
-            return Err(ManualError::UnknownProduct(req.product.clone()));
+    let product = match store.product(&req.product).await? {
+        Some(product)
+            if !matches!(
+                product.sellable(now, pricing.max_age),
+                Err(crate::store::Unavailable::Stale)
+            ) =>
+        {
+            product
         }
-        Err(e) => return Err(e.into()),
+        _ => from_supplier(supplier, pricing, req, now).await?,
     };
-    let product = catalog::product_from_supplier(product, pricing, now).map_err(|problem| {
-        ManualError::BadProduct {
-            id: req.product.clone(),
-            problem,
-        }
-    })?;
-    // Just read: fresh at `now`, whatever the maximum age.
     intake::check(
         &product,
         req.quantity.get(),
@@ -229,6 +208,29 @@ async fn check(
     .map_err(|reason| ManualError::Refused {
         product: product.name.clone(),
         reason,
+    })
+}
+
+/// The product as the supplier shows it now, priced as a catalog sync
+/// would (fresh at `now`, whatever the maximum age).
+async fn from_supplier(
+    supplier: &FoxReload,
+    pricing: &CatalogConfig,
+    req: &ManualPurchase,
+    now: Millis,
+) -> Result<crate::store::CatalogProduct, ManualError> {
+    let product = match supplier.product(&req.product).await {
+        Ok(p) => p,
+        Err(e) if e.is_code(&RejectCode::NotFound) => {
+            return Err(ManualError::UnknownProduct(req.product.clone()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    catalog::product_from_supplier(product, pricing, now).map_err(|problem| {
+        ManualError::BadProduct {
+            id: req.product.clone(),
+            problem,
+        }
     })
 }
 
