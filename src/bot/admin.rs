@@ -4,10 +4,10 @@
 //! asks for confirmation, and words the answer.
 
 use teloxide::prelude::*;
-use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
+use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::callback::{Callback, Confirm};
-use super::{HandlerResult, Shop, escape, say, send, t};
+use super::{HandlerResult, Shop, escape, say, send, show, t};
 use crate::clock::{Millis, millis};
 use crate::domain::{AlertKind, Language, Money, PurchaseState, UserId};
 use crate::engine::admin::{Outcome, Plan, Preview, Refusal, Retry, SupplierCost};
@@ -150,19 +150,7 @@ pub async fn on_button(
     };
     // The confirmation becomes the record of what was done (its button
     // goes), or the new plan with a new button.
-    let mut edit = bot
-        .edit_message_text(chat, message, text.clone())
-        .parse_mode(ParseMode::Html);
-    if let Some(markup) = markup.clone() {
-        edit = edit.reply_markup(markup);
-    }
-    match edit.await {
-        Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
-        Err(e) => {
-            tracing::debug!(error = %e, "could not edit the confirmation; sending anew");
-            send(bot, chat, text, markup).await;
-        }
-    }
+    show(bot, chat, Some(message), text, markup).await;
     Ok(())
 }
 
@@ -983,51 +971,7 @@ pub async fn on_reorder_button(
     };
     let now = shop.now();
     if let Some(why) = must_ask(lang, confirmed, now) {
-        let (text, markup) = match shop.engine.reorder_preview(purchase).await {
-            Ok(Some(preview)) => match preview.plan {
-                Ok(missing) => {
-                    let text = i18n::text(
-                        lang,
-                        "admin-confirm-reorder",
-                        &[
-                            ("purchase", num(purchase)),
-                            ("missing", num(missing)),
-                            (
-                                "product",
-                                arg(&escape(&clip(&preview.purchase.product_name))),
-                            ),
-                        ],
-                    );
-                    let label = i18n::text(
-                        lang,
-                        "admin-confirm-reorder-button",
-                        &[("purchase", num(purchase))],
-                    );
-                    let markup = Callback::Reorder {
-                        purchase,
-                        confirmed: Some(confirm_minute(now)),
-                    }
-                    .data()
-                    .map(|data| {
-                        InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(label, data)]])
-                    });
-                    (
-                        format!(
-                            "{why}{text}\n{}\n\n{}",
-                            supplier_line(lang, &preview.purchase),
-                            t(lang, "admin-confirm-hint")
-                        ),
-                        markup,
-                    )
-                }
-                Err(refusal) => (reorder_refused(lang, purchase, &refusal), None),
-            },
-            Ok(None) => (not_found(lang, purchase), None),
-            Err(e) => {
-                tracing::error!(purchase, error = %e, "a re-order preview failed");
-                (t(lang, "admin-failed"), None)
-            }
-        };
+        let (text, markup) = reorder_question(shop, lang, purchase, &why, now).await;
         send(bot, chat, text, markup).await;
         return Ok(());
     }
@@ -1053,18 +997,64 @@ pub async fn on_reorder_button(
         }
     };
     // The confirmation becomes the record of what was done (its button goes).
-    let edited = bot
-        .edit_message_text(chat, message, text.clone())
-        .parse_mode(ParseMode::Html)
-        .await;
-    match edited {
-        Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
+    show(bot, chat, Some(message), text, None).await;
+    Ok(())
+}
+
+/// What a re-order of `purchase` would order, worded, with its confirm
+/// button (made at `now`); `why` opens it when the question is asked again.
+async fn reorder_question(
+    shop: &Shop,
+    lang: Language,
+    purchase: i64,
+    why: &str,
+    now: Millis,
+) -> (String, Option<InlineKeyboardMarkup>) {
+    match shop.engine.reorder_preview(purchase).await {
+        Ok(Some(preview)) => match preview.plan {
+            Ok(missing) => {
+                let text = i18n::text(
+                    lang,
+                    "admin-confirm-reorder",
+                    &[
+                        ("purchase", num(purchase)),
+                        ("missing", num(missing)),
+                        (
+                            "product",
+                            arg(&escape(&clip(&preview.purchase.product_name))),
+                        ),
+                    ],
+                );
+                let label = i18n::text(
+                    lang,
+                    "admin-confirm-reorder-button",
+                    &[("purchase", num(purchase))],
+                );
+                let markup = Callback::Reorder {
+                    purchase,
+                    confirmed: Some(confirm_minute(now)),
+                }
+                .data()
+                .map(|data| {
+                    InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(label, data)]])
+                });
+                (
+                    format!(
+                        "{why}{text}\n{}\n\n{}",
+                        supplier_line(lang, &preview.purchase),
+                        t(lang, "admin-confirm-hint")
+                    ),
+                    markup,
+                )
+            }
+            Err(refusal) => (reorder_refused(lang, purchase, &refusal), None),
+        },
+        Ok(None) => (not_found(lang, purchase), None),
         Err(e) => {
-            tracing::debug!(error = %e, "could not edit the confirmation; sending anew");
-            say(bot, chat, text).await;
+            tracing::error!(purchase, error = %e, "a re-order preview failed");
+            (t(lang, "admin-failed"), None)
         }
     }
-    Ok(())
 }
 
 fn reorder_refused(lang: Language, purchase: i64, refusal: &ReorderRefusal) -> String {

@@ -6,12 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use teloxide::prelude::*;
-use teloxide::types::{
-    CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode,
-};
+use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, MessageId};
 
 use super::callback::Callback;
-use super::{HandlerResult, Shop, admin, escape, payments, say, send, t, user_id};
+use super::{HandlerResult, Shop, admin, escape, payments, say, send, show, t, user_id};
 use crate::domain::{Language, Note, ProductId, PurchaseState, UserId};
 use crate::i18n::{self, arg, num};
 use crate::intake::{self, IntakeError};
@@ -735,31 +733,6 @@ pub async fn on_button(
         Callback::Admin { .. } | Callback::Reorder { .. } | Callback::OrphanRefund { .. } => {}
     }
     Ok(())
-}
-
-/// Replaces the message a button was on (browsing stays one message), or
-/// sends a new one if it cannot be edited.
-async fn show(
-    bot: &Bot,
-    chat: ChatId,
-    message: Option<MessageId>,
-    text: String,
-    markup: Option<InlineKeyboardMarkup>,
-) {
-    if let Some(id) = message {
-        let mut request = bot
-            .edit_message_text(chat, id, text.clone())
-            .parse_mode(ParseMode::Html);
-        if let Some(m) = markup.clone() {
-            request = request.reply_markup(m);
-        }
-        match request.await {
-            Ok(_) => return,
-            Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => return,
-            Err(e) => tracing::debug!(error = %e, "could not edit; sending anew"),
-        }
-    }
-    send(bot, chat, text, markup).await;
 }
 
 #[cfg(test)]

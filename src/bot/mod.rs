@@ -321,6 +321,32 @@ async fn send(
     }
 }
 
+/// Replaces the message a button was on (browsing stays one message; a
+/// confirmation becomes the record of what was done), or sends a new one
+/// if it cannot be edited.
+pub(super) async fn show(
+    bot: &Bot,
+    chat: ChatId,
+    message: Option<teloxide::types::MessageId>,
+    text: String,
+    markup: Option<teloxide::types::InlineKeyboardMarkup>,
+) {
+    if let Some(id) = message {
+        let mut request = bot
+            .edit_message_text(chat, id, text.clone())
+            .parse_mode(ParseMode::Html);
+        if let Some(m) = markup.clone() {
+            request = request.reply_markup(m);
+        }
+        match request.await {
+            Ok(_) => return,
+            Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => return,
+            Err(e) => tracing::debug!(error = %e, "could not edit; sending anew"),
+        }
+    }
+    send(bot, chat, text, markup).await;
+}
+
 /// Escapes text for Telegram's HTML parse mode.
 pub fn escape(text: &str) -> String {
     crate::delivery::render::escape(text)

@@ -607,16 +607,8 @@ pub async fn on_orphan_refund(
             t(lang, "admin-failed")
         }
     };
-    let edited = bot
-        .edit_message_text(chat, message, text.clone())
-        .parse_mode(teloxide::types::ParseMode::Html)
-        .await;
-    match edited {
-        Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
-        Err(_) => {
-            say(bot, chat, text).await;
-        }
-    }
+    // The confirmation becomes the record of what was done (its button goes).
+    super::show(bot, chat, Some(message), text, None).await;
     Ok(())
 }
 
