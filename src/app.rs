@@ -20,6 +20,7 @@ use crate::domain::ShopMode;
 use crate::engine::{Engine, EngineConfig};
 use crate::foxreload::sim::{SimOptions, Simulator};
 use crate::foxreload::{Budget, ClientOptions, FoxReload};
+use crate::runtime::Runtime;
 use crate::store::Store;
 
 /// A running shop.
@@ -40,163 +41,20 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
         let token = config.telegram_token()?.clone();
         let clock: SharedClock = Arc::new(SystemClock);
-        let mode = config.shop_mode()?;
-        let store = open_store(&config).await?;
-        store.migrate().await.context("migrating the database")?;
-        claim_mode(&store, &config, mode, clock.now_ms()).await?;
-
-        let (supplier, demo_supplier) = match &config.foxreload_api_key {
-            Some(_) => (supplier_client(&config)?, None),
-            None => {
-                let sim = Simulator::start(
-                    "127.0.0.1:0".parse()?,
-                    SimOptions {
-                        api_key: "demo".to_owned(),
-                        clock: clock.clone(),
-                        ..SimOptions::default()
-                    },
-                )
-                .await
-                .context("starting the demo supplier")?;
-                let client = FoxReload::new(
-                    ClientOptions {
-                        base_url: sim.base_url().parse()?,
-                        api_key: "demo".to_owned().into(),
-                        timeout: config.foxreload_timeout,
-                        mock_orders: true,
-                    },
-                    Arc::new(Budget::new(config.foxreload_rate_per_min)),
-                )?;
-                tracing::warn!(
-                    "demo mode: no FOXRELOAD_API_KEY, so the built-in simulator is the supplier and no payment is taken"
-                );
-                (client, Some(sim))
-            }
-        };
-        let demo = demo_supplier.is_some();
-        share_budget(&supplier, &store);
-        let budget = supplier.budget();
-        // Installed before any supplier call is counted.
-        crate::ops::metrics::handle();
-        crate::ops::metrics::budget(
-            budget.used_in_window(),
-            budget.rate(),
-            budget.writes_waiting(),
-        );
-        let http_supplier = supplier.clone();
-
+        let store = open_database(&config, clock.now_ms()).await?;
+        let supplier = Supplier::connect(&config, &store, &clock).await?;
         let (stop, stopped) = watch::channel(false);
-        let engine = Engine::new(
-            store.clone(),
-            supplier.clone(),
-            clock.clone(),
-            EngineConfig::from_config(&config),
-        );
-        let mut tasks = engine.spawn(stopped.clone());
-
+        let rt = Runtime::new(store.clone(), clock, config.instance_id.clone(), stopped);
         let telegram = Arc::new(Telegram::connect(&token, config.telegram_api_url.clone()));
-        let deliverer = Deliverer::new(
-            store.clone(),
-            telegram.clone(),
-            clock.clone(),
-            DeliveryConfig {
-                lease: config.lease,
-                retry: Duration::from_secs(2),
-                idle: config.worker_idle,
-                instance_id: config.instance_id.clone(),
-            },
-        );
-        tasks.push(deliverer.spawn(stopped.clone()));
-        let refunder = Refunder::new(
-            store.clone(),
-            telegram.clone(),
-            telegram.clone(),
-            clock.clone(),
-            RefundConfig {
-                lease: config.lease,
-                retry: Duration::from_secs(2),
-                max_retry: Duration::from_secs(300),
-                idle: config.worker_idle,
-                instance_id: config.instance_id.clone(),
-            },
-        );
-        tasks.push(refunder.spawn(stopped.clone()));
 
-        let catalog = CatalogConfig::from_config(&config);
-        tasks.push(crate::catalog::spawn_sync_loop(
-            store.clone(),
-            supplier.clone(),
-            catalog.clone(),
-            clock.clone(),
-            config.instance_id.clone(),
-            stopped.clone(),
-        ));
-
-        let shop = Shop::new(ShopInner {
-            store: store.clone(),
-            clock: clock.clone(),
-            engine,
-            supplier,
-            admins: config.admin_ids.iter().map(|u| u.0).collect(),
-            catalog_max_age: catalog.max_age,
-            demo,
-            instance_id: config.instance_id.clone(),
-            stars_per_usd: config.stars_per_usd,
-        });
-        let webhook = match (&config.webhook_url, &config.webhook_secret) {
-            (Some(url), Some(secret)) => Some((url.clone(), secret.expose_secret().to_owned())),
-            _ => None,
-        };
-        let (bot_tasks, webhook) = crate::bot::start(
-            &telegram,
-            shop,
-            crate::bot::Listening {
-                stars_sweep: config.stars_sweep,
-                poll_silence: config.telegram_poll_silence,
-                webhook,
-            },
-            stopped.clone(),
-        )
-        .await?;
+        let (engine, mut tasks) = start_workers(&rt, &config, &supplier.client, &telegram);
+        let shop = shop(&rt, &config, engine, &supplier);
+        let (bot_tasks, webhook) =
+            crate::bot::start(&telegram, shop, listening(&config), &rt).await?;
         tasks.extend(bot_tasks);
-        tasks.push(crate::ops::incidents::spawn(
-            store.clone(),
-            clock.clone(),
-            config.instance_id.clone(),
-            http_supplier.clone(),
-            stopped.clone(),
-        ));
-        tasks.push(crate::ops::audit::spawn(
-            store.clone(),
-            clock.clone(),
-            config.instance_id.clone(),
-            http_supplier.clone(),
-            // A demo shop takes no Stars: Telegram is not read.
-            (!demo).then(|| telegram.clone() as Arc<dyn crate::ops::audit::StarLedger>),
-            config.stars_per_usd,
-            config.audit_every,
-            stopped.clone(),
-        ));
-        tasks.push(crate::ops::metrics::spawn_event_counter(
-            store.clone(),
-            clock.clone(),
-            config.instance_id.clone(),
-            stopped.clone(),
-        ));
         let http_addr = match config.http_addr {
             Some(addr) => {
-                let state = crate::ops::http::HttpState {
-                    store: store.clone(),
-                    supplier: http_supplier,
-                    clock: clock.clone(),
-                    instance: config.instance_id.clone(),
-                    started_at: clock.now_ms(),
-                };
-                let mut router = crate::ops::http::router(state);
-                if let Some(webhook) = webhook {
-                    router = router.merge(webhook);
-                }
-                let (bound, task) = crate::ops::http::serve(addr, router, stopped.clone()).await?;
+                let (bound, task) = serve_http(&rt, addr, &supplier.client, webhook).await?;
                 tasks.push(task);
                 Some(bound)
             }
@@ -205,7 +63,7 @@ impl App {
         tracing::info!(
             database = %config.database_url.redacted(),
             instance = %config.instance_id,
-            demo,
+            demo = supplier.demo.is_some(),
             "foxbot started"
         );
         Ok(App {
@@ -213,7 +71,7 @@ impl App {
             stop,
             tasks,
             grace: config.lease,
-            demo_supplier,
+            demo_supplier: supplier.demo,
             http_addr,
         })
     }
@@ -252,6 +110,176 @@ impl App {
             sim.shutdown();
         }
     }
+}
+
+/// The database, migrated and recorded as this shop's mode (a demo never
+/// runs on a live database, nor a live shop on a demo one).
+async fn open_database(config: &Config, now: Millis) -> anyhow::Result<Store> {
+    let store = open_store(config).await?;
+    store.migrate().await.context("migrating the database")?;
+    claim_mode(&store, config, config.shop_mode()?, now).await?;
+    Ok(store)
+}
+
+/// The supplier: FoxReload with the configured key, or in a demo the
+/// built-in simulator (kept alive with the app).
+struct Supplier {
+    client: FoxReload,
+    demo: Option<Simulator>,
+}
+
+impl Supplier {
+    async fn connect(
+        config: &Config,
+        store: &Store,
+        clock: &SharedClock,
+    ) -> anyhow::Result<Supplier> {
+        let supplier = match &config.foxreload_api_key {
+            Some(_) => Supplier {
+                client: supplier_client(config)?,
+                demo: None,
+            },
+            None => Supplier::demo(config, clock).await?,
+        };
+        share_budget(&supplier.client, store);
+        // Installed before any supplier call is counted.
+        let budget = supplier.client.budget();
+        crate::telemetry::metrics::handle();
+        crate::telemetry::metrics::budget(
+            budget.used_in_window(),
+            budget.rate(),
+            budget.writes_waiting(),
+        );
+        Ok(supplier)
+    }
+
+    async fn demo(config: &Config, clock: &SharedClock) -> anyhow::Result<Supplier> {
+        let sim = Simulator::start(
+            "127.0.0.1:0".parse()?,
+            SimOptions {
+                api_key: "demo".to_owned(),
+                clock: clock.clone(),
+                ..SimOptions::default()
+            },
+        )
+        .await
+        .context("starting the demo supplier")?;
+        let client = FoxReload::new(
+            ClientOptions {
+                base_url: sim.base_url().parse()?,
+                api_key: "demo".to_owned().into(),
+                timeout: config.foxreload_timeout,
+                mock_orders: true,
+            },
+            Arc::new(Budget::new(config.foxreload_rate_per_min)),
+        )?;
+        tracing::warn!(
+            "demo mode: no FOXRELOAD_API_KEY, so the built-in simulator is the supplier and no payment is taken"
+        );
+        Ok(Supplier {
+            client,
+            demo: Some(sim),
+        })
+    }
+}
+
+/// Every background worker but the bot's: the engine, delivery, refunds,
+/// the catalog sync, incidents, the ledger audit and the metrics counter.
+fn start_workers(
+    rt: &Runtime,
+    config: &Config,
+    supplier: &FoxReload,
+    telegram: &Arc<Telegram>,
+) -> (Engine, Vec<JoinHandle<()>>) {
+    let (store, clock) = (rt.store().clone(), rt.clock().clone());
+    let engine = Engine::new(
+        store.clone(),
+        supplier.clone(),
+        clock.clone(),
+        EngineConfig::from_config(config),
+    );
+    let mut tasks = engine.spawn(rt);
+    let delivery = DeliveryConfig {
+        lease: config.lease,
+        retry: Duration::from_secs(2),
+        idle: config.worker_idle,
+    };
+    let deliverer = Deliverer::new(store.clone(), telegram.clone(), clock.clone(), delivery);
+    tasks.push(deliverer.spawn(rt));
+    let refunds = RefundConfig {
+        lease: config.lease,
+        retry: Duration::from_secs(2),
+        max_retry: Duration::from_secs(300),
+        idle: config.worker_idle,
+    };
+    let refunder = Refunder::new(store, telegram.clone(), telegram.clone(), clock, refunds);
+    tasks.push(refunder.spawn(rt));
+    let catalog = CatalogConfig::from_config(config);
+    tasks.push(crate::catalog::spawn_sync_loop(
+        rt,
+        supplier.clone(),
+        catalog,
+    ));
+    tasks.push(crate::ops::incidents::spawn(rt, supplier.clone()));
+    let demo = config.foxreload_api_key.is_none();
+    let ledgers = crate::ops::audit::Ledgers {
+        supplier: supplier.clone(),
+        // A demo shop takes no Stars: Telegram is not read.
+        stars: (!demo).then(|| telegram.clone() as Arc<dyn crate::ops::audit::StarLedger>),
+        stars_per_usd: config.stars_per_usd,
+    };
+    tasks.push(crate::ops::audit::spawn(rt, ledgers, config.audit_every));
+    tasks.push(crate::ops::counter::spawn(rt));
+    (engine, tasks)
+}
+
+/// What the bot's handlers share.
+fn shop(rt: &Runtime, config: &Config, engine: Engine, supplier: &Supplier) -> Shop {
+    Shop::new(ShopInner {
+        store: rt.store().clone(),
+        clock: rt.clock().clone(),
+        engine,
+        supplier: supplier.client.clone(),
+        admins: config.admin_ids.iter().map(|u| u.0).collect(),
+        catalog_max_age: CatalogConfig::from_config(config).max_age,
+        demo: supplier.demo.is_some(),
+        instance_id: config.instance_id.clone(),
+        stars_per_usd: config.stars_per_usd,
+    })
+}
+
+/// How the bot takes its updates: long polling, or the webhook.
+fn listening(config: &Config) -> crate::bot::Listening {
+    let webhook = match (&config.webhook_url, &config.webhook_secret) {
+        (Some(url), Some(secret)) => Some((url.clone(), secret.expose_secret().to_owned())),
+        _ => None,
+    };
+    crate::bot::Listening {
+        stars_sweep: config.stars_sweep,
+        poll_silence: config.telegram_poll_silence,
+        webhook,
+    }
+}
+
+/// `/metrics`, `/healthz`, `/readyz` (and the webhook's route) at `addr`.
+async fn serve_http(
+    rt: &Runtime,
+    addr: std::net::SocketAddr,
+    supplier: &FoxReload,
+    webhook: Option<axum::Router>,
+) -> anyhow::Result<(std::net::SocketAddr, JoinHandle<()>)> {
+    let state = crate::ops::http::HttpState {
+        store: rt.store().clone(),
+        supplier: supplier.clone(),
+        clock: rt.clock().clone(),
+        instance: rt.instance().to_owned(),
+        started_at: rt.clock().now_ms(),
+    };
+    let mut router = crate::ops::http::router(state);
+    if let Some(webhook) = webhook {
+        router = router.merge(webhook);
+    }
+    crate::ops::http::serve(addr, router, rt.stopped()).await
 }
 
 /// Every process using the supplier key on one PostgreSQL database (the

@@ -40,6 +40,7 @@ use crate::domain::{
 use crate::engine::{Engine, EngineConfig, PerOrder, WatchMode};
 use crate::foxreload::sim::{Endpoint, OrderOutcome, SimOptions, Simulator};
 use crate::foxreload::{Budget, ClientOptions, FoxReload};
+use crate::runtime::Runtime;
 use crate::store::{NewPurchase, PurchaseFilter, Store};
 
 /// Options of `foxbot bench`.
@@ -391,17 +392,17 @@ impl Bench {
         let deliverer = Deliverer::new(
             store.clone(),
             recorder.clone(),
-            clock,
+            clock.clone(),
             DeliveryConfig {
                 lease: scaled(60),
                 retry: scaled(1),
                 idle: scaled(1),
-                instance_id: "bench".to_owned(),
             },
         );
         let (stop, stopped) = watch::channel(false);
-        let mut tasks = engine.spawn(stopped.clone());
-        tasks.push(deliverer.spawn(stopped));
+        let rt = Runtime::new(store.clone(), clock, "bench", stopped);
+        let mut tasks = engine.spawn(&rt);
+        tasks.push(deliverer.spawn(&rt));
         Ok(Bench {
             sim,
             store,

@@ -24,14 +24,14 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::Value;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::clock::{Millis, SharedClock, millis};
+use crate::clock::Millis;
 use crate::config::Config;
 use crate::domain::{Money, Note, Stars};
 use crate::foxreload::model::CursorPage;
 use crate::foxreload::{Category, FoxReload, Product, SupplierError};
+use crate::runtime::{Loop, Pace, Runtime};
 use crate::store::{CatalogUpdate, NewCategory, NewProduct, Store, StoreError};
 
 pub use crate::store::{CatalogCategory, CatalogProduct, NoteField, Unavailable};
@@ -559,92 +559,59 @@ fn clip(text: &str, max: usize) -> String {
 // ---- the sync loop ------------------------------------------------------------
 
 /// Syncs now and then every `cfg.sync_every` (sooner after a sync that left
-/// something stale) until `shutdown`, restarted if it panics. Replicas
-/// sharing a database take turns through a lease: one syncs at a time.
-pub fn spawn_sync_loop<S>(
-    store: Store,
-    supplier: S,
-    cfg: CatalogConfig,
-    clock: SharedClock,
-    instance_id: String,
-    shutdown: watch::Receiver<bool>,
-) -> JoinHandle<()>
+/// something stale). Replicas sharing a database take turns through a
+/// lease, held across two intervals (a replica that dies hands over after
+/// that): one syncs at a time.
+pub fn spawn_sync_loop<S>(rt: &Runtime, supplier: S, cfg: CatalogConfig) -> JoinHandle<()>
 where
     S: CatalogSource + Clone + Send + Sync + 'static,
 {
-    let name = format!("{instance_id}/catalog");
-    tokio::spawn(crate::engine::supervise(
-        name,
-        store.clone(),
-        clock.clone(),
-        shutdown,
-        move |stop| {
-            sync_loop(
-                store.clone(),
-                supplier.clone(),
-                cfg.clone(),
-                clock.clone(),
-                instance_id.clone(),
-                stop,
-            )
-        },
-    ))
+    let (store, clock) = (rt.store().clone(), rt.clock().clone());
+    let spec = Loop::single_role(SYNC_LEASE, cfg.sync_every)
+        .named("catalog")
+        .lease_for(cfg.sync_every.saturating_mul(2))
+        .on_timer();
+    rt.spawn(spec, move |_| {
+        let (store, supplier, cfg, now) =
+            (store.clone(), supplier.clone(), cfg.clone(), clock.now_ms());
+        async move { Ok::<_, std::convert::Infallible>(sync_turn(&store, &supplier, &cfg, now).await) }
+    })
 }
 
-async fn sync_loop<S: CatalogSource>(
-    store: Store,
-    supplier: S,
-    cfg: CatalogConfig,
-    clock: SharedClock,
-    owner: String,
-    mut stop: watch::Receiver<bool>,
-) {
-    // Held across two intervals: a replica that dies hands over after that.
-    let lease = millis(cfg.sync_every.saturating_mul(2));
-    while !*stop.borrow() {
-        let now = clock.now_ms();
-        let wait = match store.hold_lease(SYNC_LEASE, &owner, now, lease).await {
-            Ok(false) => cfg.sync_every,
-            Ok(true) => match sync(&store, &supplier, &cfg, now).await {
-                Ok(report) if report.is_complete() => {
-                    tracing::info!(
-                        categories = report.categories_synced,
-                        products = report.products,
-                        priced = report.priced,
-                        deactivated = report.deactivated,
-                        skipped = report.skipped_rows,
-                        "catalog synced"
-                    );
-                    cfg.sync_every
-                }
-                Ok(report) => {
-                    tracing::warn!(
-                        categories = report.categories_synced,
-                        failed = report.failed.len(),
-                        missing = ?report.missing,
-                        listing_error = ?report.listing_error,
-                        skipped = report.skipped_rows,
-                        "catalog synced in part; what was not read is not sold"
-                    );
-                    cfg.sync_every.min(RETRY_FAILED_SYNC)
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "catalog sync could not be written");
-                    cfg.sync_every.min(RETRY_FAILED_SYNC)
-                }
-            },
-            Err(e) => {
-                tracing::error!(error = %e, "catalog sync lease could not be taken");
-                cfg.sync_every.min(RETRY_FAILED_SYNC)
-            }
-        };
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => {}
+/// One sync, logged; a sync that left something stale is tried again soon.
+async fn sync_turn<S: CatalogSource>(
+    store: &Store,
+    supplier: &S,
+    cfg: &CatalogConfig,
+    now: Millis,
+) -> Pace {
+    match sync(store, supplier, cfg, now).await {
+        Ok(report) if report.is_complete() => {
+            tracing::info!(
+                categories = report.categories_synced,
+                products = report.products,
+                priced = report.priced,
+                deactivated = report.deactivated,
+                skipped = report.skipped_rows,
+                "catalog synced"
+            );
+            Pace::Idle
         }
-    }
-    if let Err(e) = store.drop_lease(SYNC_LEASE, &owner).await {
-        tracing::warn!(error = %e, "catalog sync lease could not be given up");
+        Ok(report) => {
+            tracing::warn!(
+                categories = report.categories_synced,
+                failed = report.failed.len(),
+                missing = ?report.missing,
+                listing_error = ?report.listing_error,
+                skipped = report.skipped_rows,
+                "catalog synced in part; what was not read is not sold"
+            );
+            Pace::After(cfg.sync_every.min(RETRY_FAILED_SYNC))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "catalog sync could not be written");
+            Pace::After(cfg.sync_every.min(RETRY_FAILED_SYNC))
+        }
     }
 }
 

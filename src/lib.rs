@@ -20,5 +20,6 @@ pub mod foxreload;
 pub mod i18n;
 pub mod intake;
 pub mod ops;
+pub mod runtime;
 pub mod store;
 pub mod telemetry;

@@ -2,8 +2,8 @@
 //! later never leaves the shop deaf. Every call that can fail (`getMe`,
 //! `deleteWebhook`, `setWebhook`, `getUpdates`) is tried again with a
 //! capped, jittered backoff until Telegram answers or the process stops; a
-//! panic restarts the loop (`engine::supervise`). `/readyz` hears how it
-//! goes through `ops::health`.
+//! panic restarts the loop (`Runtime::supervise`). `/readyz` hears how it
+//! goes through `runtime::health`.
 //!
 //! Updates reach teloxide's dispatcher through one channel, whatever their
 //! source: our own long-polling loop (teloxide's `Polling` gives no sign
@@ -27,7 +27,8 @@ use tokio::task::JoinHandle;
 use super::telegram::describe;
 use super::{Shop, allowed_updates, schema};
 use crate::clock::Clock;
-use crate::ops::health::{self, ListenerMode};
+use crate::runtime::Runtime;
+use crate::runtime::health::{self, ListenerMode};
 
 /// The longest a long poll waits at Telegram: under the HTTP client's own
 /// 17 s timeout (teloxide's default), or every idle poll would fail.
@@ -47,12 +48,7 @@ type Inbox = Arc<Mutex<mpsc::Receiver<Update>>>;
 /// dispatcher in another, each restarted until the process stops. `/readyz`
 /// fails until both run, and whenever `getUpdates` has not succeeded for
 /// `silence`.
-pub fn run_polling(
-    bot: Bot,
-    shop: Shop,
-    silence: Duration,
-    shutdown: watch::Receiver<bool>,
-) -> JoinHandle<()> {
+pub fn run_polling(bot: Bot, shop: Shop, silence: Duration, rt: &Runtime) -> JoinHandle<()> {
     let instance = shop.instance_id.clone();
     health::listener_expected(&instance, ListenerMode::Polling, silence);
     let (sender, inbox) = mpsc::channel(1);
@@ -60,24 +56,19 @@ pub fn run_polling(
     let long_poll = long_poll_secs(silence);
     let polling = {
         let (bot, instance) = (bot.clone(), instance.clone());
-        crate::engine::supervise(
-            format!("{instance}/telegram-polling"),
-            shop.store.clone(),
-            shop.clock.clone(),
-            shutdown.clone(),
-            move |stop| {
-                poll(
-                    bot.clone(),
-                    sender.clone(),
-                    long_poll,
-                    instance.clone(),
-                    stop,
-                )
-            },
-        )
+        rt.supervise(format!("{instance}/telegram-polling"), move |stop| {
+            poll(
+                bot.clone(),
+                sender.clone(),
+                long_poll,
+                instance.clone(),
+                stop,
+            )
+        })
     };
+    let dispatcher = dispatching(bot, shop, inbox, rt);
     tokio::spawn(async move {
-        tokio::join!(polling, dispatching(bot, shop, inbox, shutdown));
+        let _ = tokio::join!(polling, dispatcher);
         health::listener_retired(&instance);
     })
 }
@@ -91,7 +82,7 @@ pub async fn run_webhook<L>(
     route: L,
     url: reqwest::Url,
     secret: String,
-    shutdown: watch::Receiver<bool>,
+    rt: &Runtime,
 ) -> JoinHandle<()>
 where
     L: UpdateListener<Err = Infallible> + Send + 'static,
@@ -109,7 +100,7 @@ where
     let (sender, inbox) = mpsc::channel(1);
     let inbox: Inbox = Arc::new(Mutex::new(inbox));
     let webhook = {
-        let (bot, instance, mut stop) = (bot.clone(), instance.clone(), shutdown.clone());
+        let (bot, instance, mut stop) = (bot.clone(), instance.clone(), rt.stopped());
         async move {
             let mut failures = 0;
             while !set && !*stop.borrow() {
@@ -128,12 +119,10 @@ where
             }
         }
     };
+    let dispatcher = dispatching(bot, shop, inbox, rt);
+    let forwarding = forward(route, sender, rt.stopped());
     tokio::spawn(async move {
-        tokio::join!(
-            webhook,
-            forward(route, sender, shutdown.clone()),
-            dispatching(bot, shop, inbox, shutdown),
-        );
+        let _ = tokio::join!(webhook, forwarding, dispatcher);
         health::listener_retired(&instance);
     })
 }
@@ -258,12 +247,11 @@ async fn poll(
 }
 
 /// The dispatcher, built again whenever it stops (its `getMe` failed)
-/// until `stop`.
-async fn dispatching(bot: Bot, shop: Shop, inbox: Inbox, shutdown: watch::Receiver<bool>) {
+/// until the runtime stops.
+fn dispatching(bot: Bot, shop: Shop, inbox: Inbox, rt: &Runtime) -> JoinHandle<()> {
     let instance = shop.instance_id.clone();
     let name = format!("{instance}/telegram-dispatcher");
-    let (store, clock) = (shop.store.clone(), shop.clock.clone());
-    crate::engine::supervise(name, store, clock, shutdown, move |mut stop| {
+    rt.supervise(name, move |mut stop| {
         let (bot, shop, inbox, instance) =
             (bot.clone(), shop.clone(), inbox.clone(), instance.clone());
         async move {
@@ -287,7 +275,6 @@ async fn dispatching(bot: Bot, shop: Shop, inbox: Inbox, shutdown: watch::Receiv
             }
         }
     })
-    .await;
 }
 
 /// One dispatcher over the inbox, until `stop` or until its start fails.
@@ -375,7 +362,7 @@ impl<'a> AsUpdateStream<'a> for Inboxed {
 /// the process stops).
 pub(super) async fn pause(stop: &mut watch::Receiver<bool>, failures: i64) {
     let salt = i64::from(std::process::id()).wrapping_add(crate::clock::SystemClock.now_ms());
-    let wait = crate::engine::backoff(RETRY_FIRST, RETRY_MAX, failures, salt);
+    let wait = crate::runtime::backoff(RETRY_FIRST, RETRY_MAX, failures, salt);
     tokio::select! {
         () = tokio::time::sleep(wait) => {}
         _ = stop.wait_for(|s| *s) => {}

@@ -37,6 +37,7 @@ use crate::domain::{Language, UserId};
 use crate::engine::Engine;
 use crate::foxreload::FoxReload;
 use crate::i18n;
+use crate::runtime::Runtime;
 use crate::store::Store;
 
 pub use callback::Callback;
@@ -252,7 +253,7 @@ pub async fn webhook(
     shop: Shop,
     url: reqwest::Url,
     secret: String,
-    shutdown: watch::Receiver<bool>,
+    rt: &Runtime,
 ) -> anyhow::Result<(axum::Router, tokio::task::JoinHandle<()>)> {
     use teloxide::update_listeners::webhooks::{Options, axum_no_setup};
     // The address is not used: the route is served by our own listener.
@@ -260,7 +261,7 @@ pub async fn webhook(
         Options::new(([127, 0, 0, 1], 0).into(), url.clone()).secret_token(secret.clone());
     // Its stop future would delete the webhook, for every replica: unused.
     let (listener, _delete_on_stop, router) = axum_no_setup(options);
-    let task = listener::run_webhook(bot, shop, listener, url, secret.clone(), shutdown).await;
+    let task = listener::run_webhook(bot, shop, listener, url, secret.clone(), rt).await;
     let secret: Arc<str> = secret.into();
     let router = router.layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
@@ -370,31 +371,31 @@ pub async fn start(
     telegram: &telegram::Telegram,
     shop: Shop,
     listening: Listening,
-    stopped: watch::Receiver<bool>,
+    rt: &Runtime,
 ) -> anyhow::Result<(Vec<tokio::task::JoinHandle<()>>, Option<axum::Router>)> {
     let bot = telegram.bot();
     let mut tasks: Vec<tokio::task::JoinHandle<()>> =
-        set_commands_at_start(bot.clone(), shop.admins.clone(), stopped.clone())
+        set_commands_at_start(bot.clone(), shop.admins.clone(), rt.stopped())
             .await
             .into_iter()
             .collect();
-    tasks.extend(progress_tasks(bot.clone(), shop.clone(), stopped.clone()));
+    tasks.extend(progress_tasks(bot.clone(), shop.clone(), rt));
     if !shop.demo {
         tasks.push(payments::spawn_star_sweep(
             bot.clone(),
             shop.clone(),
             listening.stars_sweep,
-            stopped.clone(),
+            rt,
         ));
     }
     let router = match listening.webhook {
         Some((url, secret)) => {
-            let (router, task) = webhook(bot, shop, url, secret, stopped).await?;
+            let (router, task) = webhook(bot, shop, url, secret, rt).await?;
             tasks.push(task);
             Some(router)
         }
         None => {
-            tasks.push(run_polling(bot, shop, listening.poll_silence, stopped));
+            tasks.push(run_polling(bot, shop, listening.poll_silence, rt));
             None
         }
     };

@@ -12,6 +12,7 @@ use super::{HandlerResult, Shop, escape, say, t, user_id};
 use crate::domain::{Language, Note, PurchaseSource, Quantity, UserId};
 use crate::i18n::{self, arg, num};
 use crate::intake;
+use crate::runtime::{Loop, Pace, Runtime};
 use crate::store::{CatalogProduct, NewCheckout, OrphanRefund, PaymentOutcome, StarPayment};
 
 /// Telegram's limits on an invoice.
@@ -647,19 +648,19 @@ pub(super) fn spawn_star_sweep(
     bot: Bot,
     shop: Shop,
     every: std::time::Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    rt: &Runtime,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        while !*shutdown.borrow() {
+    // One replica sweeps at a time: the others would only read the same.
+    let spec = Loop::single_role("stars-sweep", every).on_timer();
+    rt.spawn(spec, move |_| {
+        let (bot, shop) = (bot.clone(), shop.clone());
+        async move {
             match sweep_star_transactions(&bot, &shop).await {
                 Ok(0) => {}
                 Ok(n) => tracing::warn!(recovered = n, "Stars sweep recovered lost payments"),
                 Err(e) => tracing::warn!(error = %e, "Stars sweep failed; trying again later"),
             }
-            tokio::select! {
-                () = tokio::time::sleep(every) => {}
-                _ = shutdown.changed() => {}
-            }
+            Ok::<_, std::convert::Infallible>(Pace::Idle)
         }
     })
 }

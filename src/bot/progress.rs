@@ -8,21 +8,20 @@ use std::time::Duration;
 
 use teloxide::prelude::*;
 use teloxide::types::{MessageId, ParseMode};
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{Shop, escape};
 use crate::domain::{AlertKind, EventKind, PurchaseState, UserId};
 use crate::i18n::{self, arg, num};
-use crate::ops::spawn_single_role;
+use crate::runtime::{Loop, Pace, Runtime};
 use crate::store::EventCursor;
 use crate::store::Purchase;
 
 /// Longest wait between looks when nothing wakes us.
 const IDLE: Duration = Duration::from_secs(2);
 
-/// Starts both tasks; they stop when `shutdown` turns true.
-pub fn spawn(bot: Bot, shop: Shop, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+/// Starts both tasks on `rt`, each held by one process at a time.
+pub fn spawn(bot: Bot, shop: Shop, rt: &Runtime) -> Vec<JoinHandle<()>> {
     let cursor = EventCursor::new(
         shop.store.clone(),
         "bot-progress",
@@ -37,37 +36,15 @@ pub fn spawn(bot: Bot, shop: Shop, shutdown: watch::Receiver<bool>) -> Vec<JoinH
     );
     let progress = {
         let (bot, shop) = (bot.clone(), shop.clone());
-        spawn_single_role(
-            "bot-progress",
-            shop.store.clone(),
-            shop.clock.clone(),
-            shop.instance_id.clone(),
-            IDLE,
-            true,
-            shutdown.clone(),
-            move || {
-                let (bot, shop, cursor) = (bot.clone(), shop.clone(), cursor.clone());
-                async move { progress_step(&bot, &shop, &cursor).await }
-            },
-        )
+        rt.spawn(Loop::single_role("bot-progress", IDLE), move |_| {
+            let (bot, shop, cursor) = (bot.clone(), shop.clone(), cursor.clone());
+            async move { progress_step(&bot, &shop, &cursor).await.map(Pace::worked) }
+        })
     };
-    let alerts = {
-        let store = shop.store.clone();
-        let (clock, instance) = (shop.clock.clone(), shop.instance_id.clone());
-        spawn_single_role(
-            "alert-pusher",
-            store,
-            clock,
-            instance,
-            IDLE,
-            true,
-            shutdown,
-            move || {
-                let (bot, shop) = (bot.clone(), shop.clone());
-                async move { push_alerts(&bot, &shop).await }
-            },
-        )
-    };
+    let alerts = rt.spawn(Loop::single_role("alert-pusher", IDLE), move |_| {
+        let (bot, shop) = (bot.clone(), shop.clone());
+        async move { push_alerts(&bot, &shop).await.map(Pace::worked) }
+    });
     vec![progress, alerts]
 }
 

@@ -168,7 +168,7 @@ impl Notifier for Telegram {
                 Ok(sent) => Ok(i64::from(sent.id.0)),
                 Err(e) => {
                     let class = send_error(&e);
-                    crate::ops::metrics::telegram_send_error(match &class {
+                    crate::telemetry::metrics::telegram_send_error(match &class {
                         SendError::RetryAfter(_) => "rate_limited",
                         SendError::Blocked => "blocked",
                         SendError::NotSent(_) => "not_sent",

@@ -20,13 +20,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
 use crate::domain::{Code, Language, PurchaseState};
 use crate::engine::transitions;
 use crate::i18n::{self, num};
+use crate::runtime::{self, Loop, Pace, Runtime, backoff};
 use crate::store::{
     Cas, Delivery, DeliveryMove, DeliveryState, Purchase, RenderedParts, Store, StoreError,
 };
@@ -83,7 +83,6 @@ pub struct DeliveryConfig {
     /// First wait after a send that did not go; doubles up to a minute.
     pub retry: Duration,
     pub idle: Duration,
-    pub instance_id: String,
 }
 
 #[derive(Clone)]
@@ -121,39 +120,28 @@ impl Deliverer {
     /// can go now. Returns how many were worked (0 or 1).
     pub async fn deliver_once(&self, worker: &str) -> Result<usize> {
         let inner = &self.inner;
-        let now = inner.now();
-        let claim = inner
-            .store
-            .claim_due(
-                worker,
-                &[PurchaseState::Delivering],
-                now,
-                millis(inner.cfg.lease),
-                1,
-            )
-            .await?;
-        crate::engine::report_corrupt(&inner.store, &claim.corrupt, now).await?;
-        let n = claim.purchases.len();
-        for p in claim.purchases {
+        let claimed = runtime::claim(
+            &inner.store,
+            worker,
+            &[PurchaseState::Delivering],
+            inner.cfg.lease,
+            inner.now(),
+        )
+        .await?;
+        let n = claimed.count();
+        for p in claimed.purchases {
             inner.deliver(worker, &p).await?;
         }
         Ok(n)
     }
 
-    /// The delivery loop, restarted if it panics, until `shutdown`.
-    pub fn spawn(&self, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    /// The delivery loop on `rt`.
+    pub fn spawn(&self, rt: &Runtime) -> JoinHandle<()> {
         let me = self.clone();
-        crate::engine::spawn_worker(
-            format!("{}/delivery", self.inner.cfg.instance_id),
-            self.inner.store.clone(),
-            self.inner.clock.clone(),
-            shutdown,
-            self.inner.cfg.idle,
-            move |name| {
-                let me = me.clone();
-                async move { me.deliver_once(&name).await }
-            },
-        )
+        rt.spawn(Loop::worker("delivery", self.inner.cfg.idle), move |name| {
+            let me = me.clone();
+            async move { me.deliver_once(&name).await.map(Pace::worked) }
+        })
     }
 }
 
@@ -446,7 +434,7 @@ impl Inner {
     }
 
     fn backoff(&self, p: &Purchase) -> Duration {
-        crate::engine::backoff(self.cfg.retry, Duration::from_secs(60), p.fence, p.id)
+        backoff(self.cfg.retry, Duration::from_secs(60), p.fence, p.id)
     }
 }
 

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{BoxFuture, Notifier, OutgoingMessage};
@@ -17,6 +16,7 @@ use crate::clock::{Millis, SharedClock, millis};
 use crate::domain::{AlertKind, PurchaseSource, PurchaseState, UserId};
 use crate::engine::transitions;
 use crate::i18n::{self, arg, num};
+use crate::runtime::{self, Loop, Pace, Runtime, backoff};
 use crate::store::{NewRefund, Purchase, RefundState, Store, StoreError};
 
 /// Why a refund call did not confirm.
@@ -52,7 +52,6 @@ pub struct RefundConfig {
     pub retry: Duration,
     pub max_retry: Duration,
     pub idle: Duration,
-    pub instance_id: String,
 }
 
 #[derive(Clone)]
@@ -93,40 +92,28 @@ impl Refunder {
     /// were worked (0 or 1).
     pub async fn refund_once(&self, worker: &str) -> Result<usize> {
         let inner = &self.inner;
-        let now = inner.now();
-        let claim = inner
-            .store
-            .claim_due(
-                worker,
-                &[PurchaseState::Refunding],
-                now,
-                millis(inner.cfg.lease),
-                1,
-            )
-            .await?;
-        // Set aside by the claim; the admins hear of it, as from the engine.
-        crate::engine::report_corrupt(&inner.store, &claim.corrupt, now).await?;
-        let n = claim.purchases.len();
-        for p in claim.purchases {
+        let claimed = runtime::claim(
+            &inner.store,
+            worker,
+            &[PurchaseState::Refunding],
+            inner.cfg.lease,
+            inner.now(),
+        )
+        .await?;
+        let n = claimed.count();
+        for p in claimed.purchases {
             inner.refund(worker, &p).await?;
         }
         Ok(n)
     }
 
-    /// The refund loop, restarted if it panics, until `shutdown`.
-    pub fn spawn(&self, shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    /// The refunds loop on `rt`.
+    pub fn spawn(&self, rt: &Runtime) -> JoinHandle<()> {
         let me = self.clone();
-        crate::engine::spawn_worker(
-            format!("{}/refunds", self.inner.cfg.instance_id),
-            self.inner.store.clone(),
-            self.inner.clock.clone(),
-            shutdown,
-            self.inner.cfg.idle,
-            move |name| {
-                let me = me.clone();
-                async move { me.refund_once(&name).await }
-            },
-        )
+        rt.spawn(Loop::worker("refunds", self.inner.cfg.idle), move |name| {
+            let me = me.clone();
+            async move { me.refund_once(&name).await.map(Pace::worked) }
+        })
     }
 }
 
@@ -166,8 +153,7 @@ impl Inner {
                     .await
             }
             Err(RefundError::Transient(why)) => {
-                let wait =
-                    crate::engine::backoff(self.cfg.retry, self.cfg.max_retry, refund.tries, p.id);
+                let wait = backoff(self.cfg.retry, self.cfg.max_retry, refund.tries, p.id);
                 self.retry(worker, p, refund.id, wait, &why).await
             }
             Err(RefundError::Rejected(why)) => {

@@ -32,13 +32,13 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::Value;
-use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
 use crate::config::Config;
 use crate::domain::{AlertKind, Money, PurchaseState};
 use crate::foxreload::{FoxReload, SupplierError};
+use crate::runtime::{self, Loop, Pace, Runtime, backoff};
 use crate::store::{AttemptState, Cas, Purchase, Store, StoreError, Transition, Tx};
 
 pub use poller::{PerOrder, PollReport, WatchMode};
@@ -181,7 +181,6 @@ struct Inner {
     supplier: FoxReload,
     clock: SharedClock,
     cfg: EngineConfig,
-    wake: Notify,
     balance: Mutex<Option<(Millis, Money)>>,
     /// Per-order timers ([`WatchMode::PerOrder`] only).
     timers: Mutex<std::collections::HashMap<i64, poller::Timer>>,
@@ -195,7 +194,6 @@ impl Engine {
                 supplier,
                 clock,
                 cfg,
-                wake: Notify::new(),
                 balance: Mutex::new(None),
                 timers: Mutex::new(std::collections::HashMap::new()),
             }),
@@ -207,100 +205,56 @@ impl Engine {
         self.inner.cfg.stall_alert
     }
 
-    /// Tells idle workers that new work may be due (a purchase was recorded).
-    pub fn wake(&self) {
-        self.inner.wake.notify_waiters();
-    }
+    /// TEMPORARY (removed once the engine/admin split is merged): workers
+    /// wake at every commit now.
+    pub fn wake(&self) {}
 
-    /// Starts the workers and the poller, each restarted if it panics; they
-    /// stop when `shutdown` turns true.
-    pub fn spawn(&self, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-        let mut tasks = Vec::new();
-        for n in 0..self.inner.cfg.workers.max(1) {
-            let engine = self.clone();
-            let name = format!("{}/w{n}", self.inner.cfg.instance_id);
-            tasks.push(tokio::spawn(supervise(
-                name.clone(),
-                self.inner.store.clone(),
-                self.inner.clock.clone(),
-                shutdown.clone(),
-                move |stop| {
-                    let engine = engine.clone();
-                    let name = name.clone();
-                    async move { engine.run_worker(name, stop).await }
-                },
-            )));
-        }
+    /// Starts the workers and the poller on `rt`; they stop with it.
+    pub fn spawn(&self, rt: &Runtime) -> Vec<JoinHandle<()>> {
+        let cfg = &self.inner.cfg;
+        let mut tasks: Vec<JoinHandle<()>> = (0..cfg.workers.max(1))
+            .map(|n| {
+                let engine = self.clone();
+                rt.spawn(
+                    Loop::worker(format!("w{n}"), cfg.worker_idle),
+                    move |name| {
+                        let engine = engine.clone();
+                        async move { engine.work_once(&name).await.map(Pace::worked) }
+                    },
+                )
+            })
+            .collect();
+        // The poller renews its lease inside each cycle too (a cycle may run
+        // long), as the engine's instance: the loop must hold it as the same.
+        debug_assert_eq!(rt.instance(), cfg.instance_id, "one instance id");
         let engine = self.clone();
-        tasks.push(tokio::spawn(supervise(
-            format!("{}/poller", self.inner.cfg.instance_id),
-            self.inner.store.clone(),
-            self.inner.clock.clone(),
-            shutdown,
-            move |stop| {
-                let engine = engine.clone();
-                async move { engine.run_poller(stop).await }
-            },
-        )));
+        let poller = Loop::single_role(poller::LEASE, cfg.poll_tick())
+            .lease_for((cfg.poll_interval * 3).max(Duration::from_secs(10)))
+            .on_timer();
+        tasks.push(rt.spawn(poller, move |_| {
+            let engine = engine.clone();
+            async move { engine.poll_once().await.map(|_| Pace::Idle) }
+        }));
         tasks
-    }
-
-    async fn run_worker(&self, name: String, mut shutdown: watch::Receiver<bool>) {
-        tracing::debug!(worker = %name, "worker started");
-        while !*shutdown.borrow() {
-            let worked = match self.work_once(&name).await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::error!(worker = %name, error = %e, "worker step failed; backing off");
-                    0
-                }
-            };
-            crate::ops::health::beat(&name, self.inner.now());
-            if worked == 0 {
-                let idle = self.inner.cfg.worker_idle;
-                tokio::select! {
-                    () = tokio::time::sleep(idle) => {}
-                    () = self.inner.wake.notified() => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
-        }
-        crate::ops::health::retire(&name);
-        tracing::debug!(worker = %name, "worker stopped");
     }
 
     /// Claims one due purchase and works it as far as it can go now.
     /// Returns how many purchases were worked (0 or 1).
     pub async fn work_once(&self, worker: &str) -> Result<usize> {
         let inner = &self.inner;
-        let now = inner.now();
-        let lease = millis(inner.cfg.lease);
-        let claim = inner
-            .store
-            .claim_due(worker, ENGINE_STATES, now, lease, 1)
-            .await?;
-        inner.report_corrupt(&claim.corrupt).await?;
-        let count = claim.purchases.len() + claim.corrupt.len();
-        for p in claim.purchases {
+        let claimed = runtime::claim(
+            &inner.store,
+            worker,
+            ENGINE_STATES,
+            inner.cfg.lease,
+            inner.now(),
+        )
+        .await?;
+        let count = claimed.count();
+        for p in claimed.purchases {
             inner.work(worker, p).await?;
         }
         Ok(count)
-    }
-
-    async fn run_poller(&self, mut shutdown: watch::Receiver<bool>) {
-        let owner = self.inner.cfg.instance_id.clone();
-        while !*shutdown.borrow() {
-            if let Err(e) = self.poll_once().await {
-                tracing::error!(error = %e, "poller cycle failed");
-            }
-            crate::ops::health::beat(&format!("{owner}/poller"), self.inner.now());
-            tokio::select! {
-                () = tokio::time::sleep(self.inner.cfg.poll_tick()) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-        crate::ops::health::retire(&format!("{owner}/poller"));
-        let _ = self.inner.store.drop_lease(poller::LEASE, &owner).await;
     }
 
     /// One poller cycle, if this process holds the poller lease: watches
@@ -345,102 +299,6 @@ pub(crate) async fn dead_letter_in(
     tx.raise_alert(AlertKind::DeadLetter, Some(p.id), Some(&key), &text, now)
         .await?;
     Ok(true)
-}
-
-/// A worker loop under [`supervise`]: runs `step` (which claims and works
-/// what is due, returning how many) until `shutdown`, idling whenever
-/// nothing was due or the step failed, until `idle` has passed or another
-/// task of this process committed a transaction (which may have made work
-/// due: a completed order to deliver). Another process's work is found
-/// when `idle` runs out.
-pub fn spawn_worker<F, Fut>(
-    name: String,
-    store: Store,
-    clock: SharedClock,
-    shutdown: watch::Receiver<bool>,
-    idle: Duration,
-    step: F,
-) -> JoinHandle<()>
-where
-    F: Fn(String) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = std::result::Result<usize, StoreError>> + Send + 'static,
-{
-    let task_name = name.clone();
-    let watched = store.clone();
-    tokio::spawn(supervise(name, store, clock, shutdown, move |mut stop| {
-        let step = step.clone();
-        let name = task_name.clone();
-        let store = watched.clone();
-        async move {
-            while !*stop.borrow() {
-                // Listening before the step: work committed by another task
-                // while this one found nothing is not missed until `idle`.
-                let committed = store.committed();
-                tokio::pin!(committed);
-                committed.as_mut().enable();
-                let worked = match step(name.clone()).await {
-                    Ok(n) => n,
-                    Err(e) => {
-                        tracing::error!(task = %name, error = %e, "step failed; backing off");
-                        0
-                    }
-                };
-                crate::ops::health::beat(
-                    &name,
-                    crate::clock::Clock::now_ms(&crate::clock::SystemClock),
-                );
-                if worked == 0 {
-                    tokio::select! {
-                        () = tokio::time::sleep(idle) => {}
-                        () = committed => {}
-                        _ = stop.changed() => {}
-                    }
-                }
-            }
-            crate::ops::health::retire(&name);
-        }
-    }))
-}
-
-/// Runs `task` until `shutdown`, starting it again (after a pause, with an
-/// admin alert) if it panics: one bad purchase must not silently stop a
-/// worker for good.
-pub async fn supervise<F, Fut>(
-    name: String,
-    store: Store,
-    clock: SharedClock,
-    shutdown: watch::Receiver<bool>,
-    mut task: F,
-) where
-    F: FnMut(watch::Receiver<bool>) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let mut restarts: i64 = 0;
-    loop {
-        let outcome = tokio::spawn(task(shutdown.clone())).await;
-        let Err(e) = outcome else { return };
-        if !e.is_panic() || *shutdown.borrow() {
-            return;
-        }
-        restarts += 1;
-        tracing::error!(task = %name, restarts, "task panicked; restarting it");
-        let now = clock.now_ms();
-        let key = format!("worker_panic:{name}:{}", now / 3_600_000);
-        let text = format!("{name} panicked and was restarted ({restarts} so far). See the logs.");
-        if let Err(e) = store
-            .raise_alert(AlertKind::WorkerPanic, None, Some(&key), &text, now)
-            .await
-        {
-            tracing::error!(error = %e, "could not raise the panic alert");
-        }
-        tokio::time::sleep(backoff(
-            Duration::from_millis(200),
-            Duration::from_secs(30),
-            restarts,
-            0,
-        ))
-        .await;
-    }
 }
 
 impl Inner {
@@ -612,29 +470,8 @@ impl Inner {
     /// Rows that could not be read: set aside (never claimed again until a
     /// person repairs them) and reported once each.
     async fn report_corrupt(&self, corrupt: &[crate::store::CorruptRow]) -> Result<()> {
-        Ok(report_corrupt(&self.store, corrupt, self.now()).await?)
+        Ok(runtime::report_corrupt(&self.store, corrupt, self.now()).await?)
     }
-}
-
-/// Rows a claim or a listing could not read: logged, and reported to the
-/// admins once each (every worker that claims purchases calls this).
-pub(crate) async fn report_corrupt(
-    store: &Store,
-    corrupt: &[crate::store::CorruptRow],
-    now: Millis,
-) -> std::result::Result<(), StoreError> {
-    for row in corrupt {
-        tracing::error!(purchase = row.id, problem = %row.problem, "corrupt purchase row set aside");
-        let text = format!(
-            "Purchase #{} cannot be read ({}); it is set aside until repaired.",
-            row.id, row.problem
-        );
-        let key = format!("corrupt:{}", row.id);
-        store
-            .raise_alert(AlertKind::CorruptRow, Some(row.id), Some(&key), &text, now)
-            .await?;
-    }
-    Ok(())
 }
 
 /// Runs a supplier read, trying again (twice, briefly) if it fails for a
@@ -656,30 +493,5 @@ where
             }
             outcome => return outcome,
         }
-    }
-}
-
-/// The one backoff: `base × 2^(n-1)`, capped at `max`, spread by up to a
-/// quarter from `salt` so retries of many purchases do not line up.
-pub fn backoff(base: Duration, max: Duration, n: i64, salt: i64) -> Duration {
-    let exp = u32::try_from(n.clamp(1, 20) - 1).unwrap_or(0);
-    let raw = base.saturating_mul(1u32 << exp).min(max);
-    let spread = (salt.unsigned_abs() % 25) as u32; // 0..24 percent
-    (raw + raw * spread / 100).min(max)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let base = Duration::from_millis(100);
-        let max = Duration::from_secs(3);
-        assert_eq!(backoff(base, max, 1, 0), base);
-        assert_eq!(backoff(base, max, 3, 0), Duration::from_millis(400));
-        assert_eq!(backoff(base, max, 30, 7), max);
-        assert!(backoff(base, max, 2, 20) > Duration::from_millis(200));
-        assert!(backoff(base, max, i64::MIN, i64::MIN) >= base);
     }
 }

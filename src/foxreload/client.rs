@@ -221,7 +221,7 @@ impl FoxReload {
     pub async fn balances(&self) -> Result<Vec<Balance>, SupplierError> {
         let balances: Vec<Balance> = self.get("api/access/me/balances/", &[]).await?;
         for b in &balances {
-            crate::ops::metrics::supplier_balance(&b.currency, b.amount.decimal());
+            crate::telemetry::metrics::supplier_balance(&b.currency, b.amount.decimal());
         }
         Ok(balances)
     }
@@ -333,8 +333,8 @@ impl FoxReload {
             }
             Err(SupplierError::RetryLater { .. }) => "unavailable",
         };
-        crate::ops::metrics::supplier_request(endpoint, outcome, started.elapsed());
-        crate::ops::metrics::budget(
+        crate::telemetry::metrics::supplier_request(endpoint, outcome, started.elapsed());
+        crate::telemetry::metrics::budget(
             self.budget.used_in_window(),
             self.budget.rate(),
             self.budget.writes_waiting(),

@@ -19,6 +19,7 @@ use crate::clock::{BoxFuture, Millis, millis};
 use crate::domain::{Language, Money, PurchaseState, SupplierOrderId};
 use crate::foxreload::{FoxReload, OrderStatus, RejectCode, SupplierError};
 use crate::i18n::{self, arg, num};
+use crate::runtime::{Loop, Pace, Runtime};
 use crate::store::{AuditPurchase, Store};
 
 /// The period `foxbot audit` and `/audit` look at unless told otherwise.
@@ -798,7 +799,7 @@ pub async fn run(sources: &Sources<'_>, period: Duration, now: Millis) -> anyhow
     let since = now.saturating_sub(millis(period));
     let facts = gather(sources, since, now).await?;
     let report = classify(&facts);
-    crate::ops::metrics::ledger_anomalies(report.anomaly_count());
+    crate::telemetry::metrics::ledger_anomalies(report.anomaly_count());
     Ok(report)
 }
 
@@ -806,60 +807,50 @@ pub async fn run(sources: &Sources<'_>, period: Duration, now: Millis) -> anyhow
 /// a time (the lease `audit`), so that `foxbot_ledger_anomalies` and its
 /// alert follow the ledger. The first run is one period after the start:
 /// a restart does not make the supplier and Telegram read again at once.
-#[allow(clippy::too_many_arguments)] // each is one plain setting of the task
-pub fn spawn(
-    store: Store,
-    clock: crate::clock::SharedClock,
-    instance: String,
-    supplier: FoxReload,
-    stars: Option<std::sync::Arc<dyn StarLedger>>,
-    stars_per_usd: Decimal,
-    every: Duration,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
+pub fn spawn(rt: &Runtime, ledgers: Ledgers, every: Duration) -> tokio::task::JoinHandle<()> {
+    let (store, clock) = (rt.store().clone(), rt.clock().clone());
     let next = std::sync::Arc::new(std::sync::Mutex::new(
         clock.now_ms().saturating_add(millis(every)),
     ));
-    let (step_store, step_clock) = (store.clone(), clock.clone());
-    crate::ops::spawn_single_role(
-        "audit",
-        store,
-        clock,
-        instance,
-        every.min(Duration::from_secs(60)),
-        false,
-        shutdown,
-        move || {
-            let (store, clock, supplier) =
-                (step_store.clone(), step_clock.clone(), supplier.clone());
-            let (stars, next) = (stars.clone(), next.clone());
-            async move {
-                let now = clock.now_ms();
-                let due = {
-                    let next = next.lock().unwrap_or_else(|p| p.into_inner());
-                    now >= *next
-                };
-                if !due {
-                    return Ok(0);
-                }
-                let sources = Sources {
-                    store: &store,
-                    supplier: &supplier,
-                    stars: stars.as_deref(),
-                    stars_per_usd,
-                };
-                let report = run(&sources, DEFAULT_SINCE, now).await?;
-                *next.lock().unwrap_or_else(|p| p.into_inner()) =
-                    clock.now_ms().saturating_add(millis(every));
-                match report.anomaly_count() {
-                    0 => tracing::info!("ledger audit: no anomaly"),
-                    n => tracing::error!(anomalies = n, "ledger audit found anomalies"),
-                }
-                // Done for this period: idle until the next check.
-                Ok(0)
+    let spec = Loop::single_role("audit", every.min(Duration::from_secs(60))).on_timer();
+    rt.spawn(spec, move |_| {
+        let (store, clock, ledgers, next) =
+            (store.clone(), clock.clone(), ledgers.clone(), next.clone());
+        async move {
+            let now = clock.now_ms();
+            let due = {
+                let next = next.lock().unwrap_or_else(|p| p.into_inner());
+                now >= *next
+            };
+            if !due {
+                return Ok(Pace::Idle);
             }
-        },
-    )
+            let sources = Sources {
+                store: &store,
+                supplier: &ledgers.supplier,
+                stars: ledgers.stars.as_deref(),
+                stars_per_usd: ledgers.stars_per_usd,
+            };
+            let report = run(&sources, DEFAULT_SINCE, now).await?;
+            *next.lock().unwrap_or_else(|p| p.into_inner()) =
+                clock.now_ms().saturating_add(millis(every));
+            match report.anomaly_count() {
+                0 => tracing::info!("ledger audit: no anomaly"),
+                n => tracing::error!(anomalies = n, "ledger audit found anomalies"),
+            }
+            // Done for this period: idle until the next check.
+            Ok::<_, anyhow::Error>(Pace::Idle)
+        }
+    })
+}
+
+/// What the periodic audit reads besides the database.
+#[derive(Clone)]
+pub struct Ledgers {
+    pub supplier: FoxReload,
+    /// Telegram's Star transactions; none in a demo (it takes no Stars).
+    pub stars: Option<std::sync::Arc<dyn StarLedger>>,
+    pub stars_per_usd: Decimal,
 }
 
 // ---------------------------------------------------------------------------

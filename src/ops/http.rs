@@ -56,11 +56,11 @@ async fn readyz(State(s): State<HttpState>) -> impl IntoResponse {
         Ok(Err(_)) => failing.push("database: not answering".to_owned()),
         Err(_) => failing.push("database: no answer within 2 s".to_owned()),
     }
-    let stale = crate::ops::health::stale(&s.instance, now, millis(WORKER_SILENCE));
+    let stale = crate::runtime::health::stale(&s.instance, now, millis(WORKER_SILENCE));
     if !stale.is_empty() {
         failing.push(format!("workers not ticking: {}", stale.join(", ")));
     }
-    if let Some(problem) = crate::ops::health::listener_problem(&s.instance, now) {
+    if let Some(problem) = crate::runtime::health::listener_problem(&s.instance, now) {
         failing.push(problem);
     }
     let silence = millis(SUPPLIER_SILENCE);
@@ -79,12 +79,12 @@ async fn readyz(State(s): State<HttpState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
-    let handle = crate::ops::metrics::handle();
-    if let Err(e) = crate::ops::metrics::refresh_gauges(&s.store).await {
+    let handle = crate::telemetry::metrics::handle();
+    if let Err(e) = crate::telemetry::metrics::refresh_gauges(&s.store).await {
         tracing::warn!(error = %e, "metrics: purchase counts not read");
     }
     let budget = s.supplier.budget();
-    crate::ops::metrics::budget(
+    crate::telemetry::metrics::budget(
         budget.used_in_window(),
         budget.rate(),
         budget.writes_waiting(),

@@ -6,11 +6,11 @@
 
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::clock::{Millis, SharedClock, millis};
+use crate::clock::{Millis, millis};
 use crate::domain::AlertKind;
+use crate::runtime::{Loop, Pace, Runtime};
 use crate::store::{IncidentFacts, Store, StoreError};
 
 /// How often the conditions are judged.
@@ -120,25 +120,13 @@ const BALANCE_EVERY: Duration = Duration::from_secs(4 * 60 + 30);
 
 /// Judges the conditions every [`EVERY`], in one process at a time, and
 /// reads the supplier balance every [`BALANCE_EVERY`] for `/metrics`.
-pub fn spawn(
-    store: Store,
-    clock: SharedClock,
-    instance: String,
-    supplier: crate::foxreload::FoxReload,
-    shutdown: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    let (step_store, step_clock) = (store.clone(), clock.clone());
+pub fn spawn(rt: &Runtime, supplier: crate::foxreload::FoxReload) -> JoinHandle<()> {
+    let (store, clock) = (rt.store().clone(), rt.clock().clone());
     let balance_read_at = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
-    crate::ops::spawn_single_role(
-        "incidents",
-        store,
-        clock,
-        instance,
-        EVERY,
-        false,
-        shutdown,
-        move || {
-            let (store, now) = (step_store.clone(), step_clock.now_ms());
+    rt.spawn(
+        Loop::single_role("incidents", EVERY).on_timer(),
+        move |_| {
+            let (store, now) = (store.clone(), clock.now_ms());
             let (supplier, read_at) = (supplier.clone(), balance_read_at.clone());
             async move {
                 let last = read_at.load(std::sync::atomic::Ordering::Relaxed);
@@ -155,7 +143,7 @@ pub fn spawn(
                     }
                 }
                 // Judged once a turn, however much was announced.
-                evaluate(&store, now).await.map(|_| 0).map_err(Into::into)
+                evaluate(&store, now).await.map(|_| Pace::Idle)
             }
         },
     )

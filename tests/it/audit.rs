@@ -256,7 +256,7 @@ async fn the_background_audit_sets_the_anomaly_gauge_on_its_own(db: &TestDb) {
         stray_paid_order(&app).await;
     }
     crate::support::wait_for("the background audit to count them", WAIT, || async {
-        let body = foxbot::ops::metrics::handle().render();
+        let body = foxbot::telemetry::metrics::handle().render();
         body.lines()
             .any(|l| l == "foxbot_ledger_anomalies 3")
             .then_some(())

@@ -11,11 +11,12 @@ use foxbot::catalog::{
     self, CatalogConfig, CatalogProduct, CatalogSource, NoteField, ProductPage, SyncReport,
     Unavailable,
 };
-use foxbot::clock::{ManualClock, SharedClock};
+use foxbot::clock::ManualClock;
 use foxbot::domain::{Money, ProductId, Stars};
 use foxbot::foxreload::model::CursorPage;
 use foxbot::foxreload::sim::{Endpoint, Fault, SimOptions, Simulator};
 use foxbot::foxreload::{Category, FoxReload, SupplierError};
+use foxbot::runtime::Runtime;
 use foxbot::store::Store;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -563,14 +564,8 @@ async fn the_sync_loop_syncs_at_start_and_stops_on_shutdown(db: &TestDb) {
     let shop = shop(db).await;
     let clock = ManualClock::starting_now();
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let task = catalog::spawn_sync_loop(
-        shop.store.clone(),
-        shop.supplier.clone(),
-        config(&[]),
-        clock.clone() as SharedClock,
-        "test".to_owned(),
-        shutdown,
-    );
+    let rt = Runtime::new(shop.store.clone(), clock.clone(), "test", shutdown);
+    let task = catalog::spawn_sync_loop(&rt, shop.supplier.clone(), config(&[]));
     let store = shop.store.clone();
     let t0 = foxbot::clock::Clock::now_ms(&*clock);
     wait_for("the first sync", Duration::from_secs(20), || {

@@ -14,6 +14,7 @@ use foxbot::delivery::{Deliverer, DeliveryConfig};
 use foxbot::domain::{ClientRef, Language, Money, Note, ProductId, Quantity, UserId};
 use foxbot::engine::{Engine, EngineConfig};
 use foxbot::foxreload::sim::{Fault, ListShape, OrderOutcome, SimOptions, Simulator};
+use foxbot::runtime::Runtime;
 use foxbot::store::NewPurchase;
 use rust_decimal::Decimal;
 
@@ -347,7 +348,8 @@ async fn start(db: &TestDb, sim: &Simulator, clock: &Arc<dyn Clock>) -> Running 
             clock.clone(),
             config(instance),
         );
-        tasks.extend(engine.spawn(stopped.clone()));
+        let rt = Runtime::new(store.clone(), clock.clone(), instance, stopped.clone());
+        tasks.extend(engine.spawn(&rt));
         let deliverer = Deliverer::new(
             store.clone(),
             notifier.clone(),
@@ -356,10 +358,9 @@ async fn start(db: &TestDb, sim: &Simulator, clock: &Arc<dyn Clock>) -> Running 
                 lease: Duration::from_secs(2),
                 retry: Duration::from_millis(100),
                 idle: Duration::from_millis(20),
-                instance_id: instance.to_owned(),
             },
         );
-        tasks.push(deliverer.spawn(stopped.clone()));
+        tasks.push(deliverer.spawn(&rt));
         let refunder = Refunder::new(
             store,
             payments.clone(),
@@ -370,10 +371,9 @@ async fn start(db: &TestDb, sim: &Simulator, clock: &Arc<dyn Clock>) -> Running 
                 retry: Duration::from_millis(100),
                 max_retry: Duration::from_secs(1),
                 idle: Duration::from_millis(20),
-                instance_id: instance.to_owned(),
             },
         );
-        tasks.push(refunder.spawn(stopped.clone()));
+        tasks.push(refunder.spawn(&rt));
         engines.push(engine);
     }
     let engines: [Engine; 2] = engines.try_into().unwrap_or_else(|_| unreachable!());

@@ -41,24 +41,18 @@ struct Setup {
     deliverer: Deliverer,
 }
 
-fn config(instance: &str) -> DeliveryConfig {
+fn config() -> DeliveryConfig {
     DeliveryConfig {
         lease: Duration::from_secs(60),
         retry: Duration::from_secs(2),
         idle: Duration::from_millis(20),
-        instance_id: instance.to_owned(),
     }
 }
 
 fn setup(db: &TestDb) -> Setup {
     let clock = ManualClock::starting_now();
     let notifier = Arc::new(FakeNotifier::default());
-    let deliverer = Deliverer::new(
-        db.store.clone(),
-        notifier.clone(),
-        clock.clone(),
-        config("d"),
-    );
+    let deliverer = Deliverer::new(db.store.clone(), notifier.clone(), clock.clone(), config());
     Setup {
         store: db.store.clone(),
         clock,
@@ -161,7 +155,7 @@ async fn the_same_completed_order_seen_by_two_workers_sends_one_message(db: &Tes
         db.another_store().await,
         s.notifier.clone(),
         s.clock.clone(),
-        config("e"),
+        config(),
     );
     for _ in 0..5 {
         let (a, b) = tokio::join!(s.deliverer.deliver_once("d/w0"), other.deliver_once("e/w0"));

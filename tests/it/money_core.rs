@@ -544,21 +544,18 @@ async fn a_worker_that_panics_is_restarted_and_reported(db: &TestDb) {
     let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let counted = runs.clone();
-    foxbot::engine::supervise(
-        "test/w0".to_owned(),
-        db.store.clone(),
-        Arc::new(foxbot::clock::SystemClock),
-        stopped,
-        move |_| {
-            let n = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            async move {
-                if n == 0 {
-                    panic!("a bug in one step");
-                }
+    let clock = Arc::new(foxbot::clock::SystemClock);
+    let rt = foxbot::runtime::Runtime::new(db.store.clone(), clock, "test", stopped);
+    rt.supervise("test/w0".to_owned(), move |_| {
+        let n = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            if n == 0 {
+                panic!("a bug in one step");
             }
-        },
-    )
-    .await;
+        }
+    })
+    .await
+    .unwrap();
     assert_eq!(
         runs.load(std::sync::atomic::Ordering::SeqCst),
         2,

@@ -297,10 +297,10 @@ async fn a_fresh_process_exports_every_metric_at_zero_from_its_first_scrape() {
     })
     .await;
     let known_later = [
-        foxbot::ops::metrics::SUPPLIER_BALANCE,
-        foxbot::ops::metrics::TICK,
+        foxbot::telemetry::metrics::SUPPLIER_BALANCE,
+        foxbot::telemetry::metrics::TICK,
     ];
-    for name in foxbot::ops::metrics::ALL {
+    for name in foxbot::telemetry::metrics::ALL {
         if !known_later.contains(name) {
             assert!(
                 body.lines().any(|l| l.starts_with(name)),

@@ -33,13 +33,12 @@ struct Setup {
     refunder: Refunder,
 }
 
-fn config(instance: &str) -> RefundConfig {
+fn config() -> RefundConfig {
     RefundConfig {
         lease: Duration::from_secs(60),
         retry: Duration::from_secs(5),
         max_retry: Duration::from_secs(300),
         idle: Duration::from_millis(20),
-        instance_id: instance.to_owned(),
     }
 }
 
@@ -52,7 +51,7 @@ fn setup(db: &TestDb) -> Setup {
         payments.clone(),
         notifier.clone(),
         clock.clone(),
-        config("r"),
+        config(),
     );
     Setup {
         store: db.store.clone(),
@@ -127,7 +126,7 @@ async fn two_workers_racing_call_refund_once(db: &TestDb) {
         s.payments.clone(),
         s.notifier.clone(),
         s.clock.clone(),
-        config("q"),
+        config(),
     );
     for _ in 0..4 {
         let (a, b) = tokio::join!(s.refunder.refund_once("r/w0"), other.refund_once("q/w0"));

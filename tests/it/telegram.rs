@@ -94,7 +94,6 @@ async fn a_refund_through_telegram_5xx_pages_and_dropped_connections_ends_refund
             retry: Duration::from_secs(5),
             max_retry: Duration::from_secs(300),
             idle: Duration::from_millis(20),
-            instance_id: "r".to_owned(),
         },
     );
     let mut np = new_purchase(user.id, "product_psn_pin", 1, &[]);
@@ -141,7 +140,6 @@ async fn a_delivery_through_telegram_5xx_pages_is_sent_once_never_dead_lettered(
             lease: Duration::from_secs(60),
             retry: Duration::from_secs(2),
             idle: Duration::from_millis(20),
-            instance_id: "d".to_owned(),
         },
     );
     let now = clock.now_ms();

@@ -18,7 +18,7 @@ pub fn beat(name: &str, now: Millis) {
     if let Ok(mut beats) = BEATS.lock() {
         beats.insert(name.to_owned(), now);
     }
-    crate::ops::metrics::tick(name, now);
+    crate::telemetry::metrics::tick(name, now);
 }
 
 /// The task `name` stopped for good (a clean shutdown): no longer expected.

@@ -1,5 +1,9 @@
-//! Logging setup. Log lines never carry codes, keys or tokens: secrets are
-//! `SecretString`s and codes are only ever rendered into Telegram messages.
+//! What the shop tells its operators: logs and metrics. Log lines never
+//! carry codes, keys or tokens: secrets are `SecretString`s and codes are
+//! only ever rendered into Telegram messages. Every metric name is in
+//! [`metrics`].
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 

@@ -6,20 +6,16 @@
 //! - the business figures (orders created, completed, failed, stalled;
 //!   ambiguous creates and how they ended; deliveries, refunds, dead
 //!   letters) from the event stream, by one process at a time (a lease), so
-//!   that each event is counted once across replicas;
+//!   that each event is counted once across replicas (`ops::counter`);
 //! - gauges read from the database at each scrape (purchases by state).
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::domain::PurchaseState;
+use crate::store::Store;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-
-use crate::clock::SharedClock;
-use crate::domain::{EventKind, PurchaseState};
-use crate::store::{Event, EventCursor, Store};
 
 pub const PURCHASES: &str = "foxbot_purchases";
 pub const SUPPLIER_REQUESTS: &str = "foxbot_supplier_requests_total";
@@ -300,126 +296,6 @@ pub async fn refresh_gauges(store: &Store) -> Result<(), crate::store::StoreErro
         gauge!(PURCHASES, "state" => state.as_str()).set(n as f64);
     }
     Ok(())
-}
-
-/// Counts what one event says happened.
-async fn count(store: &Store, event: &Event) {
-    let Ok(kind) = EventKind::parse(&event.kind) else {
-        return;
-    };
-    let from = event.from_state.as_deref();
-    let detail: serde_json::Value = serde_json::from_str(&event.detail).unwrap_or_default();
-    match kind {
-        EventKind::OrderLinked => {
-            counter!(ORDERS_CREATED).increment(1);
-            if from == Some("reconciling") {
-                counter!(AMBIGUOUS_RESOLVED, "resolution" => "found").increment(1);
-            }
-        }
-        EventKind::CreateAmbiguous => counter!(AMBIGUOUS_CREATES).increment(1),
-        EventKind::CreateAbsent => {
-            counter!(AMBIGUOUS_RESOLVED, "resolution" => "absent").increment(1);
-        }
-        EventKind::OrderCompleted => counter!(ORDERS_COMPLETED).increment(1),
-        EventKind::OrderPaid => {
-            use rust_decimal::prelude::ToPrimitive;
-            if let Some(id) = event.purchase_id
-                && let Ok(Some(p)) = store.purchase(id).await
-                && let Some(cost) = p.order_price.and_then(|m| m.times(p.quantity.get()))
-                && let Some(cents) = (cost.decimal() * rust_decimal::Decimal::ONE_HUNDRED)
-                    .round()
-                    .to_u64()
-            {
-                counter!(SUPPLIER_SPEND).increment(cents);
-            }
-        }
-        EventKind::RefundNeeded => counter!(ORDERS_FAILED).increment(1),
-        EventKind::StallAlerted => counter!(ORDERS_STALLED).increment(1),
-        EventKind::DeadLetter => {
-            counter!(DEAD_LETTERS).increment(1);
-            if from == Some("reconciling") {
-                counter!(AMBIGUOUS_RESOLVED, "resolution" => "undecidable").increment(1);
-            }
-        }
-        EventKind::Refunded => counter!(REFUNDS).increment(1),
-        EventKind::PaymentRecorded => counter!(PAYMENTS).increment(1),
-        EventKind::Delivered => {
-            let outcome = if detail["blocked"].as_bool() == Some(true) {
-                "blocked"
-            } else if detail["resent"].as_bool() == Some(true) {
-                "resent"
-            } else {
-                "sent"
-            };
-            counter!(DELIVERIES, "outcome" => outcome).increment(1);
-            if let Some(id) = event.purchase_id
-                && let Ok(events) = store.events_of(id).await
-                && let Some(done) = events
-                    .iter()
-                    .rev()
-                    .find(|e| e.kind == EventKind::OrderCompleted.as_str())
-            {
-                let secs = event.at.saturating_sub(done.at) as f64 / 1000.0;
-                histogram!(DELIVERY_SECONDS).record(secs.max(0.0));
-            }
-        }
-        _ => {}
-    }
-}
-
-const KINDS: &[EventKind] = &[
-    EventKind::OrderLinked,
-    EventKind::OrderPaid,
-    EventKind::CreateAmbiguous,
-    EventKind::CreateAbsent,
-    EventKind::OrderCompleted,
-    EventKind::RefundNeeded,
-    EventKind::StallAlerted,
-    EventKind::DeadLetter,
-    EventKind::Refunded,
-    EventKind::PaymentRecorded,
-    EventKind::Delivered,
-];
-
-/// The event-stream counter, held by one process at a time.
-pub fn spawn_event_counter(
-    store: Store,
-    clock: SharedClock,
-    instance: String,
-    shutdown: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    let cursor = EventCursor::new(store.clone(), "metrics", KINDS);
-    let (step_store, step_clock) = (store.clone(), clock.clone());
-    crate::ops::spawn_single_role(
-        "metrics",
-        store,
-        clock,
-        instance,
-        Duration::from_secs(2),
-        true,
-        shutdown,
-        move || {
-            let (store, cursor, now) = (step_store.clone(), cursor.clone(), step_clock.now_ms());
-            async move { Ok(step(&store, &cursor, now).await?) }
-        },
-    )
-}
-
-async fn step(
-    store: &Store,
-    cursor: &EventCursor,
-    now: i64,
-) -> Result<usize, crate::store::StoreError> {
-    let from = cursor.position().await?;
-    let events = cursor.next(200, now).await?;
-    let Some(last) = events.last().map(|e| e.id) else {
-        return Ok(0);
-    };
-    for e in &events {
-        count(store, e).await;
-    }
-    let _ = cursor.ack(from, last, now).await?;
-    Ok(events.len())
 }
 
 #[cfg(test)]
