@@ -232,3 +232,79 @@ pub(super) fn judge(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::audit::fixtures::{NOW, purchase, refunded};
+
+    fn listed(p: &AuditPurchase) -> Charge<'_> {
+        Charge {
+            purchase: p,
+            telegram_stars: Some(p.stars),
+            refunded_in_telegram: p.refund_confirmed,
+            list_complete: true,
+        }
+    }
+
+    fn holding(c: &Charge) -> Vec<AnomalyKind> {
+        RULES
+            .iter()
+            .filter(|(_, holds)| holds(c))
+            .map(|(kind, _)| *kind)
+            .collect()
+    }
+
+    #[test]
+    fn a_charge_telegram_agrees_with_breaks_no_rule() {
+        for state in [
+            PurchaseState::Delivered,
+            PurchaseState::WaitingSupplier,
+            PurchaseState::Refunding,
+        ] {
+            let p = purchase(1, state);
+            assert_eq!(holding(&listed(&p)), [], "{state:?}");
+        }
+        for state in [PurchaseState::Refunded, PurchaseState::Cancelled] {
+            let p = refunded(purchase(1, state));
+            assert_eq!(holding(&listed(&p)), [], "{state:?}");
+        }
+    }
+
+    #[test]
+    fn the_first_rule_that_holds_names_the_anomaly() {
+        // Another amount, and Stars back with no refunds row: the amount
+        // is named.
+        let p = purchase(1, PurchaseState::Delivered);
+        let c = Charge {
+            telegram_stars: Some(99),
+            refunded_in_telegram: true,
+            ..listed(&p)
+        };
+        assert_eq!(
+            holding(&c),
+            [
+                AnomalyKind::ChargeAmountMismatch,
+                AnomalyKind::RefundWithoutRecord,
+                AnomalyKind::DeliveredAndRefunded
+            ]
+        );
+        assert_eq!(
+            charge_outcome(&c, None, NOW),
+            anomaly(AnomalyKind::ChargeAmountMismatch)
+        );
+    }
+
+    #[test]
+    fn without_telegrams_whole_list_a_confirmed_refund_counts_as_stars_back() {
+        let p = refunded(purchase(1, PurchaseState::Refunded));
+        let c = Charge {
+            telegram_stars: None,
+            refunded_in_telegram: false,
+            list_complete: false,
+            ..listed(&p)
+        };
+        assert_eq!(holding(&c), []);
+        assert_eq!(charge_outcome(&c, None, NOW), Outcome::Refunded);
+    }
+}

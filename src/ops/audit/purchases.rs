@@ -110,3 +110,32 @@ pub(super) fn check_delivered(facts: &Facts) -> Delivered {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::audit::fixtures::purchase;
+
+    #[test]
+    fn a_missing_delivery_record_is_found_before_the_order_is_looked_at() {
+        let mut p = purchase(1, PurchaseState::Delivered);
+        p.delivery_done = false;
+        for order in [None, Some(OrderSeen::Debited), Some(OrderSeen::Unseen)] {
+            assert_eq!(
+                check(&p, order),
+                Check::Finding(AnomalyKind::DeliveredWithoutRecord)
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_debited_order_stands_behind_a_delivery_and_an_unseen_one_is_a_gap() {
+        let p = purchase(1, PurchaseState::Delivered);
+        let missing = Check::Finding(AnomalyKind::DeliveredWithoutPaidOrder);
+        assert_eq!(check(&p, Some(OrderSeen::Debited)), Check::Sound);
+        assert_eq!(check(&p, Some(OrderSeen::Unseen)), Check::Unverified);
+        assert_eq!(check(&p, Some(OrderSeen::NotDebited)), missing);
+        assert_eq!(check(&p, Some(OrderSeen::Absent)), missing);
+        assert_eq!(check(&p, None), missing);
+    }
+}
