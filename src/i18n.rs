@@ -228,7 +228,10 @@ mod tests {
             ("bot/admin/plans.rs", include_str!("bot/admin/plans.rs")),
             ("bot/admin/reorder.rs", include_str!("bot/admin/reorder.rs")),
             ("bot/admin/stalled.rs", include_str!("bot/admin/stalled.rs")),
-            ("bot/admin/timeline.rs", include_str!("bot/admin/timeline.rs")),
+            (
+                "bot/admin/timeline.rs",
+                include_str!("bot/admin/timeline.rs"),
+            ),
             ("bot/admin/words.rs", include_str!("bot/admin/words.rs")),
             ("bot/commands.rs", include_str!("bot/commands.rs")),
             ("bot/callback.rs", include_str!("bot/callback.rs")),

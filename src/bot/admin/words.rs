@@ -122,7 +122,7 @@ mod tests {
         let messages = pack(lines);
         assert_eq!(messages.len(), 3);
         assert!(messages.iter().all(|m| m.len() <= MESSAGE_BUDGET));
-        assert_eq!(messages.join("\n"), vec![line.as_str(); 7].join("\n"));
+        assert_eq!(messages.join("\n"), [line.as_str(); 7].join("\n"));
         assert_eq!(pack(["a", "b"]), ["a\nb"]);
         assert_eq!(pack(Vec::<&str>::new()), [""]);
     }
