@@ -6,7 +6,7 @@
 use teloxide::prelude::*;
 use teloxide::types::CallbackQuery;
 
-use super::{HandlerResult, Shop, admin, customer, payments, t};
+use super::{HandlerResult, Pressed, Shop, admin, customer, payments, t};
 
 /// Telegram's limit on callback data.
 pub const MAX_DATA: usize = 64;
@@ -204,34 +204,38 @@ impl Callback {
 
 /// Every button press. Answered in every case (or the button spins).
 pub async fn on_callback(bot: Bot, shop: Shop, q: CallbackQuery) -> HandlerResult {
-    let chat_id = q.message.as_ref().map(|m| m.chat().id);
+    // The chat and message the button is on (none on an inline message).
+    let place = q.message.as_ref().map(|m| (m.chat().id, m.id()));
     let lang = shop
-        .language(&q.from, chat_id.map_or(q.from.id.0 as i64, |c| c.0))
+        .language(&q.from, place.map_or(q.from.id.0 as i64, |(c, _)| c.0))
         .await;
     let parsed = q.data.as_deref().and_then(Callback::parse);
-    let (Some(callback), Some(chat)) = (parsed, chat_id) else {
+    let (Some(callback), Some((chat, message))) = (parsed, place) else {
         bot.answer_callback_query(q.id.clone())
             .text(t(lang, "button-expired"))
             .await?;
         return Ok(());
     };
-    let message_id = q.message.as_ref().map(|m| m.id());
+    let pressed = Pressed {
+        bot: &bot,
+        shop: &shop,
+        q: &q,
+        lang,
+        chat,
+        message,
+    };
     match callback {
         Callback::Admin {
             action,
             purchase,
             confirm,
-        } => {
-            admin::on_button(&bot, &shop, &q, lang, action, purchase, confirm).await?;
-        }
+        } => admin::on_button(&pressed, action, purchase, confirm).await,
         Callback::Reorder {
             purchase,
             confirmed,
-        } => {
-            admin::on_reorder_button(&bot, &shop, &q, lang, purchase, confirmed).await?;
-        }
+        } => admin::on_reorder_button(&pressed, purchase, confirmed).await,
         Callback::OrphanRefund { orphan, confirmed } => {
-            payments::on_orphan_refund(&bot, &shop, &q, lang, orphan, confirmed).await?;
+            payments::on_orphan_refund(&pressed, orphan, confirmed).await
         }
         // A buyer's buttons act only in their own private chat: a button
         // on a message forwarded to a group would show codes to the group.
@@ -239,12 +243,10 @@ pub async fn on_callback(bot: Bot, shop: Shop, q: CallbackQuery) -> HandlerResul
             bot.answer_callback_query(q.id.clone())
                 .text(t(lang, "button-private-only"))
                 .await?;
+            Ok(())
         }
-        other => {
-            customer::on_button(&bot, &shop, &q, lang, chat, message_id, other).await?;
-        }
+        other => customer::on_button(&pressed, other).await,
     }
-    Ok(())
 }
 
 /// Whether the button was pressed in the presser's own private chat.

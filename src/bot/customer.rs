@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use teloxide::prelude::*;
-use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, MessageId};
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::callback::Callback;
-use super::{HandlerResult, Shop, admin, escape, payments, say, send, show, t, user_id};
+use super::commands::{self, Command};
+use super::{
+    HandlerResult, Pressed, Shop, Talk, admin, escape, payments, say, send, show, t, user_id,
+};
 use crate::domain::{Language, Note, ProductId, PurchaseState, UserId};
 use crate::i18n::{self, arg, num};
 use crate::intake::{self, IntakeError};
@@ -56,12 +59,19 @@ pub async fn on_message(bot: Bot, shop: Shop, msg: Message) -> HandlerResult {
         say(&bot, chat, t(lang, "unknown-text")).await;
         return Ok(());
     }
-    if let Some((command, argument)) = command(text) {
-        return on_command(&bot, &shop, chat, lang, user, &command, argument).await;
+    let talk = Talk {
+        bot: &bot,
+        shop: &shop,
+        chat,
+        lang,
+        user,
+    };
+    if let Some((command, argument)) = commands::split(text) {
+        return on_command(&talk, &command, argument).await;
     }
     match shop.store.dialogue(user).await? {
         Some(state) => match serde_json::from_value::<Dialogue>(state) {
-            Ok(dialogue) => on_note_text(&bot, &shop, chat, lang, user, dialogue, text).await,
+            Ok(dialogue) => on_note_text(&talk, dialogue, text).await,
             Err(_) => {
                 shop.store.clear_dialogue(user).await?;
                 say(&bot, chat, t(lang, "unknown-text")).await;
@@ -75,47 +85,36 @@ pub async fn on_message(bot: Bot, shop: Shop, msg: Message) -> HandlerResult {
     }
 }
 
-/// `/name@bot argument` → ("name", "argument").
-fn command(text: &str) -> Option<(String, &str)> {
-    let rest = text.strip_prefix('/')?;
-    let (head, argument) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-    let name = head.split('@').next().unwrap_or(head);
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return None;
-    }
-    Some((name.to_ascii_lowercase(), argument.trim()))
-}
-
-async fn on_command(
-    bot: &Bot,
-    shop: &Shop,
-    chat: ChatId,
-    lang: Language,
-    user: UserId,
-    command: &str,
-    argument: &str,
-) -> HandlerResult {
-    match command {
-        "start" => start(bot, shop, chat, lang, user, argument).await,
-        "help" => {
+/// A typed command: its name (lower case) and what follows it.
+async fn on_command(talk: &Talk<'_>, name: &str, argument: &str) -> HandlerResult {
+    let Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        user,
+    } = *talk;
+    match Command::parse(name) {
+        Some(Command::Start) => start(talk, argument).await,
+        Some(Command::Help) => {
             say(bot, chat, t(lang, "help")).await;
             Ok(())
         }
-        "paysupport" => {
+        Some(Command::PaySupport) => {
             say(bot, chat, t(lang, "paysupport")).await;
             Ok(())
         }
-        "cancel" => {
+        Some(Command::Cancel) => {
             shop.store.clear_dialogue(user).await?;
             say(bot, chat, t(lang, "cancelled")).await;
             Ok(())
         }
-        "orders" => {
+        Some(Command::Orders) => {
             let (text, markup) = orders_view(shop, lang, user, 0).await?;
             send(bot, chat, text, markup).await;
             Ok(())
         }
-        "language" => {
+        Some(Command::Language) => {
             send(
                 bot,
                 chat,
@@ -127,10 +126,10 @@ async fn on_command(
         }
         // Admin commands: for anyone else, the same answer as any unknown
         // command, so they learn nothing.
-        "stalled" | "balance" | "order" | "stats" | "audit" if shop.is_admin(user.0) => {
-            admin::on_command(bot, shop, chat, lang, user, command, argument).await
+        Some(Command::Admin(command)) if shop.is_admin(user.0) => {
+            admin::on_command(talk, command, argument).await
         }
-        _ => {
+        Some(Command::Admin(_)) | None => {
             say(bot, chat, t(lang, "unknown-command")).await;
             Ok(())
         }
@@ -139,14 +138,14 @@ async fn on_command(
 
 /// `/start`, with the deep links shops post in channels: `p_<id>` opens a
 /// product, `buy_<id>` goes straight to buying one.
-async fn start(
-    bot: &Bot,
-    shop: &Shop,
-    chat: ChatId,
-    lang: Language,
-    user: UserId,
-    argument: &str,
-) -> HandlerResult {
+async fn start(talk: &Talk<'_>, argument: &str) -> HandlerResult {
+    let Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        ..
+    } = *talk;
     if let Some(id) = argument.strip_prefix("p_") {
         let (text, markup) = product_view(shop, lang, id).await?;
         send(bot, chat, text, markup).await;
@@ -158,7 +157,7 @@ async fn start(
             return Ok(());
         };
         let quantity = product.min_qty.max(1);
-        return begin_checkout(bot, shop, chat, lang, user, &product, quantity).await;
+        return begin_checkout(talk, &product, quantity).await;
     }
     let mut text = i18n::text(lang, "welcome", &[]);
     if shop.demo {
@@ -298,50 +297,23 @@ async fn product_view(
         },
         None => Callback::Categories,
     };
+    let back = vec![button(t(lang, "button-back"), &back)];
     match (p.sellable(shop.now(), shop.catalog_max_age), p.stars) {
         (Ok(()), Some(stars)) => {
-            text.push_str(&format!(
-                "\n\n{}",
-                i18n::text(lang, "product-price", &[("stars", num(stars.get()))])
-            ));
-            if shop.demo {
-                text.push_str(&format!("\n{}", t(lang, "demo-price")));
-            }
-            if let Some(stock) = p.stock {
-                text.push_str(&format!(
-                    "\n{}",
-                    i18n::text(lang, "product-stock", &[("stock", num(stock))])
-                ));
-            }
-            let max = p
-                .max_qty
-                .unwrap_or(10)
-                .min(p.stock.unwrap_or(i64::MAX))
-                .min(100);
-            let choices: Vec<i64> = [1, 2, 3, 5, 10]
+            text.push_str(&price_lines(lang, shop.demo, &p, stars.get()));
+            let row = quantity_choices(&p)
                 .into_iter()
-                .map(|n| n.max(p.min_qty))
-                .filter(|n| *n <= max)
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let row = choices
-                .iter()
                 .map(|n| {
                     button(
                         format!("× {n}"),
                         &Callback::Quantity {
                             id: p.id.as_str().to_owned(),
-                            quantity: *n,
+                            quantity: n,
                         },
                     )
                 })
                 .collect();
-            text.push_str(&format!("\n\n{}", t(lang, "product-choose-quantity")));
-            Ok((
-                text,
-                keyboard(vec![row, vec![button(t(lang, "button-back"), &back)]]),
-            ))
+            Ok((text, keyboard(vec![row, back])))
         }
         (reason, _) => {
             let why = match reason {
@@ -349,25 +321,58 @@ async fn product_view(
                 _ => "product-unavailable",
             };
             text.push_str(&format!("\n\n{}", t(lang, why)));
-            Ok((
-                text,
-                keyboard(vec![vec![button(t(lang, "button-back"), &back)]]),
-            ))
+            Ok((text, keyboard(vec![back])))
         }
     }
 }
 
+/// The card's lines under a product that sells: its price (a demo shop
+/// says nothing is charged), its stock, and the question.
+fn price_lines(lang: Language, demo: bool, p: &CatalogProduct, stars: i64) -> String {
+    let mut text = format!(
+        "\n\n{}",
+        i18n::text(lang, "product-price", &[("stars", num(stars))])
+    );
+    if demo {
+        text.push_str(&format!("\n{}", t(lang, "demo-price")));
+    }
+    if let Some(stock) = p.stock {
+        text.push_str(&format!(
+            "\n{}",
+            i18n::text(lang, "product-stock", &[("stock", num(stock))])
+        ));
+    }
+    text.push_str(&format!("\n\n{}", t(lang, "product-choose-quantity")));
+    text
+}
+
+/// The quantity buttons of a card: 1, 2, 3, 5 and 10, raised to the
+/// product's minimum, within its maximum (10 if none), its stock and 100.
+fn quantity_choices(p: &CatalogProduct) -> Vec<i64> {
+    let max = p
+        .max_qty
+        .unwrap_or(10)
+        .min(p.stock.unwrap_or(i64::MAX))
+        .min(100);
+    [1, 2, 3, 5, 10]
+        .into_iter()
+        .map(|n| n.max(p.min_qty))
+        .filter(|n| *n <= max)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 /// Buying `quantity` of `product`: the note fields first, if it asks for
 /// any, then the invoice.
-async fn begin_checkout(
-    bot: &Bot,
-    shop: &Shop,
-    chat: ChatId,
-    lang: Language,
-    user: UserId,
-    product: &CatalogProduct,
-    quantity: i64,
-) -> HandlerResult {
+async fn begin_checkout(talk: &Talk<'_>, product: &CatalogProduct, quantity: i64) -> HandlerResult {
+    let Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        ..
+    } = *talk;
     // Checked before asking anything: no questions about a product that
     // cannot be bought.
     if let Err(e) = product.sellable(shop.now(), shop.catalog_max_age) {
@@ -379,19 +384,18 @@ async fn begin_checkout(
         quantity,
         values: BTreeMap::new(),
     };
-    next_note(bot, shop, chat, lang, user, product, dialogue).await
+    next_note(talk, product, dialogue).await
 }
 
 /// Asks the next note field, or makes the offer when all are given.
-async fn next_note(
-    bot: &Bot,
-    shop: &Shop,
-    chat: ChatId,
-    lang: Language,
-    user: UserId,
-    product: &CatalogProduct,
-    dialogue: Dialogue,
-) -> HandlerResult {
+async fn next_note(talk: &Talk<'_>, product: &CatalogProduct, dialogue: Dialogue) -> HandlerResult {
+    let Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        user,
+    } = *talk;
     let Dialogue::Notes {
         quantity, values, ..
     } = &dialogue;
@@ -402,7 +406,7 @@ async fn next_note(
     else {
         shop.store.clear_dialogue(user).await?;
         let note = Note::new(values.clone())?;
-        return payments::offer(bot, shop, chat, lang, user, product, *quantity, note).await;
+        return payments::offer(talk, product, *quantity, note).await;
     };
     shop.store
         .set_dialogue(user, &serde_json::to_value(&dialogue)?, shop.now())
@@ -434,15 +438,15 @@ fn field_label(lang: Language, name: &str) -> String {
     if label == key { name.to_owned() } else { label }
 }
 
-async fn on_note_text(
-    bot: &Bot,
-    shop: &Shop,
-    chat: ChatId,
-    lang: Language,
-    user: UserId,
-    dialogue: Dialogue,
-    text: &str,
-) -> HandlerResult {
+/// A note field's value, typed or chosen: kept, and the next one asked.
+async fn on_note_text(talk: &Talk<'_>, dialogue: Dialogue, text: &str) -> HandlerResult {
+    let Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        user,
+    } = *talk;
     let Dialogue::Notes {
         product,
         quantity,
@@ -465,7 +469,7 @@ async fn on_note_text(
                 quantity,
                 values,
             };
-            next_note(bot, shop, chat, lang, user, &p, next).await
+            next_note(talk, &p, next).await
         }
         Err(problem) => {
             let text = i18n::text(
@@ -616,14 +620,14 @@ async fn orders_view(
 
 /// One purchase of the presser's, with its codes again: a view, not a
 /// delivery (nothing is recorded).
-async fn order_view(
-    bot: &Bot,
-    shop: &Shop,
-    chat: ChatId,
-    lang: Language,
-    user: UserId,
-    id: i64,
-) -> HandlerResult {
+async fn order_view(talk: &Talk<'_>, id: i64) -> HandlerResult {
+    let Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        user,
+    } = *talk;
     let Some(p) = shop.store.purchase(id).await?.filter(|p| p.user_id == user) else {
         // Someone else's, or none: the same answer.
         say(bot, chat, t(lang, "order-not-found")).await;
@@ -653,102 +657,164 @@ async fn order_view(
     Ok(())
 }
 
-/// Button presses that are not an admin's.
-#[allow(clippy::too_many_arguments)]
-pub async fn on_button(
-    bot: &Bot,
-    shop: &Shop,
-    q: &CallbackQuery,
-    lang: Language,
-    chat: ChatId,
-    message: Option<MessageId>,
-    callback: Callback,
-) -> HandlerResult {
+/// Button presses that are not an admin's: browsing replaces the message
+/// the button was on; anything else answers below it.
+pub async fn on_button(pressed: &Pressed<'_>, callback: Callback) -> HandlerResult {
+    let Pressed {
+        bot,
+        shop,
+        q,
+        lang,
+        chat,
+        message,
+    } = *pressed;
     let Some(user) = user_id(&q.from) else {
         return Ok(());
     };
     // Answered first: a slow step must not leave the button spinning.
     bot.answer_callback_query(q.id.clone()).await?;
+    let talk = Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        user,
+    };
+    match view(&talk, &callback).await? {
+        Some((text, markup)) => show(bot, chat, Some(message), text, markup).await,
+        None => on_step(&talk, callback).await?,
+    }
+    Ok(())
+}
+
+/// The view a browsing button asks for; `None` for a button that does
+/// something instead.
+async fn view(
+    talk: &Talk<'_>,
+    callback: &Callback,
+) -> anyhow::Result<Option<(String, Option<InlineKeyboardMarkup>)>> {
+    let Talk {
+        shop, lang, user, ..
+    } = *talk;
+    Ok(Some(match callback {
+        Callback::Categories => categories_view(shop, lang).await?,
+        Callback::Category { id, page } => category_view(shop, lang, id, *page).await?,
+        Callback::Product { id } => product_view(shop, lang, id).await?,
+        Callback::Orders { page } => orders_view(shop, lang, user, *page).await?,
+        _ => return Ok(None),
+    }))
+}
+
+/// A button that does something: buy, answer a note field, cancel, open
+/// an order, choose the language.
+async fn on_step(talk: &Talk<'_>, callback: Callback) -> HandlerResult {
+    let Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        user,
+    } = *talk;
     match callback {
-        Callback::Categories => {
-            let (text, markup) = categories_view(shop, lang).await?;
-            show(bot, chat, message, text, markup).await;
-        }
-        Callback::Category { id, page } => {
-            let (text, markup) = category_view(shop, lang, &id, page).await?;
-            show(bot, chat, message, text, markup).await;
-        }
-        Callback::Product { id } => {
-            let (text, markup) = product_view(shop, lang, &id).await?;
-            show(bot, chat, message, text, markup).await;
-        }
         Callback::Quantity { id, quantity } => match catalog_product(shop, &id).await? {
-            Some(p) => begin_checkout(bot, shop, chat, lang, user, &p, quantity).await?,
+            Some(p) => begin_checkout(talk, &p, quantity).await?,
             None => {
                 say(bot, chat, t(lang, "product-unknown")).await;
             }
         },
-        Callback::NoteOption { index } => {
-            let dialogue = shop
-                .store
-                .dialogue(user)
-                .await?
-                .and_then(|d| serde_json::from_value::<Dialogue>(d).ok());
-            let Some(Dialogue::Notes { product, .. }) = &dialogue else {
-                say(bot, chat, t(lang, "button-expired")).await;
-                return Ok(());
-            };
-            let option = catalog_product(shop, product).await?.and_then(|p| {
-                let Some(Dialogue::Notes { values, .. }) = &dialogue else {
-                    return None;
-                };
-                p.note_fields
-                    .iter()
-                    .find(|f| !values.contains_key(&f.name))
-                    .and_then(|f| f.options.get(index).cloned())
-            });
-            match (option, dialogue) {
-                (Some(value), Some(d)) => {
-                    on_note_text(bot, shop, chat, lang, user, d, &value).await?;
-                }
-                _ => {
-                    say(bot, chat, t(lang, "button-expired")).await;
-                }
-            }
-        }
+        Callback::NoteOption { index } => on_note_option(talk, index).await?,
         Callback::Cancel => {
             shop.store.clear_dialogue(user).await?;
             say(bot, chat, t(lang, "cancelled")).await;
         }
-        Callback::Orders { page } => {
-            let (text, markup) = orders_view(shop, lang, user, page).await?;
-            show(bot, chat, message, text, markup).await;
-        }
-        Callback::Order { id } => order_view(bot, shop, chat, lang, user, id).await?,
+        Callback::Order { id } => order_view(talk, id).await?,
         Callback::Language { code } => {
             let chosen = Language::from_code(Some(&code));
             shop.store.choose_language(user, chosen, shop.now()).await?;
             say(bot, chat, t(chosen, "language-set")).await;
         }
-        Callback::Admin { .. } | Callback::Reorder { .. } | Callback::OrphanRefund { .. } => {}
+        // Views (shown by `view`) and admin buttons (routed before here).
+        Callback::Categories
+        | Callback::Category { .. }
+        | Callback::Product { .. }
+        | Callback::Orders { .. }
+        | Callback::Admin { .. }
+        | Callback::Reorder { .. }
+        | Callback::OrphanRefund { .. } => {}
     }
     Ok(())
+}
+
+/// An option of the note field being asked, pressed: as if typed. A
+/// press on an old question (the dialogue moved on or ended) is expired.
+async fn on_note_option(talk: &Talk<'_>, index: usize) -> HandlerResult {
+    let Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        user,
+    } = *talk;
+    let dialogue = shop
+        .store
+        .dialogue(user)
+        .await?
+        .and_then(|d| serde_json::from_value::<Dialogue>(d).ok());
+    let Some(Dialogue::Notes { product, .. }) = &dialogue else {
+        say(bot, chat, t(lang, "button-expired")).await;
+        return Ok(());
+    };
+    let option = catalog_product(shop, product).await?.and_then(|p| {
+        let Some(Dialogue::Notes { values, .. }) = &dialogue else {
+            return None;
+        };
+        p.note_fields
+            .iter()
+            .find(|f| !values.contains_key(&f.name))
+            .and_then(|f| f.options.get(index).cloned())
+    });
+    match (option, dialogue) {
+        (Some(value), Some(d)) => on_note_text(talk, d, &value).await,
+        _ => {
+            say(bot, chat, t(lang, "button-expired")).await;
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn product(min_qty: i64, max_qty: Option<i64>, stock: Option<i64>) -> CatalogProduct {
+        CatalogProduct {
+            id: ProductId::parse("product_1").unwrap(),
+            name: "Steam Wallet".to_owned(),
+            description: None,
+            category: None,
+            wholesale: None,
+            currency: String::new(),
+            stars: None,
+            stock,
+            min_qty,
+            max_qty,
+            note_fields: Vec::new(),
+            active: true,
+            synced_ok: true,
+            refreshed_at: 0,
+        }
+    }
+
     #[test]
-    fn commands_are_read_with_or_without_the_bot_name() {
-        assert_eq!(command("/start"), Some(("start".to_owned(), "")));
+    fn a_card_offers_only_quantities_that_may_be_bought() {
+        assert_eq!(quantity_choices(&product(1, None, None)), [1, 2, 3, 5, 10]);
+        assert_eq!(quantity_choices(&product(3, None, None)), [3, 5, 10]);
+        assert_eq!(quantity_choices(&product(1, Some(4), None)), [1, 2, 3]);
+        assert_eq!(quantity_choices(&product(1, None, Some(2))), [1, 2]);
         assert_eq!(
-            command("/start@fox_bot p_product_1"),
-            Some(("start".to_owned(), "p_product_1"))
+            quantity_choices(&product(1, Some(500), None)),
+            [1, 2, 3, 5, 10]
         );
-        assert_eq!(command("/ORDERS"), Some(("orders".to_owned(), "")));
-        assert_eq!(command("hello"), None);
-        assert_eq!(command("/"), None);
-        assert_eq!(command("/😀"), None);
+        assert!(quantity_choices(&product(20, None, Some(5))).is_empty());
     }
 }

@@ -197,14 +197,9 @@ async fn poll(
         } else {
             0
         };
-        let request = bot
-            .get_updates()
-            .offset(offset)
-            .timeout(wait)
-            .allowed_updates(allowed_updates());
         asked_offset = offset;
         let answer = tokio::select! {
-            a = request.send() => a,
+            a = get_updates(&bot, offset, wait) => a,
             _ = stop.wait_for(|s| *s) => break,
         };
         let batch = match answer {
@@ -219,23 +214,11 @@ async fn poll(
         failures = 0;
         polled = true;
         health::listener_polled(&instance, crate::clock::SystemClock.now_ms());
-        let last = batch.last().map(|u| u.id.as_offset());
-        for update in batch {
-            tokio::select! {
-                sent = inbox.send(update) => if sent.is_err() { return },
-                _ = stop.wait_for(|s| *s) => break,
-            }
-        }
-        // The slot is free again once the dispatcher took the last one.
-        let taken = tokio::select! {
-            permit = inbox.reserve() => permit.is_ok(),
-            _ = stop.wait_for(|s| *s) => false,
-        };
-        match (taken, last) {
-            (true, Some(next)) => offset = next,
-            (false, _) if *stop.borrow() => break,
-            (false, _) => return,
-            (true, None) => {}
+        match hand_over(&inbox, batch, &mut stop).await {
+            Handed::Taken(Some(next)) => offset = next,
+            Handed::Taken(None) => {}
+            Handed::Stopping => break,
+            Handed::Gone => return,
         }
     }
     // What the dispatcher took is confirmed, so that the next start does
@@ -243,6 +226,53 @@ async fn poll(
     if offset != asked_offset {
         let confirm = bot.get_updates().offset(offset).timeout(0).limit(1);
         let _ = tokio::time::timeout(Duration::from_secs(5), confirm.send()).await;
+    }
+}
+
+/// One `getUpdates` from `offset` (confirming everything below it),
+/// waiting at Telegram up to `wait` seconds for an update.
+async fn get_updates(bot: &Bot, offset: i32, wait: u32) -> Result<Vec<Update>, RequestError> {
+    bot.get_updates()
+        .offset(offset)
+        .timeout(wait)
+        .allowed_updates(allowed_updates())
+        .send()
+        .await
+}
+
+/// How a batch of updates went to the dispatcher.
+enum Handed {
+    /// All taken: the next poll asks from this offset (none for an empty
+    /// batch).
+    Taken(Option<i32>),
+    /// The process is stopping.
+    Stopping,
+    /// The dispatcher is gone.
+    Gone,
+}
+
+/// Hands a batch to the dispatcher, one at a time, and waits until it
+/// took the last one (the slot is free again).
+async fn hand_over(
+    inbox: &mpsc::Sender<Update>,
+    batch: Vec<Update>,
+    stop: &mut watch::Receiver<bool>,
+) -> Handed {
+    let last = batch.last().map(|u| u.id.as_offset());
+    for update in batch {
+        tokio::select! {
+            sent = inbox.send(update) => if sent.is_err() { return Handed::Gone },
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+    let taken = tokio::select! {
+        permit = inbox.reserve() => permit.is_ok(),
+        _ = stop.wait_for(|s| *s) => false,
+    };
+    match (taken, last) {
+        (true, next) => Handed::Taken(next),
+        (false, _) if *stop.borrow() => Handed::Stopping,
+        (false, _) => Handed::Gone,
     }
 }
 

@@ -12,11 +12,13 @@
 //! - `progress`: the buyer's progress message and the admins' alerts, from
 //!   the event stream
 //! - `admin`: /stalled, /balance, /order, /stats, /audit and their buttons
+//! - `commands`: every command's name, menu line and audience, listed once
 //! - `telegram`: [`Notifier`](crate::delivery::Notifier) and
 //!   [`Payments`](crate::delivery::refund::Payments) for the workers
 
 mod admin;
 mod callback;
+mod commands;
 mod customer;
 mod listener;
 mod payments;
@@ -29,7 +31,7 @@ use std::time::Duration;
 use axum::response::IntoResponse;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
-use teloxide::types::{BotCommand, BotCommandScope, ParseMode, Recipient};
+use teloxide::types::{BotCommandScope, CallbackQuery, MessageId, ParseMode, Recipient};
 use tokio::sync::watch;
 
 use crate::clock::{Millis, SharedClock};
@@ -107,6 +109,29 @@ impl Shop {
     }
 }
 
+/// Who is answered, and where: what the handlers of a message pass one
+/// another, in one value rather than five arguments.
+#[derive(Clone, Copy)]
+struct Talk<'a> {
+    bot: &'a Bot,
+    shop: &'a Shop,
+    chat: ChatId,
+    lang: Language,
+    user: UserId,
+}
+
+/// A button press being handled: the query (answered by whoever handles
+/// it), the presser's language, and the message the button is on.
+#[derive(Clone, Copy)]
+struct Pressed<'a> {
+    bot: &'a Bot,
+    shop: &'a Shop,
+    q: &'a CallbackQuery,
+    lang: Language,
+    chat: ChatId,
+    message: MessageId,
+}
+
 /// A user's id as ours (Telegram's are positive and below 2^53).
 fn user_id(user: &teloxide::types::User) -> Option<UserId> {
     i64::try_from(user.id.0).ok().map(UserId)
@@ -152,7 +177,7 @@ async fn first_sight(update: Update, shop: Shop) -> bool {
 /// The commands menu, per language (`setMyCommands`); admins see theirs too.
 pub async fn set_commands(bot: &Bot, admins: &[i64]) -> anyhow::Result<()> {
     for lang in [Language::En, Language::Hi] {
-        let commands = customer_commands(lang);
+        let commands = commands::customer_menu(lang);
         let mut request = bot.set_my_commands(commands.clone());
         if lang != Language::En {
             request = request.language_code(lang.code());
@@ -160,7 +185,7 @@ pub async fn set_commands(bot: &Bot, admins: &[i64]) -> anyhow::Result<()> {
         request.await?;
         for admin in admins {
             let mut all = commands.clone();
-            all.extend(admin_commands(lang));
+            all.extend(commands::admin_menu(lang));
             let mut request = bot.set_my_commands(all).scope(BotCommandScope::Chat {
                 chat_id: Recipient::Id(ChatId(*admin)),
             });
@@ -206,32 +231,6 @@ pub async fn set_commands_at_start(
             }
         }
     }))
-}
-
-fn customer_commands(lang: Language) -> Vec<BotCommand> {
-    [
-        ("start", "cmd-start"),
-        ("orders", "cmd-orders"),
-        ("language", "cmd-language"),
-        ("help", "cmd-help"),
-        ("paysupport", "cmd-paysupport"),
-    ]
-    .into_iter()
-    .map(|(c, key)| BotCommand::new(c, t(lang, key)))
-    .collect()
-}
-
-fn admin_commands(lang: Language) -> Vec<BotCommand> {
-    [
-        ("stalled", "cmd-stalled"),
-        ("balance", "cmd-balance"),
-        ("order", "cmd-order"),
-        ("stats", "cmd-stats"),
-        ("audit", "cmd-audit"),
-    ]
-    .into_iter()
-    .map(|(c, key)| BotCommand::new(c, t(lang, key)))
-    .collect()
 }
 
 /// Every update kind the handlers need, asked for explicitly.

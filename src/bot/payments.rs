@@ -5,11 +5,11 @@
 //! update was lost (teloxide confirms an update before its handler ends).
 
 use teloxide::prelude::*;
-use teloxide::types::{LabeledPrice, PreCheckoutQuery};
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, PreCheckoutQuery};
 
 use super::customer::explain;
-use super::{HandlerResult, Shop, escape, say, t, user_id};
-use crate::domain::{Language, Note, PurchaseSource, Quantity, UserId};
+use super::{HandlerResult, Pressed, Shop, Talk, escape, say, t, user_id};
+use crate::domain::{Language, Note, PurchaseSource, Quantity};
 use crate::i18n::{self, arg, num};
 use crate::intake;
 use crate::runtime::{Loop, Pace, Runtime};
@@ -30,17 +30,19 @@ fn clip(text: &str, max: usize) -> String {
 
 /// Offers `quantity` of `product` with `note`: an invoice, or in demo mode
 /// the purchase itself (nothing is paid).
-#[allow(clippy::too_many_arguments)]
-pub async fn offer(
-    bot: &Bot,
-    shop: &Shop,
-    chat: ChatId,
-    lang: Language,
-    user: UserId,
+pub(super) async fn offer(
+    talk: &Talk<'_>,
     product: &CatalogProduct,
     quantity: i64,
     note: Note,
 ) -> HandlerResult {
+    let Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        user,
+    } = *talk;
     let offer = match intake::check(product, quantity, &note, shop.now(), shop.catalog_max_age) {
         Ok(o) => o,
         Err(e) => {
@@ -49,7 +51,7 @@ pub async fn offer(
         }
     };
     if shop.demo {
-        return demo_purchase(bot, shop, chat, lang, user, &offer).await;
+        return demo_purchase(talk, &offer).await;
     }
     let checkout = shop
         .store
@@ -69,26 +71,27 @@ pub async fn offer(
             shop.now(),
         )
         .await?;
+    send_invoice(bot, chat, lang, &offer, checkout.payload.clone()).await
+}
+
+/// The invoice for an open checkout, in Stars, its title and lines
+/// clipped to Telegram's limits.
+async fn send_invoice(
+    bot: &Bot,
+    chat: ChatId,
+    lang: Language,
+    offer: &intake::Offer,
+    payload: String,
+) -> HandlerResult {
     let Ok(amount) = u32::try_from(offer.stars) else {
         say(bot, chat, t(lang, "quantity-too-large")).await;
         return Ok(());
     };
-    let mut description = i18n::text(
-        lang,
-        "invoice-description",
-        &[
-            ("product", arg(&offer.product.name)),
-            ("quantity", num(offer.quantity.get())),
-        ],
-    );
-    for (field, value) in offer.note.fields() {
-        description.push_str(&format!("\n{field}: {value}"));
-    }
     bot.send_invoice(
         chat,
         clip(&offer.product.name, TITLE_MAX),
-        clip(&description, DESCRIPTION_MAX),
-        checkout.payload.clone(),
+        clip(&invoice_description(lang, offer), DESCRIPTION_MAX),
+        payload,
         "XTR",
         vec![LabeledPrice::new(
             clip(
@@ -102,16 +105,32 @@ pub async fn offer(
     Ok(())
 }
 
+/// What is bought, and the note fields given, as the invoice says it.
+fn invoice_description(lang: Language, offer: &intake::Offer) -> String {
+    let mut description = i18n::text(
+        lang,
+        "invoice-description",
+        &[
+            ("product", arg(&offer.product.name)),
+            ("quantity", num(offer.quantity.get())),
+        ],
+    );
+    for (field, value) in offer.note.fields() {
+        description.push_str(&format!("\n{field}: {value}"));
+    }
+    description
+}
+
 /// Demo mode: the purchase is recorded as if paid (zero Stars), so a
 /// newcomer sees the whole flow against the built-in simulator.
-async fn demo_purchase(
-    bot: &Bot,
-    shop: &Shop,
-    chat: ChatId,
-    lang: Language,
-    user: UserId,
-    offer: &intake::Offer,
-) -> HandlerResult {
+async fn demo_purchase(talk: &Talk<'_>, offer: &intake::Offer) -> HandlerResult {
+    let Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        user,
+    } = *talk;
     let purchase = offer.unpaid_purchase(user, chat.0, lang, PurchaseSource::Demo);
     let id = shop.store.insert_purchase(&purchase, shop.now()).await?;
     shop.engine.wake();
@@ -391,82 +410,118 @@ async fn unseen_transactions(
     bot: &Bot,
     last: Option<SweepMark>,
 ) -> anyhow::Result<(Vec<StarTx>, SweepMark)> {
-    let page_len = usize::from(SWEEP_PAGE);
     let floor = last.map(|m| m.newest.saturating_sub(SWEEP_SLACK_SECS));
     let before_floor = |tx: &StarTx| floor.is_some_and(|f| date_of(tx) < f);
     let first = star_page(bot, 0).await?;
     let dates: Vec<i64> = first.iter().map(date_of).collect();
-    let mut seen = Vec::new();
-    let mut count = None;
-    let mut pages = 1;
+    let mut reading = Reading {
+        seen: Vec::new(),
+        count: None,
+        pages: 1,
+    };
     match list_order(&dates) {
         ListOrder::NewestFirst => {
             // From the newest back to the first page that reaches past
             // the floor: everything after it was there at the last sweep.
-            let (mut offset, mut page) = (0, first);
-            loop {
-                let n = page.len();
-                let reached = page.last().is_some_and(before_floor);
-                seen.extend(page);
-                if n < page_len {
-                    count = Some(offset + n);
-                    break;
-                }
-                if reached {
-                    break;
-                }
-                offset += page_len;
-                pages += 1;
-                anyhow::ensure!(pages <= SWEEP_MAX_PAGES, "getStarTransactions never ends");
-                page = star_page(bot, offset).await?;
-            }
+            let reached = |page: &[StarTx]| page.last().is_some_and(before_floor);
+            reading.read_on(bot, 0, first, reached).await?;
         }
         order => {
             // Oldest first: from where the last sweep ended, stepping back
             // until a page starts before the floor (a transaction listed
             // late sits before the end); unknown: from the start. Then on
             // to the end.
-            let mut start = match (order, last) {
+            let start = match (order, last) {
                 (ListOrder::OldestFirst, Some(SweepMark { count: Some(c), .. })) => {
-                    c.saturating_sub(page_len)
+                    c.saturating_sub(usize::from(SWEEP_PAGE))
                 }
                 _ => 0,
             };
-            let mut step = page_len;
-            let mut page = if start == 0 {
-                first
-            } else {
-                star_page(bot, start).await?
-            };
-            while start > 0 && !page.first().is_some_and(before_floor) {
-                start = start.saturating_sub(step);
-                step = step.saturating_mul(2);
-                pages += 1;
-                page = star_page(bot, start).await?;
-            }
-            let mut offset = start;
-            loop {
-                let n = page.len();
-                seen.extend(page);
-                if n < page_len {
-                    count = Some(offset + n);
-                    break;
-                }
-                offset += page_len;
-                pages += 1;
-                anyhow::ensure!(pages <= SWEEP_MAX_PAGES, "getStarTransactions never ends");
-                page = star_page(bot, offset).await?;
-            }
+            let (start, page) = reading.step_back(bot, start, first, &before_floor).await?;
+            reading.read_on(bot, start, page, |_| false).await?;
         }
     }
-    let newest = seen
+    let newest = reading
+        .seen
         .iter()
         .map(date_of)
         .chain(last.map(|m| m.newest))
         .max()
         .unwrap_or(0);
-    tracing::debug!(pages, read = seen.len(), "Stars sweep read");
-    Ok((seen, SweepMark { newest, count }))
+    tracing::debug!(
+        pages = reading.pages,
+        read = reading.seen.len(),
+        "Stars sweep read"
+    );
+    let count = reading.count;
+    Ok((reading.seen, SweepMark { newest, count }))
+}
+
+/// A sweep's reading of `getStarTransactions` so far.
+struct Reading {
+    seen: Vec<StarTx>,
+    /// How many transactions there are, once the end was read.
+    count: Option<usize>,
+    /// Pages read, against a listing that never ends.
+    pages: usize,
+}
+
+impl Reading {
+    /// Keeps `page` (read at `offset`) and the pages after it, up to the
+    /// end of the listing or to the first page `done` says is enough.
+    async fn read_on(
+        &mut self,
+        bot: &Bot,
+        mut offset: usize,
+        mut page: Vec<StarTx>,
+        done: impl Fn(&[StarTx]) -> bool,
+    ) -> anyhow::Result<()> {
+        let page_len = usize::from(SWEEP_PAGE);
+        loop {
+            let n = page.len();
+            let enough = done(&page);
+            self.seen.extend(page);
+            if n < page_len {
+                self.count = Some(offset + n);
+                return Ok(());
+            }
+            if enough {
+                return Ok(());
+            }
+            offset += page_len;
+            self.pages += 1;
+            anyhow::ensure!(
+                self.pages <= SWEEP_MAX_PAGES,
+                "getStarTransactions never ends"
+            );
+            page = star_page(bot, offset).await?;
+        }
+    }
+
+    /// From `start` (the first page is `first`), steps back twice as far
+    /// each time until a page starts before the floor or the start of the
+    /// listing is reached. Returns where it stopped and that page.
+    async fn step_back(
+        &mut self,
+        bot: &Bot,
+        mut start: usize,
+        first: Vec<StarTx>,
+        before_floor: &impl Fn(&StarTx) -> bool,
+    ) -> anyhow::Result<(usize, Vec<StarTx>)> {
+        let mut step = usize::from(SWEEP_PAGE);
+        let mut page = if start == 0 {
+            first
+        } else {
+            star_page(bot, start).await?
+        };
+        while start > 0 && !page.first().is_some_and(before_floor) {
+            start = start.saturating_sub(step);
+            step = step.saturating_mul(2);
+            self.pages += 1;
+            page = star_page(bot, start).await?;
+        }
+        Ok((start, page))
+    }
 }
 
 /// Finds incoming Stars payments with no row of ours (their update was
@@ -475,12 +530,46 @@ async fn unseen_transactions(
 /// in `kv`), which moves on only when every payment found is recorded.
 /// Returns how many were recovered.
 pub async fn sweep_star_transactions(bot: &Bot, shop: &Shop) -> anyhow::Result<usize> {
-    use teloxide::types::{TransactionPartner, TransactionPartnerUserKind};
     let last: Option<SweepMark> = match shop.store.kv_get(SWEEP_MARK).await? {
         Some(text) => serde_json::from_str(&text).ok(),
         None => None,
     };
     let (transactions, mark) = unseen_transactions(bot, last).await?;
+    let (refunded, incoming) = incoming_payments(transactions);
+    let mut known = std::collections::HashSet::new();
+    let ids: Vec<String> = incoming.iter().map(|p| p.charge.clone()).collect();
+    for chunk in ids.chunks(usize::from(SWEEP_PAGE)) {
+        known.extend(shop.store.known_charges(chunk).await?);
+    }
+    let mut recovered = 0;
+    for payment in incoming {
+        if refunded.contains(&payment.charge) || known.contains(&payment.charge) {
+            continue;
+        }
+        if recover(bot, shop, payment).await? {
+            recovered += 1;
+        }
+    }
+    shop.store
+        .kv_set(SWEEP_MARK, &serde_json::to_string(&mark)?, shop.now())
+        .await?;
+    Ok(recovered)
+}
+
+/// An invoice payment read from `getStarTransactions`.
+struct Incoming {
+    charge: String,
+    from: teloxide::types::User,
+    payload: String,
+    amount: u32,
+}
+
+/// Sorts what a sweep read: the charges refunded, and the invoice
+/// payments (each once, though a page may show one twice).
+fn incoming_payments(
+    transactions: Vec<StarTx>,
+) -> (std::collections::HashSet<String>, Vec<Incoming>) {
+    use teloxide::types::{TransactionPartner, TransactionPartnerUserKind};
     let mut refunded = std::collections::HashSet::new();
     let mut incoming = Vec::new();
     let mut listed = std::collections::HashSet::new();
@@ -500,64 +589,69 @@ pub async fn sweep_star_transactions(bot: &Bot, shop: &Shop) -> anyhow::Result<u
         };
         // Pages move while they are read: a transaction may show twice.
         if listed.insert(tx.id.0.clone()) {
-            incoming.push((tx.id.0.clone(), partner.user.clone(), payload, tx.amount));
+            incoming.push(Incoming {
+                charge: tx.id.0.clone(),
+                from: partner.user.clone(),
+                payload,
+                amount: tx.amount,
+            });
         }
     }
-    let mut known = std::collections::HashSet::new();
-    let ids: Vec<String> = incoming.iter().map(|(id, ..)| id.clone()).collect();
-    for chunk in ids.chunks(usize::from(SWEEP_PAGE)) {
-        known.extend(shop.store.known_charges(chunk).await?);
+    (refunded, incoming)
+}
+
+/// Records a payment whose update was lost, as its update would have, and
+/// tells the payer. True when it was new to us.
+async fn recover(bot: &Bot, shop: &Shop, payment: Incoming) -> anyhow::Result<bool> {
+    let Incoming {
+        charge,
+        from,
+        payload,
+        amount,
+    } = payment;
+    let Some(user) = user_id(&from) else {
+        return Ok(false);
+    };
+    let lang = shop.language(&from, user.0).await;
+    let star = StarPayment {
+        user_id: user,
+        // A private chat's id is its user's.
+        chat_id: user.0,
+        language: lang,
+        payload,
+        currency: "XTR".to_owned(),
+        total_amount: i64::from(amount),
+        charge_id: charge,
+    };
+    let outcome = record(shop, &star).await?;
+    if matches!(
+        outcome,
+        PaymentOutcome::Duplicate(_) | PaymentOutcome::UnknownAgain(_)
+    ) {
+        return Ok(false);
     }
-    let mut recovered = 0;
-    for (charge, from, payload, amount) in incoming {
-        if refunded.contains(&charge) || known.contains(&charge) {
-            continue;
-        }
-        let Some(user) = user_id(&from) else { continue };
-        let lang = shop.language(&from, user.0).await;
-        let star = StarPayment {
-            user_id: user,
-            // A private chat's id is its user's.
-            chat_id: user.0,
-            language: lang,
-            payload,
-            currency: "XTR".to_owned(),
-            total_amount: i64::from(amount),
-            charge_id: charge,
-        };
-        let outcome = record(shop, &star).await?;
-        if !matches!(
-            outcome,
-            PaymentOutcome::Duplicate(_) | PaymentOutcome::UnknownAgain(_)
-        ) {
-            recovered += 1;
-            tracing::warn!(?outcome, "recovered a payment whose update was lost");
-            tell_payer(bot, shop, ChatId(user.0), lang, outcome).await?;
-        }
-    }
-    shop.store
-        .kv_set(SWEEP_MARK, &serde_json::to_string(&mark)?, shop.now())
-        .await?;
-    Ok(recovered)
+    tracing::warn!(?outcome, "recovered a payment whose update was lost");
+    tell_payer(bot, shop, ChatId(user.0), lang, outcome).await?;
+    Ok(true)
 }
 
 /// An admin's press on an orphan charge's refund button: asked first, then
 /// (confirmed) a purchase in `refunding` carries the charge and the
 /// refunder returns the Stars once. Anyone else gets "expired".
-pub async fn on_orphan_refund(
-    bot: &Bot,
-    shop: &Shop,
-    q: &teloxide::types::CallbackQuery,
-    lang: Language,
+pub(super) async fn on_orphan_refund(
+    pressed: &Pressed<'_>,
     orphan: i64,
     confirmed: Option<i64>,
 ) -> HandlerResult {
-    let Some(super::admin::Press {
-        admin,
+    let Pressed {
+        bot,
+        shop,
+        lang,
         chat,
         message,
-    }) = super::admin::admin_press(bot, shop, q, lang).await?
-    else {
+        ..
+    } = *pressed;
+    let Some(admin) = super::admin::admin_press(pressed).await? else {
         return Ok(());
     };
     let Some(charge) = shop.store.orphan_charge(orphan).await? else {
@@ -578,17 +672,8 @@ pub async fn on_orphan_refund(
             i18n::text(lang, "orphan-refund-confirm", &args(None))
         );
         let label = i18n::text(lang, "orphan-refund-confirm-button", &args(None));
-        let markup = super::Callback::OrphanRefund {
-            orphan,
-            confirmed: Some(super::admin::confirm_minute(now)),
-        }
-        .data()
-        .map(|data| {
-            teloxide::types::InlineKeyboardMarkup::new([[
-                teloxide::types::InlineKeyboardButton::callback(label, data),
-            ]])
-        });
-        super::send(bot, chat, text, markup).await;
+        let confirmed = Some(super::admin::confirm_minute(now));
+        super::send(bot, chat, text, orphan_button(label, orphan, confirmed)).await;
         return Ok(());
     }
     let text = match shop.store.refund_orphan(orphan, now).await {
@@ -618,7 +703,7 @@ pub async fn orphan_alert(
     shop: &Shop,
     lang: Language,
     orphan: i64,
-) -> anyhow::Result<Option<(String, Option<teloxide::types::InlineKeyboardMarkup>)>> {
+) -> anyhow::Result<Option<(String, Option<InlineKeyboardMarkup>)>> {
     let Some(charge) = shop.store.orphan_charge(orphan).await? else {
         return Ok(None);
     };
@@ -629,17 +714,19 @@ pub async fn orphan_alert(
     ];
     let text = i18n::text(lang, "alert-orphan-charge", &args);
     let label = i18n::text(lang, "orphan-refund-button", &args);
-    let markup = super::Callback::OrphanRefund {
-        orphan,
-        confirmed: None,
-    }
-    .data()
-    .map(|data| {
-        teloxide::types::InlineKeyboardMarkup::new([[
-            teloxide::types::InlineKeyboardButton::callback(label, data),
-        ]])
-    });
-    Ok(Some((text, markup)))
+    Ok(Some((text, orphan_button(label, orphan, None))))
+}
+
+/// An orphan charge's refund button: asking, or `confirmed` by a button
+/// made at that minute.
+fn orphan_button(
+    label: String,
+    orphan: i64,
+    confirmed: Option<i64>,
+) -> Option<InlineKeyboardMarkup> {
+    super::Callback::OrphanRefund { orphan, confirmed }
+        .data()
+        .map(|data| InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(label, data)]]))
 }
 
 /// Sweeps `getStarTransactions` every `every` for payments whose update
