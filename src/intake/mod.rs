@@ -1,0 +1,20 @@
+//! Intake: every way a purchase comes in, and the decisions made at the
+//! door. The store only stores what intake decided.
+//!
+//! - `checkout`: the one check of a request (product, quantity, note) that
+//!   the bot's checkout, pre-checkout, demo mode and `foxbot purchase` all
+//!   make, giving an [`Offer`];
+//! - `balance`: whether the supplier balance covers one more sale, judged
+//!   at pre-checkout from stored facts;
+//!
+//! Demo mode's purchase is the bot's (`bot::payments`): an [`Offer`] made
+//! into an unpaid purchase ([`Offer::unpaid_purchase`]).
+
+mod balance;
+mod checkout;
+
+pub use balance::{BALANCE_FRESH_FOR, BalanceShort, balance_covers};
+pub use checkout::{
+    BadIdempotencyKey, IdempotencyKey, IntakeError, MAX_IDEMPOTENCY_KEY, MAX_NOTE_VALUE,
+    NoteProblem, Offer, check, note_value,
+};
