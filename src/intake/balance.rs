@@ -82,5 +82,4 @@ mod tests {
         );
         assert_eq!(balance_covers(read, now, usd("50"), None), Ok(()));
     }
-
 }

@@ -6,15 +6,16 @@
 //!   make, giving an [`Offer`];
 //! - `balance`: whether the supplier balance covers one more sale, judged
 //!   at pre-checkout from stored facts;
+//! - `manual`: `foxbot purchase`, a purchase paid outside Telegram, priced
+//!   from the synced catalog (or the supplier) and recorded once per
+//!   idempotency key.
 //!
 //! Demo mode's purchase is the bot's (`bot::payments`): an [`Offer`] made
 //! into an unpaid purchase ([`Offer::unpaid_purchase`]).
 
 mod balance;
 mod checkout;
+pub mod manual;
 
 pub use balance::{BALANCE_FRESH_FOR, BalanceShort, balance_covers};
-pub use checkout::{
-    BadIdempotencyKey, IdempotencyKey, IntakeError, MAX_IDEMPOTENCY_KEY, MAX_NOTE_VALUE,
-    NoteProblem, Offer, check, note_value,
-};
+pub use checkout::{IntakeError, MAX_NOTE_VALUE, NoteProblem, Offer, check, note_value};
