@@ -3,7 +3,8 @@
 //! One file per seam: `money` (Money, Stars), `ids` (ClientRef, SupplierOrderId,
 //! Watermark, ProductId, UserId), `note` (Quantity, Note, Hidden, Signature),
 //! `code` (Code), `language` (Language), `states` (PurchaseState and the kinds
-//! stored by name). Everything is re-exported here: use `crate::domain::X`.
+//! stored by name), `budget` (the supplier call budget's Priority and
+//! SharedLimit). Everything is re-exported here: use `crate::domain::X`.
 
 /// Why a value from outside was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,6 +52,7 @@ macro_rules! stored_names {
     };
 }
 
+mod budget;
 mod code;
 mod ids;
 mod language;
@@ -58,6 +60,7 @@ mod money;
 mod note;
 mod states;
 
+pub use budget::{Priority, SharedLimit};
 pub use code::Code;
 pub use ids::{ClientRef, ProductId, SupplierOrderId, UserId, Watermark};
 pub use language::Language;
