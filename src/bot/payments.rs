@@ -57,13 +57,7 @@ pub async fn offer(
                 user_id: user,
                 chat_id: chat.0,
                 language: lang,
-                product_id: offer.product.id.clone(),
-                product_name: offer.product.name.clone(),
-                quantity: offer.quantity,
-                note: offer.note.clone(),
-                unit_price: offer.product.wholesale,
-                currency: offer.product.currency.clone(),
-                stars: offer.stars,
+                sale: offer.sale(),
             },
             shop.now(),
         )
@@ -195,27 +189,27 @@ async fn refuse_reason(shop: &Shop, q: &PreCheckoutQuery) -> anyhow::Result<Opti
     if checkout.state != crate::store::CheckoutState::Open {
         return Ok(Some("checkout-already-paid".to_owned()));
     }
-    if q.currency != "XTR" || i64::from(q.total_amount) != checkout.stars {
+    if q.currency != "XTR" || i64::from(q.total_amount) != checkout.sale.stars {
         return Ok(Some("checkout-price-changed".to_owned()));
     }
-    let Some(product) = shop.store.product(&checkout.product_id).await? else {
+    let Some(product) = shop.store.product(&checkout.sale.product_id).await? else {
         return Ok(Some("checkout-unavailable".to_owned()));
     };
     match intake::check(
         &product,
-        checkout.quantity.get(),
-        &checkout.note,
+        checkout.sale.quantity.get(),
+        &checkout.sale.note,
         shop.now(),
         shop.catalog_max_age,
     ) {
-        Ok(offer) if offer.stars == checkout.stars => {
+        Ok(offer) if offer.stars == checkout.sale.stars => {
             // Stars taken for what the supplier balance cannot pay would be
             // held and refunded an hour later: refused now instead.
             let cost = offer
                 .product
                 .wholesale
-                .or(checkout.unit_price)
-                .and_then(|unit| unit.times(checkout.quantity.get()));
+                .or(checkout.sale.unit_price)
+                .and_then(|unit| unit.times(checkout.sale.quantity.get()));
             let currency = &offer.product.currency;
             let balance = shop.store.supplier_balance(currency).await?;
             let in_flight = match balance {

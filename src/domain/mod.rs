@@ -4,7 +4,8 @@
 //! Watermark, ProductId, UserId), `note` (Quantity, Note, Hidden, Signature),
 //! `code` (Code), `language` (Language), `states` (PurchaseState and the kinds
 //! stored by name), `budget` (the supplier call budget's Priority and
-//! SharedLimit). Everything is re-exported here: use `crate::domain::X`.
+//! SharedLimit), `sale` (Sale, what a checkout offers and a purchase
+//! records). Everything is re-exported here: use `crate::domain::X`.
 
 /// Why a value from outside was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +59,7 @@ mod ids;
 mod language;
 mod money;
 mod note;
+mod sale;
 mod states;
 
 pub use budget::{Priority, SharedLimit};
@@ -66,6 +68,7 @@ pub use ids::{ClientRef, ProductId, SupplierOrderId, UserId, Watermark};
 pub use language::Language;
 pub use money::{Money, Stars};
 pub use note::{Hidden, Note, Quantity, Signature};
+pub use sale::Sale;
 pub use states::{
     AlertKind, EventKind, HoldReason, PurchaseSource, PurchaseState, RefundReason, ShopMode,
 };

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::clock::Millis;
-use crate::domain::{Hidden, Note, Quantity};
+use crate::domain::{Hidden, Note, Quantity, Sale};
 use crate::store::{CatalogProduct, NoteField, Unavailable};
 
 /// Longest value a buyer may give for one note field.
@@ -24,6 +24,20 @@ pub struct Offer {
 }
 
 impl Offer {
+    /// What is sold, at the invoice total: a checkout offers it, and its
+    /// payment records it.
+    pub fn sale(&self) -> Sale {
+        Sale {
+            product_id: self.product.id.clone(),
+            product_name: self.product.name.clone(),
+            quantity: self.quantity,
+            note: self.note.clone(),
+            unit_price: self.product.wholesale,
+            currency: self.product.currency.clone(),
+            stars: self.stars,
+        }
+    }
+
     /// The purchase this offer becomes once paid outside Telegram (a
     /// manual order, a demo): no Stars, no charge.
     pub fn unpaid_purchase(
@@ -38,13 +52,10 @@ impl Offer {
             user_id: user,
             chat_id,
             language,
-            product_id: self.product.id.clone(),
-            product_name: self.product.name.clone(),
-            quantity: self.quantity,
-            note: self.note.clone(),
-            unit_price: self.product.wholesale,
-            currency: self.product.currency.clone(),
-            stars: 0,
+            sale: Sale {
+                stars: 0,
+                ..self.sale()
+            },
             source,
             telegram_charge_id: None,
         }

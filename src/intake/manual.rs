@@ -189,7 +189,9 @@ pub async fn record_once(
                 "idempotency key \"{key}\" is taken, but no purchase holds it"
             ))
         })?;
-    if same_order(&earlier, new.user_id, &new.product_id, new.quantity) && earlier.note == new.note
+    let sale = &new.sale;
+    if same_order(&earlier, new.user_id, &sale.product_id, sale.quantity)
+        && earlier.note == sale.note
     {
         Ok(Recorded::Already(earlier.id))
     } else {

@@ -6,7 +6,7 @@ use super::{NewPurchase, Result, Store, StoreError, with_db, with_tx};
 use crate::clock::Millis;
 use crate::domain::{
     AlertKind, ClientRef, EventKind, Language, Money, Note, ProductId, PurchaseSource,
-    PurchaseState, Quantity, RefundReason, UserId,
+    PurchaseState, Quantity, RefundReason, Sale, UserId,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,15 +32,8 @@ pub struct NewCheckout {
     pub user_id: UserId,
     pub chat_id: i64,
     pub language: Language,
-    pub product_id: ProductId,
-    pub product_name: String,
-    pub quantity: Quantity,
-    pub note: Note,
-    /// The wholesale unit price the Stars price was computed from.
-    pub unit_price: Option<Money>,
-    pub currency: String,
-    /// The invoice total.
-    pub stars: i64,
+    /// What is offered; its Stars are the invoice total.
+    pub sale: Sale,
 }
 
 #[derive(Debug, Clone)]
@@ -51,13 +44,7 @@ pub struct Checkout {
     pub user_id: UserId,
     pub chat_id: i64,
     pub language: Language,
-    pub product_id: ProductId,
-    pub product_name: String,
-    pub quantity: Quantity,
-    pub note: Note,
-    pub unit_price: Option<Money>,
-    pub currency: String,
-    pub stars: i64,
+    pub sale: Sale,
     pub state: CheckoutState,
     pub purchase_id: Option<i64>,
     pub created_at: Millis,
@@ -92,18 +79,20 @@ impl TryFrom<CheckoutRow> for Checkout {
             user_id: UserId(r.user_id),
             chat_id: r.chat_id,
             language: Language::from_code(Some(&r.language)),
-            product_id: ProductId::parse(&r.product_id).map_err(|_| corrupt("product id"))?,
-            product_name: r.product_name.clone(),
-            quantity: Quantity::new(r.quantity).map_err(|_| corrupt("quantity"))?,
-            note: Note::parse_canonical(&r.note).map_err(|_| corrupt("note"))?,
-            unit_price: r
-                .unit_price
-                .as_deref()
-                .map(Money::parse)
-                .transpose()
-                .map_err(|_| corrupt("unit price"))?,
-            currency: r.currency.clone(),
-            stars: r.stars,
+            sale: Sale {
+                product_id: ProductId::parse(&r.product_id).map_err(|_| corrupt("product id"))?,
+                product_name: r.product_name.clone(),
+                quantity: Quantity::new(r.quantity).map_err(|_| corrupt("quantity"))?,
+                note: Note::parse_canonical(&r.note).map_err(|_| corrupt("note"))?,
+                unit_price: r
+                    .unit_price
+                    .as_deref()
+                    .map(Money::parse)
+                    .transpose()
+                    .map_err(|_| corrupt("unit price"))?,
+                currency: r.currency.clone(),
+                stars: r.stars,
+            },
             state: match r.state.as_str() {
                 "open" => CheckoutState::Open,
                 "paid" => CheckoutState::Paid,
@@ -253,13 +242,13 @@ impl Store {
             .bind(c.user_id.0)
             .bind(c.chat_id)
             .bind(c.language.code())
-            .bind(c.product_id.as_str())
-            .bind(&c.product_name)
-            .bind(c.quantity.get())
-            .bind(c.note.canonical())
-            .bind(c.unit_price.map(|m| m.to_string()))
-            .bind(&c.currency)
-            .bind(c.stars)
+            .bind(c.sale.product_id.as_str())
+            .bind(&c.sale.product_name)
+            .bind(c.sale.quantity.get())
+            .bind(c.sale.note.canonical())
+            .bind(c.sale.unit_price.map(|m| m.to_string()))
+            .bind(&c.sale.currency)
+            .bind(c.sale.stars)
             .bind(now)
             .fetch_one(db)
             .await?
@@ -316,7 +305,7 @@ impl Store {
         let Some(checkout) = row.map(Checkout::try_from).transpose()? else {
             return record_orphan(tx, pay, now).await;
         };
-        let refund = if pay.currency != "XTR" || pay.total_amount != checkout.stars {
+        let refund = if pay.currency != "XTR" || pay.total_amount != checkout.sale.stars {
             Some(RefundReason::AmountMismatch)
         } else {
             // Two charges of one invoice handled at once (two replicas):
@@ -343,13 +332,12 @@ impl Store {
             user_id: pay.user_id,
             chat_id: pay.chat_id,
             language: pay.language,
-            product_id: checkout.product_id.clone(),
-            product_name: checkout.product_name.clone(),
-            quantity: checkout.quantity,
-            note: checkout.note.clone(),
-            unit_price: checkout.unit_price,
-            currency: checkout.currency.clone(),
-            stars: pay.total_amount,
+            // The checkout's sale, at the Stars actually paid (a refund
+            // returns what was paid, not what was invoiced).
+            sale: Sale {
+                stars: pay.total_amount,
+                ..checkout.sale.clone()
+            },
             source: PurchaseSource::Telegram,
             telegram_charge_id: Some(pay.charge_id.clone()),
         };
@@ -448,14 +436,16 @@ impl Store {
             user_id: UserId(orphan.user_id),
             chat_id: orphan.chat_id,
             language: Language::from_code(Some(&orphan.language)),
-            // No product: it names the kind of row, for /order and the audit.
-            product_id: ProductId::parse("unknown_invoice").map_err(|_| corrupt("product"))?,
-            product_name: "—".to_owned(),
-            quantity: Quantity::new(1).map_err(|_| corrupt("quantity"))?,
-            note: Note::default(),
-            unit_price: None,
-            currency: orphan.currency.clone(),
-            stars: orphan.stars,
+            sale: Sale {
+                // No product: it names the kind of row, for /order and the audit.
+                product_id: ProductId::parse("unknown_invoice").map_err(|_| corrupt("product"))?,
+                product_name: "—".to_owned(),
+                quantity: Quantity::new(1).map_err(|_| corrupt("quantity"))?,
+                note: Note::default(),
+                unit_price: None,
+                currency: orphan.currency.clone(),
+                stars: orphan.stars,
+            },
             source: PurchaseSource::Telegram,
             telegram_charge_id: Some(orphan.charge_id.clone()),
         };
