@@ -258,7 +258,10 @@ pub async fn paid(bot: Bot, shop: Shop, msg: Message) -> HandlerResult {
 /// engine. A charge no invoice explains is recorded once, with its alert
 /// (refund button included) in the same transaction.
 async fn record(shop: &Shop, star: &StarPayment) -> anyhow::Result<PaymentOutcome> {
-    let outcome = shop.store.record_payment(star, shop.now()).await?;
+    let outcome = shop
+        .store
+        .record_payment(star, intake::admission::admit, shop.now())
+        .await?;
     match outcome {
         PaymentOutcome::Ordered(id) => {
             tracing::info!(purchase = id, stars = star.total_amount, "payment recorded");

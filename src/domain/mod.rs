@@ -5,7 +5,8 @@
 //! `code` (Code), `language` (Language), `states` (PurchaseState and the kinds
 //! stored by name), `budget` (the supplier call budget's Priority and
 //! SharedLimit), `sale` (Sale, what a checkout offers and a purchase
-//! records). Everything is re-exported here: use `crate::domain::X`.
+//! records, and the Admission of its payment). Everything is re-exported
+//! here: use `crate::domain::X`.
 
 /// Why a value from outside was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,7 +69,7 @@ pub use ids::{ClientRef, ProductId, SupplierOrderId, UserId, Watermark};
 pub use language::Language;
 pub use money::{Money, Stars};
 pub use note::{Hidden, Note, Quantity, Signature};
-pub use sale::Sale;
+pub use sale::{Admission, Sale};
 pub use states::{
     AlertKind, EventKind, HoldReason, PurchaseSource, PurchaseState, RefundReason, ShopMode,
 };

@@ -6,6 +6,8 @@
 //!   make, giving an [`Offer`];
 //! - `balance`: whether the supplier balance covers one more sale, judged
 //!   at pre-checkout from stored facts;
+//! - `admission`: whether a Stars payment of a checkout orders or is
+//!   refunded (the store records the answer, once per charge);
 //! - `manual`: `foxbot purchase`, a purchase paid outside Telegram, priced
 //!   from the synced catalog (or the supplier) and recorded once per
 //!   idempotency key.
@@ -13,6 +15,7 @@
 //! Demo mode's purchase is the bot's (`bot::payments`): an [`Offer`] made
 //! into an unpaid purchase ([`Offer::unpaid_purchase`]).
 
+pub mod admission;
 mod balance;
 mod checkout;
 pub mod manual;

@@ -8,6 +8,7 @@ use crate::support::app::{TestApp, WAIT};
 use crate::support::bot_api::TgUser;
 use foxbot::clock::Clock;
 use foxbot::domain::{Language, Money, Note, ProductId, Quantity, RefundReason, Sale, UserId};
+use foxbot::intake::admission::admit;
 use foxbot::store::{NewCheckout, PaymentOutcome, StarPayment};
 
 on_both_engines!(
@@ -72,7 +73,7 @@ async fn race(db: &TestDb, user: i64, charges: [String; 2]) -> (String, Vec<Paym
             let pay = charge(user, &checkout.payload, &charge_id);
             tokio::spawn(async move {
                 start.wait().await;
-                store.record_payment(&pay, now()).await
+                store.record_payment(&pay, admit, now()).await
             })
         })
         .collect();
@@ -501,7 +502,8 @@ async fn in_flight_counts_what_the_balance_read_does_not_show_as_spent(db: &Test
             &checkout.payload,
             &format!("stx-flight-{i}"),
         );
-        let PaymentOutcome::Ordered(id) = db.store.record_payment(&pay, now()).await.unwrap()
+        let PaymentOutcome::Ordered(id) =
+            db.store.record_payment(&pay, admit, now()).await.unwrap()
         else {
             panic!("not ordered")
         };
