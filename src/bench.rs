@@ -35,7 +35,8 @@ use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::config::DatabaseUrl;
 use crate::delivery::{BoxFuture, Deliverer, DeliveryConfig, Notifier, OutgoingMessage, SendError};
 use crate::domain::{
-    ClientRef, Language, Money, Note, ProductId, PurchaseSource, PurchaseState, Quantity, UserId,
+    ClientRef, Language, Money, Note, ProductId, PurchaseSource, PurchaseState, Quantity, Sale,
+    UserId,
 };
 use crate::engine::{Engine, EngineConfig, PerOrder, WatchMode};
 use crate::foxreload::sim::{Endpoint, OrderOutcome, SimOptions, Simulator};
@@ -438,13 +439,15 @@ impl Bench {
             user_id: UserId(n),
             chat_id: n,
             language: Language::En,
-            product_id: ProductId::parse(product)?,
-            product_name: product.to_owned(),
-            quantity: Quantity::new(quantity)?,
-            note,
-            unit_price: Some(Money::parse(price)?),
-            currency: "USD".to_owned(),
-            stars: 0,
+            sale: Sale {
+                product_id: ProductId::parse(product)?,
+                product_name: product.to_owned(),
+                quantity: Quantity::new(quantity)?,
+                note,
+                unit_price: Some(Money::parse(price)?),
+                currency: "USD".to_owned(),
+                stars: 0,
+            },
             source: PurchaseSource::Manual,
             telegram_charge_id: None,
         };

@@ -197,12 +197,12 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Audit(args) => audit(config, args).await,
         Command::Purchase(args) => {
-            use crate::engine::manual::{Recorded, record_once};
+            use crate::intake::manual::{Recorded, record_once};
             // Bad input is refused before anything is opened or written.
             let key = args
                 .idempotency_key
                 .as_deref()
-                .map(crate::intake::IdempotencyKey::parse)
+                .map(crate::intake::manual::IdempotencyKey::parse)
                 .transpose()?;
             let request = args.into_request()?;
             let supplier = crate::app::supplier_client(&config)?;
@@ -237,9 +237,9 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 impl PurchaseArgs {
-    fn into_request(self) -> anyhow::Result<crate::engine::manual::ManualPurchase> {
+    fn into_request(self) -> anyhow::Result<crate::intake::manual::ManualPurchase> {
         use crate::domain::{Note, ProductId, Quantity, UserId};
-        Ok(crate::engine::manual::ManualPurchase {
+        Ok(crate::intake::manual::ManualPurchase {
             user: UserId::parse(&self.user)?,
             product: ProductId::parse(&self.product)?,
             quantity: Quantity::new(self.qty)?,

@@ -60,13 +60,7 @@ pub(super) async fn offer(
                 user_id: user,
                 chat_id: chat.0,
                 language: lang,
-                product_id: offer.product.id.clone(),
-                product_name: offer.product.name.clone(),
-                quantity: offer.quantity,
-                note: offer.note.clone(),
-                unit_price: offer.product.wholesale,
-                currency: offer.product.currency.clone(),
-                stars: offer.stars,
+                sale: offer.sale(),
             },
             shop.now(),
         )
@@ -215,27 +209,27 @@ async fn refuse_reason(shop: &Shop, q: &PreCheckoutQuery) -> anyhow::Result<Opti
     if checkout.state != crate::store::CheckoutState::Open {
         return Ok(Some("checkout-already-paid".to_owned()));
     }
-    if q.currency != "XTR" || i64::from(q.total_amount) != checkout.stars {
+    if q.currency != "XTR" || i64::from(q.total_amount) != checkout.sale.stars {
         return Ok(Some("checkout-price-changed".to_owned()));
     }
-    let Some(product) = shop.store.product(&checkout.product_id).await? else {
+    let Some(product) = shop.store.product(&checkout.sale.product_id).await? else {
         return Ok(Some("checkout-unavailable".to_owned()));
     };
     match intake::check(
         &product,
-        checkout.quantity.get(),
-        &checkout.note,
+        checkout.sale.quantity.get(),
+        &checkout.sale.note,
         shop.now(),
         shop.catalog_max_age,
     ) {
-        Ok(offer) if offer.stars == checkout.stars => {
+        Ok(offer) if offer.stars == checkout.sale.stars => {
             // Stars taken for what the supplier balance cannot pay would be
             // held and refunded an hour later: refused now instead.
             let cost = offer
                 .product
                 .wholesale
-                .or(checkout.unit_price)
-                .and_then(|unit| unit.times(checkout.quantity.get()));
+                .or(checkout.sale.unit_price)
+                .and_then(|unit| unit.times(checkout.sale.quantity.get()));
             let currency = &offer.product.currency;
             let balance = shop.store.supplier_balance(currency).await?;
             let in_flight = match balance {
@@ -284,7 +278,10 @@ pub async fn paid(bot: Bot, shop: Shop, msg: Message) -> HandlerResult {
 /// engine. A charge no invoice explains is recorded once, with its alert
 /// (refund button included) in the same transaction.
 async fn record(shop: &Shop, star: &StarPayment) -> anyhow::Result<PaymentOutcome> {
-    let outcome = shop.store.record_payment(star, shop.now()).await?;
+    let outcome = shop
+        .store
+        .record_payment(star, intake::admission::admit, shop.now())
+        .await?;
     match outcome {
         PaymentOutcome::Ordered(id) => {
             tracing::info!(purchase = id, stars = star.total_amount, "payment recorded");

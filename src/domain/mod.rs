@@ -3,7 +3,10 @@
 //! One file per seam: `money` (Money, Stars), `ids` (ClientRef, SupplierOrderId,
 //! Watermark, ProductId, UserId), `note` (Quantity, Note, Hidden, Signature),
 //! `code` (Code), `language` (Language), `states` (PurchaseState and the kinds
-//! stored by name). Everything is re-exported here: use `crate::domain::X`.
+//! stored by name), `budget` (the supplier call budget's Priority and
+//! SharedLimit), `sale` (Sale, what a checkout offers and a purchase
+//! records, and the Admission of its payment). Everything is re-exported
+//! here: use `crate::domain::X`.
 
 /// Why a value from outside was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,18 +54,22 @@ macro_rules! stored_names {
     };
 }
 
+mod budget;
 mod code;
 mod ids;
 mod language;
 mod money;
 mod note;
+mod sale;
 mod states;
 
+pub use budget::{Priority, SharedLimit};
 pub use code::Code;
 pub use ids::{ClientRef, ProductId, SupplierOrderId, UserId, Watermark};
 pub use language::Language;
 pub use money::{Money, Stars};
 pub use note::{Hidden, Note, Quantity, Signature};
+pub use sale::{Admission, Sale};
 pub use states::{
     AlertKind, EventKind, HoldReason, PurchaseSource, PurchaseState, RefundReason, ShopMode,
 };

@@ -275,3 +275,39 @@ stored_names! {
         Admin => "admin",
     }
 }
+
+impl RefundReason {
+    /// The reason as staff read it, in a purchase's `last_error` (the
+    /// buyer's words for it are in the Fluent files).
+    pub fn for_staff(self) -> &'static str {
+        match self {
+            RefundReason::Supplier => "the supplier failed or cancelled the order",
+            RefundReason::PaidTwice => "the invoice was already paid",
+            RefundReason::AmountMismatch => "the amount paid is not the invoice's",
+            RefundReason::Unavailable => "the product could no longer be sold",
+            RefundReason::Admin => "an admin refunded it",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refund_reason_has_its_own_words_for_staff() {
+        let texts: std::collections::HashSet<&str> =
+            RefundReason::ALL.iter().map(|r| r.for_staff()).collect();
+        assert_eq!(texts.len(), RefundReason::ALL.len());
+        assert!(texts.iter().all(|t| !t.is_empty()));
+        // The words a refunded payment has always been recorded with.
+        assert_eq!(
+            RefundReason::PaidTwice.for_staff(),
+            "the invoice was already paid"
+        );
+        assert_eq!(
+            RefundReason::AmountMismatch.for_staff(),
+            "the amount paid is not the invoice's"
+        );
+    }
+}

@@ -17,7 +17,6 @@
 
 pub mod admin;
 mod history;
-pub mod manual;
 mod ordering;
 mod paying;
 mod poller;

@@ -14,7 +14,7 @@
 use serde_json::json;
 
 use super::{Engine, EngineError};
-use crate::domain::{ClientRef, PurchaseSource, PurchaseState, Quantity, UserId};
+use crate::domain::{ClientRef, PurchaseSource, PurchaseState, Quantity, Sale, UserId};
 use crate::store::{NewPurchase, Purchase, Reordered};
 
 type Result<T> = std::result::Result<T, EngineError>;
@@ -89,13 +89,15 @@ fn reorder_of(parent: &Purchase, missing: Quantity) -> NewPurchase {
         chat_id: parent.chat_id,
         // Only used to create a customer row, which the parent made.
         language: crate::domain::Language::En,
-        product_id: parent.product_id.clone(),
-        product_name: parent.product_name.clone(),
-        quantity: missing,
-        note: parent.note.clone(),
-        unit_price: parent.order_price.or(parent.unit_price),
-        currency: parent.currency.clone(),
-        stars: 0,
+        sale: Sale {
+            product_id: parent.product_id.clone(),
+            product_name: parent.product_name.clone(),
+            quantity: missing,
+            note: parent.note.clone(),
+            unit_price: parent.order_price.or(parent.unit_price),
+            currency: parent.currency.clone(),
+            stars: 0,
+        },
         source: PurchaseSource::Reorder,
         telegram_charge_id: None,
     }

@@ -26,6 +26,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::domain::{Priority, SharedLimit};
+
 /// The supplier counts its limit per minute.
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -37,22 +39,6 @@ const MARGIN_DIVISOR: u32 = 50;
 
 /// Reads are owed this fraction of every window (1/N), when they want it.
 const READ_SHARE_DIVISOR: u32 = 5;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Priority {
-    /// Create and pay: they move money and customers wait on them.
-    Write,
-    Read,
-}
-
-/// The part of the budget every process sharing the key sees (the
-/// database): the hard limit across replicas, and a 429's pause for all.
-pub trait SharedLimit: Send + Sync + 'static {
-    /// Takes one call of `priority` now, or says how long to wait first.
-    fn take(&self, priority: Priority) -> crate::clock::BoxFuture<'_, Result<(), Duration>>;
-    /// The supplier said 429: no process calls for `retry_after`.
-    fn pause(&self, retry_after: Duration) -> crate::clock::BoxFuture<'_, ()>;
-}
 
 pub struct Budget {
     rate: u32,

@@ -12,13 +12,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::budget::{Budget, Priority};
+use super::budget::Budget;
 use super::error::{RejectCode, Rejection, SupplierError};
 use super::model::{
     Balance, Category, CursorPage, OffsetPage, Order, OrderPage, OrderStatus, Product,
 };
 use crate::clock::{Millis, SharedClock};
-use crate::domain::{Money, Note, ProductId, Quantity, SupplierOrderId};
+use crate::domain::{Money, Note, Priority, ProductId, Quantity, SupplierOrderId};
 
 /// Replies larger than this are refused unread (a hostile or broken peer).
 const MAX_BODY: usize = 4 * 1024 * 1024;

@@ -8,7 +8,7 @@ pub mod error;
 pub mod model;
 pub mod sim;
 
-pub use budget::{Budget, Priority, SharedLimit};
+pub use budget::Budget;
 pub use client::{ClientOptions, FoxReload, NewOrder, WriteSlot};
 pub use error::{RejectCode, Rejection, SupplierError};
 pub use model::{

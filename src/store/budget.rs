@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::{Backend, Result, Store, with_tx};
 use crate::clock::BoxFuture;
-use crate::foxreload::{Priority, SharedLimit};
+use crate::domain::{Priority, SharedLimit};
 
 /// The lock every process takes to read and extend the log.
 const LOCK_KEY: i64 = 0x666F_7862_7564; // "foxbud"
@@ -85,10 +85,7 @@ impl SharedBudget {
         with_tx!(&mut tx, c => {
             sqlx::query("INSERT INTO budget_calls (at, priority) VALUES ($1, $2)")
                 .bind(now)
-                .bind(match priority {
-                    Priority::Write => "write",
-                    Priority::Read => "read",
-                })
+                .bind(priority.as_str())
                 .execute(&mut *c)
                 .await?;
         });

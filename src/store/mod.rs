@@ -45,8 +45,8 @@ pub use purchases::{Change, CorruptRow, NewPurchase, Purchase, PurchaseFilter, R
 pub use refunds::{NewRefund, Refund, RefundState};
 pub use reorders::Reordered;
 pub use shop::{
-    Checkout, CheckoutState, NewCheckout, OrphanCharge, OrphanRefund, PaymentOutcome, StarPayment,
-    orphan_alert_key, orphan_of_alert_key,
+    Admit, Checkout, CheckoutState, NewCheckout, OrphanCharge, OrphanRefund, PaymentOutcome,
+    StarPayment, orphan_alert_key, orphan_of_alert_key,
 };
 pub use stream::EventCursor;
 

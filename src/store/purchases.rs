@@ -9,7 +9,7 @@ use super::{Backend, Cas, Result, Store, StoreError, Tx, json_strings, with_db, 
 use crate::clock::Millis;
 use crate::domain::{
     ClientRef, EventKind, HoldReason, Money, Note, ProductId, PurchaseSource, PurchaseState,
-    Quantity, Signature, SupplierOrderId, UserId,
+    Quantity, Sale, Signature, SupplierOrderId, UserId,
 };
 
 /// A purchase the customer paid for, about to be handed to the engine.
@@ -19,15 +19,9 @@ pub struct NewPurchase {
     pub user_id: UserId,
     pub chat_id: i64,
     pub language: crate::domain::Language,
-    pub product_id: ProductId,
-    pub product_name: String,
-    pub quantity: Quantity,
-    pub note: Note,
-    /// The wholesale unit price the sale was based on, if it was known.
-    pub unit_price: Option<Money>,
-    pub currency: String,
-    /// Stars paid; 0 for a purchase paid outside Telegram.
-    pub stars: i64,
+    /// What was sold; its Stars are those paid (0 for a purchase paid
+    /// outside Telegram).
+    pub sale: Sale,
     pub source: PurchaseSource,
     pub telegram_charge_id: Option<String>,
 }
@@ -712,7 +706,8 @@ impl Tx {
         idempotency_key: Option<&str>,
         now: Millis,
     ) -> Result<i64> {
-        let signature = Signature::of(&p.product_id, p.quantity, &p.note);
+        let sale = &p.sale;
+        let signature = Signature::of(&sale.product_id, sale.quantity, &sale.note);
         let id: i64 = with_tx!(self, c => {
             sqlx::query(
                 "INSERT INTO customers (user_id, chat_id, language, created_at, updated_at) \
@@ -735,14 +730,14 @@ impl Tx {
             .bind(p.client_ref.to_string())
             .bind(p.user_id.0)
             .bind(p.chat_id)
-            .bind(p.product_id.as_str())
-            .bind(&p.product_name)
-            .bind(p.quantity.get())
-            .bind(p.note.canonical())
+            .bind(sale.product_id.as_str())
+            .bind(&sale.product_name)
+            .bind(sale.quantity.get())
+            .bind(sale.note.canonical())
             .bind(signature.as_str())
-            .bind(p.unit_price.map(|m| m.to_string()))
-            .bind(&p.currency)
-            .bind(p.stars)
+            .bind(sale.unit_price.map(|m| m.to_string()))
+            .bind(&sale.currency)
+            .bind(sale.stars)
             .bind(p.source.as_str())
             .bind(p.telegram_charge_id.as_deref())
             .bind(now)
@@ -758,7 +753,7 @@ impl Tx {
             Some(state),
             Some(0),
             "",
-            &serde_json::json!({ "source": p.source.as_str(), "stars": p.stars }),
+            &serde_json::json!({ "source": p.source.as_str(), "stars": sale.stars }),
             now,
         )
         .await?;

@@ -5,8 +5,8 @@
 use super::{NewPurchase, Result, Store, StoreError, with_db, with_tx};
 use crate::clock::Millis;
 use crate::domain::{
-    AlertKind, ClientRef, EventKind, Language, Money, Note, ProductId, PurchaseSource,
-    PurchaseState, Quantity, RefundReason, UserId,
+    Admission, AlertKind, ClientRef, EventKind, Language, Money, Note, ProductId, PurchaseSource,
+    PurchaseState, Quantity, RefundReason, Sale, UserId,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,15 +32,8 @@ pub struct NewCheckout {
     pub user_id: UserId,
     pub chat_id: i64,
     pub language: Language,
-    pub product_id: ProductId,
-    pub product_name: String,
-    pub quantity: Quantity,
-    pub note: Note,
-    /// The wholesale unit price the Stars price was computed from.
-    pub unit_price: Option<Money>,
-    pub currency: String,
-    /// The invoice total.
-    pub stars: i64,
+    /// What is offered; its Stars are the invoice total.
+    pub sale: Sale,
 }
 
 #[derive(Debug, Clone)]
@@ -51,13 +44,7 @@ pub struct Checkout {
     pub user_id: UserId,
     pub chat_id: i64,
     pub language: Language,
-    pub product_id: ProductId,
-    pub product_name: String,
-    pub quantity: Quantity,
-    pub note: Note,
-    pub unit_price: Option<Money>,
-    pub currency: String,
-    pub stars: i64,
+    pub sale: Sale,
     pub state: CheckoutState,
     pub purchase_id: Option<i64>,
     pub created_at: Millis,
@@ -92,18 +79,20 @@ impl TryFrom<CheckoutRow> for Checkout {
             user_id: UserId(r.user_id),
             chat_id: r.chat_id,
             language: Language::from_code(Some(&r.language)),
-            product_id: ProductId::parse(&r.product_id).map_err(|_| corrupt("product id"))?,
-            product_name: r.product_name.clone(),
-            quantity: Quantity::new(r.quantity).map_err(|_| corrupt("quantity"))?,
-            note: Note::parse_canonical(&r.note).map_err(|_| corrupt("note"))?,
-            unit_price: r
-                .unit_price
-                .as_deref()
-                .map(Money::parse)
-                .transpose()
-                .map_err(|_| corrupt("unit price"))?,
-            currency: r.currency.clone(),
-            stars: r.stars,
+            sale: Sale {
+                product_id: ProductId::parse(&r.product_id).map_err(|_| corrupt("product id"))?,
+                product_name: r.product_name.clone(),
+                quantity: Quantity::new(r.quantity).map_err(|_| corrupt("quantity"))?,
+                note: Note::parse_canonical(&r.note).map_err(|_| corrupt("note"))?,
+                unit_price: r
+                    .unit_price
+                    .as_deref()
+                    .map(Money::parse)
+                    .transpose()
+                    .map_err(|_| corrupt("unit price"))?,
+                currency: r.currency.clone(),
+                stars: r.stars,
+            },
             state: match r.state.as_str() {
                 "open" => CheckoutState::Open,
                 "paid" => CheckoutState::Paid,
@@ -114,6 +103,11 @@ impl TryFrom<CheckoutRow> for Checkout {
         })
     }
 }
+
+/// The rule that says what a payment of a known checkout becomes, given
+/// whether it claimed the checkout: intake's (`intake::admission::admit`).
+/// The store asks it and records the answer; it holds no sale rule itself.
+pub type Admit = fn(&Checkout, &StarPayment, bool) -> Admission;
 
 /// A `successful_payment` as Telegram reported it.
 #[derive(Debug, Clone)]
@@ -222,6 +216,97 @@ async fn record_orphan(
     Ok(PaymentOutcome::UnknownInvoice(id))
 }
 
+/// A payment of `checkout` as admitted: its purchase (the checkout's sale
+/// at the Stars paid), in `ordering` or `refunding` with the reason, and
+/// for an order the checkout pointing at it; the charge id's UNIQUE index
+/// makes a second recording of one charge a [`StoreError::Conflict`].
+async fn record_admitted(
+    mut tx: super::Tx,
+    pay: &StarPayment,
+    checkout: &Checkout,
+    admission: Admission,
+    now: Millis,
+) -> Result<PaymentOutcome> {
+    let new = NewPurchase {
+        client_ref: ClientRef::generate(),
+        user_id: pay.user_id,
+        chat_id: pay.chat_id,
+        language: pay.language,
+        // A refund returns what was paid, not what was invoiced.
+        sale: Sale {
+            stars: pay.total_amount,
+            ..checkout.sale.clone()
+        },
+        source: PurchaseSource::Telegram,
+        telegram_charge_id: Some(pay.charge_id.clone()),
+    };
+    let (state, refund) = match admission {
+        Admission::Order => (PurchaseState::Ordering, None),
+        Admission::Refund(reason) => (PurchaseState::Refunding, Some(reason)),
+    };
+    let id = tx.insert_purchase(&new, state, now).await?;
+    with_tx!(&mut tx, c => {
+        sqlx::query(
+            "UPDATE purchases SET checkout_id = $1, refund_reason = $2, last_error = $3 \
+             WHERE id = $4",
+        )
+        .bind(checkout.id)
+        .bind(refund.map(|r| r.as_str()))
+        .bind(refund.map(|r| r.for_staff()))
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    });
+    if refund.is_none() {
+        with_tx!(&mut tx, c => {
+            sqlx::query("UPDATE checkouts SET purchase_id = $1 WHERE id = $2")
+                .bind(id)
+                .bind(checkout.id)
+                .execute(&mut *c)
+                .await?;
+        });
+    }
+    tx.record_event(
+        Some(id),
+        EventKind::PaymentRecorded,
+        None,
+        Some(state),
+        None,
+        "telegram",
+        &serde_json::json!({ "checkout": checkout.id, "stars": pay.total_amount }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(match refund {
+        None => PaymentOutcome::Ordered(id),
+        Some(reason) => PaymentOutcome::Refunding(id, reason),
+    })
+}
+
+impl super::Tx {
+    /// Claims an open checkout for the payment being recorded: `false` if
+    /// it is paid already. Two charges of one invoice handled at once (two
+    /// replicas) may both have read it open; this compare-and-set's row
+    /// count decides, and on PostgreSQL the second UPDATE waits for the
+    /// first to commit and then finds the row no longer open.
+    async fn claim_checkout(&mut self, checkout: i64, now: Millis) -> Result<bool> {
+        let claimed = with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE checkouts SET state = $1, updated_at = $2 \
+                 WHERE id = $3 AND state = 'open'",
+            )
+            .bind(CheckoutState::Paid.as_str())
+            .bind(now)
+            .bind(checkout)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(claimed == 1)
+    }
+}
+
 /// The dedup key of an orphan charge's alert; the alert pusher reads the
 /// charge back from it to offer the refund button.
 pub fn orphan_alert_key(orphan: i64) -> String {
@@ -253,13 +338,13 @@ impl Store {
             .bind(c.user_id.0)
             .bind(c.chat_id)
             .bind(c.language.code())
-            .bind(c.product_id.as_str())
-            .bind(&c.product_name)
-            .bind(c.quantity.get())
-            .bind(c.note.canonical())
-            .bind(c.unit_price.map(|m| m.to_string()))
-            .bind(&c.currency)
-            .bind(c.stars)
+            .bind(c.sale.product_id.as_str())
+            .bind(&c.sale.product_name)
+            .bind(c.sale.quantity.get())
+            .bind(c.sale.note.canonical())
+            .bind(c.sale.unit_price.map(|m| m.to_string()))
+            .bind(&c.sale.currency)
+            .bind(c.sale.stars)
             .bind(now)
             .fetch_one(db)
             .await?
@@ -280,9 +365,16 @@ impl Store {
     /// Records a Stars payment, first thing and once: keyed by its charge
     /// id (UNIQUE), so a `successful_payment` delivered twice, or found
     /// again by the sweep, changes nothing the second time. One invoice
-    /// paid twice makes one order; the second charge is refunded.
-    pub async fn record_payment(&self, pay: &StarPayment, now: Millis) -> Result<PaymentOutcome> {
-        match self.record_payment_once(pay, now).await {
+    /// paid twice makes one order; the second charge is refunded. Whether
+    /// a payment of a known invoice orders or is refunded is `admit`'s
+    /// decision (`intake::admission::admit`); this records it.
+    pub async fn record_payment(
+        &self,
+        pay: &StarPayment,
+        admit: Admit,
+        now: Millis,
+    ) -> Result<PaymentOutcome> {
+        match self.record_payment_once(pay, admit, now).await {
             // The same charge recorded at this instant by another handler
             // (a replica given the same update): its row stands.
             Err(StoreError::Conflict(_)) => match self.purchase_by_charge(&pay.charge_id).await? {
@@ -296,7 +388,12 @@ impl Store {
         }
     }
 
-    async fn record_payment_once(&self, pay: &StarPayment, now: Millis) -> Result<PaymentOutcome> {
+    async fn record_payment_once(
+        &self,
+        pay: &StarPayment,
+        admit: Admit,
+        now: Millis,
+    ) -> Result<PaymentOutcome> {
         let mut tx = self.begin().await?;
         let known: Option<i64> = with_tx!(&mut tx, c => {
             sqlx::query_scalar("SELECT id FROM purchases WHERE telegram_charge_id = $1")
@@ -316,88 +413,17 @@ impl Store {
         let Some(checkout) = row.map(Checkout::try_from).transpose()? else {
             return record_orphan(tx, pay, now).await;
         };
-        let refund = if pay.currency != "XTR" || pay.total_amount != checkout.stars {
-            Some(RefundReason::AmountMismatch)
-        } else {
-            // Two charges of one invoice handled at once (two replicas):
-            // the state read above may be stale for both. The checkout is
-            // claimed by a compare-and-set whose row count decides; on
-            // PostgreSQL the second UPDATE waits for the first to commit
-            // and then finds the row no longer open.
-            let claimed = with_tx!(&mut tx, c => {
-                sqlx::query(
-                    "UPDATE checkouts SET state = $1, updated_at = $2 \
-                     WHERE id = $3 AND state = 'open'",
-                )
-                .bind(CheckoutState::Paid.as_str())
-                .bind(now)
-                .bind(checkout.id)
-                .execute(&mut *c)
-                .await?
-                .rows_affected()
-            });
-            (claimed != 1).then_some(RefundReason::PaidTwice)
+        let admission = match admit(&checkout, pay, true) {
+            // Only a payment that would order claims the checkout: one
+            // refunded for its amount leaves the invoice open for its
+            // right payment.
+            Admission::Order => {
+                let claimed = tx.claim_checkout(checkout.id, now).await?;
+                admit(&checkout, pay, claimed)
+            }
+            refund => refund,
         };
-        let new = NewPurchase {
-            client_ref: ClientRef::generate(),
-            user_id: pay.user_id,
-            chat_id: pay.chat_id,
-            language: pay.language,
-            product_id: checkout.product_id.clone(),
-            product_name: checkout.product_name.clone(),
-            quantity: checkout.quantity,
-            note: checkout.note.clone(),
-            unit_price: checkout.unit_price,
-            currency: checkout.currency.clone(),
-            stars: pay.total_amount,
-            source: PurchaseSource::Telegram,
-            telegram_charge_id: Some(pay.charge_id.clone()),
-        };
-        let state = match refund {
-            None => PurchaseState::Ordering,
-            Some(_) => PurchaseState::Refunding,
-        };
-        let id = tx.insert_purchase(&new, state, now).await?;
-        with_tx!(&mut tx, c => {
-            sqlx::query(
-                "UPDATE purchases SET checkout_id = $1, refund_reason = $2, last_error = $3 \
-                 WHERE id = $4",
-            )
-            .bind(checkout.id)
-            .bind(refund.map(|r| r.as_str()))
-            .bind(refund.map(|r| match r {
-                RefundReason::PaidTwice => "the invoice was already paid",
-                _ => "the amount paid is not the invoice's",
-            }))
-            .bind(id)
-            .execute(&mut *c)
-            .await?;
-        });
-        if refund.is_none() {
-            with_tx!(&mut tx, c => {
-                sqlx::query("UPDATE checkouts SET purchase_id = $1 WHERE id = $2")
-                    .bind(id)
-                    .bind(checkout.id)
-                    .execute(&mut *c)
-                    .await?;
-            });
-        }
-        tx.record_event(
-            Some(id),
-            EventKind::PaymentRecorded,
-            None,
-            Some(state),
-            None,
-            "telegram",
-            &serde_json::json!({ "checkout": checkout.id, "stars": pay.total_amount }),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(match refund {
-            None => PaymentOutcome::Ordered(id),
-            Some(reason) => PaymentOutcome::Refunding(id, reason),
-        })
+        record_admitted(tx, pay, &checkout, admission, now).await
     }
 
     pub async fn orphan_charge(&self, id: i64) -> Result<Option<OrphanCharge>> {
@@ -448,14 +474,16 @@ impl Store {
             user_id: UserId(orphan.user_id),
             chat_id: orphan.chat_id,
             language: Language::from_code(Some(&orphan.language)),
-            // No product: it names the kind of row, for /order and the audit.
-            product_id: ProductId::parse("unknown_invoice").map_err(|_| corrupt("product"))?,
-            product_name: "—".to_owned(),
-            quantity: Quantity::new(1).map_err(|_| corrupt("quantity"))?,
-            note: Note::default(),
-            unit_price: None,
-            currency: orphan.currency.clone(),
-            stars: orphan.stars,
+            sale: Sale {
+                // No product: it names the kind of row, for /order and the audit.
+                product_id: ProductId::parse("unknown_invoice").map_err(|_| corrupt("product"))?,
+                product_name: "—".to_owned(),
+                quantity: Quantity::new(1).map_err(|_| corrupt("quantity"))?,
+                note: Note::default(),
+                unit_price: None,
+                currency: orphan.currency.clone(),
+                stars: orphan.stars,
+            },
             source: PurchaseSource::Telegram,
             telegram_charge_id: Some(orphan.charge_id.clone()),
         };

@@ -11,7 +11,7 @@ use std::time::Duration;
 use foxbot::clock::{Clock, SystemClock};
 use foxbot::delivery::refund::{RefundConfig, Refunder};
 use foxbot::delivery::{Deliverer, DeliveryConfig};
-use foxbot::domain::{ClientRef, Language, Money, Note, ProductId, Quantity, UserId};
+use foxbot::domain::{ClientRef, Language, Money, Note, ProductId, Quantity, Sale, UserId};
 use foxbot::engine::{Engine, EngineConfig};
 use foxbot::foxreload::sim::{Fault, ListShape, OrderOutcome, SimOptions, Simulator};
 use foxbot::runtime::Runtime;
@@ -158,13 +158,15 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
                 user_id: UserId(1_000 + (i % 50) as i64),
                 chat_id: 1_000 + (i % 50) as i64,
                 language: Language::En,
-                product_id: ProductId::parse(product).unwrap(),
-                product_name: product.to_owned(),
-                quantity: Quantity::new(quantity(i)).unwrap(),
-                note: Note::from_pairs(note.iter().map(String::as_str)).unwrap(),
-                unit_price: Some(Money::parse(price).unwrap()),
-                currency: "USD".to_owned(),
-                stars: 100,
+                sale: Sale {
+                    product_id: ProductId::parse(product).unwrap(),
+                    product_name: product.to_owned(),
+                    quantity: Quantity::new(quantity(i)).unwrap(),
+                    note: Note::from_pairs(note.iter().map(String::as_str)).unwrap(),
+                    unit_price: Some(Money::parse(price).unwrap()),
+                    currency: "USD".to_owned(),
+                    stars: 100,
+                },
                 source: foxbot::domain::PurchaseSource::Telegram,
                 telegram_charge_id: Some(format!("charge-{i}")),
             };
@@ -529,13 +531,15 @@ async fn an_account_that_pays_at_creation_under_429_storms_pays_each_purchase_on
             user_id: UserId(2_000 + i as i64),
             chat_id: 2_000 + i as i64,
             language: Language::En,
-            product_id: ProductId::parse("product_pubg_60").unwrap(),
-            product_name: "PUBG 60 UC".to_owned(),
-            quantity: Quantity::new(1).unwrap(),
-            note: Note::from_pairs([format!("player_id={}", i % 12).as_str()]).unwrap(),
-            unit_price: Some(Money::parse("0.99").unwrap()),
-            currency: "USD".to_owned(),
-            stars: 100,
+            sale: Sale {
+                product_id: ProductId::parse("product_pubg_60").unwrap(),
+                product_name: "PUBG 60 UC".to_owned(),
+                quantity: Quantity::new(1).unwrap(),
+                note: Note::from_pairs([format!("player_id={}", i % 12).as_str()]).unwrap(),
+                unit_price: Some(Money::parse("0.99").unwrap()),
+                currency: "USD".to_owned(),
+                stars: 100,
+            },
             source: foxbot::domain::PurchaseSource::Telegram,
             telegram_charge_id: Some(format!("charge-storm-{i}")),
         };

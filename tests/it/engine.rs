@@ -825,7 +825,7 @@ async fn manual_purchases_are_checked_against_the_catalog(db: &TestDb) {
 }
 
 async fn manual_purchases_racing_under_one_key_record_one(db: &TestDb) {
-    use foxbot::engine::manual::{ManualError, ManualPurchase, Recorded, record_once};
+    use foxbot::intake::manual::{ManualError, ManualPurchase, Recorded, record_once};
     const RUNS: usize = 8;
     let rig = Rig::new(&db.store).await;
     let stores = [db.store.clone(), db.another_store().await];
@@ -836,7 +836,7 @@ async fn manual_purchases_racing_under_one_key_record_one(db: &TestDb) {
         max_age: foxbot::catalog::DEFAULT_MAX_AGE,
         sync_every: foxbot::catalog::DEFAULT_SYNC_EVERY,
     };
-    let key = foxbot::intake::IdempotencyKey::parse("case-9").unwrap();
+    let key = foxbot::intake::manual::IdempotencyKey::parse("case-9").unwrap();
     let req = ManualPurchase {
         user: foxbot::domain::UserId(4242),
         product: foxbot::domain::ProductId::parse(PUBG).unwrap(),

@@ -7,7 +7,8 @@ use crate::support::TestDb;
 use crate::support::app::{TestApp, WAIT};
 use crate::support::bot_api::TgUser;
 use foxbot::clock::Clock;
-use foxbot::domain::{Language, Money, Note, ProductId, Quantity, RefundReason, UserId};
+use foxbot::domain::{Language, Money, Note, ProductId, Quantity, RefundReason, Sale, UserId};
+use foxbot::intake::admission::admit;
 use foxbot::store::{NewCheckout, PaymentOutcome, StarPayment};
 
 on_both_engines!(
@@ -29,13 +30,15 @@ fn checkout_for(user: i64) -> NewCheckout {
         user_id: UserId(user),
         chat_id: user,
         language: Language::En,
-        product_id: ProductId::parse("product_steam_10").unwrap(),
-        product_name: "Steam Wallet 10".to_owned(),
-        quantity: Quantity::new(1).unwrap(),
-        note: Note::default(),
-        unit_price: Some(Money::parse("9.20").unwrap()),
-        currency: "USD".to_owned(),
-        stars: 1012,
+        sale: Sale {
+            product_id: ProductId::parse("product_steam_10").unwrap(),
+            product_name: "Steam Wallet 10".to_owned(),
+            quantity: Quantity::new(1).unwrap(),
+            note: Note::default(),
+            unit_price: Some(Money::parse("9.20").unwrap()),
+            currency: "USD".to_owned(),
+            stars: 1012,
+        },
     }
 }
 
@@ -70,7 +73,7 @@ async fn race(db: &TestDb, user: i64, charges: [String; 2]) -> (String, Vec<Paym
             let pay = charge(user, &checkout.payload, &charge_id);
             tokio::spawn(async move {
                 start.wait().await;
-                store.record_payment(&pay, now()).await
+                store.record_payment(&pay, admit, now()).await
             })
         })
         .collect();
@@ -491,15 +494,16 @@ async fn in_flight_counts_what_the_balance_read_does_not_show_as_spent(db: &Test
     let mut expected = rust_decimal::Decimal::ZERO;
     for (i, (state, sent, price, quantity, counted)) in cases.iter().enumerate() {
         let mut c = checkout_for(7000 + i as i64);
-        c.unit_price = Some(Money::parse(price).unwrap());
-        c.quantity = Quantity::new(*quantity).unwrap();
+        c.sale.unit_price = Some(Money::parse(price).unwrap());
+        c.sale.quantity = Quantity::new(*quantity).unwrap();
         let checkout = db.store.open_checkout(&c, now()).await.unwrap();
         let pay = charge(
             7000 + i as i64,
             &checkout.payload,
             &format!("stx-flight-{i}"),
         );
-        let PaymentOutcome::Ordered(id) = db.store.record_payment(&pay, now()).await.unwrap()
+        let PaymentOutcome::Ordered(id) =
+            db.store.record_payment(&pay, admit, now()).await.unwrap()
         else {
             panic!("not ordered")
         };

@@ -82,7 +82,7 @@ impl Setup {
         let mut np = new_purchase(500 + n, "product_psn_pin", 1, &[]);
         np.source = source;
         np.language = language;
-        np.stars = 50;
+        np.sale.stars = 50;
         np.telegram_charge_id = (source == PurchaseSource::Telegram).then(|| format!("charge-{n}"));
         let now = self.clock.now_ms();
         let id = self.store.insert_purchase(&np, now).await.unwrap();

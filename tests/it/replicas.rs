@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use foxbot::domain::{Money, PurchaseSource, PurchaseState};
+use foxbot::domain::{Money, PurchaseSource, PurchaseState, Sale};
 use foxbot::foxreload::sim::{OrderOutcome, SimOptions, Simulator};
 use foxbot::store::NewPurchase;
 use serde_json::json;
@@ -98,12 +98,16 @@ async fn three_replicas_one_killed_deliver_every_purchase_once_under_one_budget(
         let user = TgUser::new(3000 + n, "Buyer").with_language("en");
         let charge = api.new_charge_id();
         api.record_star_payment(&user, "replica-test", 920, &charge);
+        let manual = new_purchase(user.id, "product_steam_10", 1, &[]);
         let p = NewPurchase {
             source: PurchaseSource::Telegram,
             telegram_charge_id: Some(charge.clone()),
-            stars: 920,
-            unit_price: Some(Money::parse("9.20").unwrap()),
-            ..new_purchase(user.id, "product_steam_10", 1, &[])
+            sale: Sale {
+                stars: 920,
+                unit_price: Some(Money::parse("9.20").unwrap()),
+                ..manual.sale
+            },
+            ..manual
         };
         let id = db
             .store

@@ -311,7 +311,7 @@ async fn a_telegram_charge_is_recorded_once(db: &TestDb) {
     let t0 = now();
     let mut p = new_purchase(1, "p1", 1, &[]);
     p.source = foxbot::domain::PurchaseSource::Telegram;
-    p.stars = 150;
+    p.sale.stars = 150;
     p.telegram_charge_id = Some("charge-1".to_owned());
     let id = s.insert_purchase(&p, t0).await.unwrap();
     let mut again = p.clone();

@@ -98,7 +98,7 @@ async fn a_refund_through_telegram_5xx_pages_and_dropped_connections_ends_refund
     );
     let mut np = new_purchase(user.id, "product_psn_pin", 1, &[]);
     np.source = PurchaseSource::Telegram;
-    np.stars = 50;
+    np.sale.stars = 50;
     np.telegram_charge_id = Some(charge.clone());
     let now = clock.now_ms();
     let id = db.store.insert_purchase(&np, now).await.unwrap();

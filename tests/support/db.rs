@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use foxbot::clock::Millis;
 use foxbot::config::DatabaseUrl;
-use foxbot::domain::{ClientRef, Language, Money, Note, ProductId, Quantity, UserId};
+use foxbot::domain::{ClientRef, Language, Money, Note, ProductId, Quantity, Sale, UserId};
 use foxbot::store::{NewPurchase, Store};
 use secrecy::SecretString;
 use sqlx::Connection;
@@ -150,13 +150,15 @@ pub fn new_purchase(user: i64, product: &str, qty: i64, note: &[&str]) -> NewPur
         user_id: UserId(user),
         chat_id: user,
         language: Language::En,
-        product_id: ProductId::parse(product).unwrap(),
-        product_name: format!("Product {product}"),
-        quantity: Quantity::new(qty).unwrap(),
-        note: Note::from_pairs(note.iter().copied()).unwrap(),
-        unit_price: Some(Money::parse("10.00").unwrap()),
-        currency: "USD".to_owned(),
-        stars: 0,
+        sale: Sale {
+            product_id: ProductId::parse(product).unwrap(),
+            product_name: format!("Product {product}"),
+            quantity: Quantity::new(qty).unwrap(),
+            note: Note::from_pairs(note.iter().copied()).unwrap(),
+            unit_price: Some(Money::parse("10.00").unwrap()),
+            currency: "USD".to_owned(),
+            stars: 0,
+        },
         source: foxbot::domain::PurchaseSource::Manual,
         telegram_charge_id: None,
     }

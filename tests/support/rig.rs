@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use foxbot::clock::{Clock, ManualClock};
 use foxbot::domain::{Note, ProductId, PurchaseState, Quantity, UserId};
-use foxbot::engine::manual::{ManualPurchase, record};
 use foxbot::engine::{Engine, EngineConfig, PollReport};
 use foxbot::foxreload::sim::{LedgerEntry, SimOptions, Simulator};
 use foxbot::foxreload::{Budget, ClientOptions, FoxReload};
+use foxbot::intake::manual::{ManualPurchase, record};
 use foxbot::store::{Purchase, PurchaseFilter, Store};
 use rust_decimal::Decimal;
 
@@ -133,7 +133,7 @@ impl Rig {
         product: &str,
         qty: i64,
         note: &[&str],
-    ) -> Result<i64, foxbot::engine::manual::ManualError> {
+    ) -> Result<i64, foxbot::intake::manual::ManualError> {
         let req = ManualPurchase {
             user: UserId(4242),
             product: ProductId::parse(product).unwrap(),

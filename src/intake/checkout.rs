@@ -1,12 +1,13 @@
-//! The one intake: a request (product, quantity, note fields) checked
-//! against the product as the shop knows it becomes an [`Offer`], which the
-//! bot turns into an invoice and `foxbot purchase` into a purchase row.
-//! Nothing is written unless every check passes.
+//! The one check every way in makes: a request (product, quantity, note
+//! fields) checked against the product as the shop knows it becomes an
+//! [`Offer`], which the bot turns into an invoice (or, in demo mode, a
+//! purchase) and `foxbot purchase` into a purchase row. Nothing is written
+//! unless every check passes.
 
 use std::time::Duration;
 
 use crate::clock::Millis;
-use crate::domain::{Hidden, Money, Note, Quantity};
+use crate::domain::{Hidden, Note, Quantity, Sale};
 use crate::store::{CatalogProduct, NoteField, Unavailable};
 
 /// Longest value a buyer may give for one note field.
@@ -23,6 +24,20 @@ pub struct Offer {
 }
 
 impl Offer {
+    /// What is sold, at the invoice total: a checkout offers it, and its
+    /// payment records it.
+    pub fn sale(&self) -> Sale {
+        Sale {
+            product_id: self.product.id.clone(),
+            product_name: self.product.name.clone(),
+            quantity: self.quantity,
+            note: self.note.clone(),
+            unit_price: self.product.wholesale,
+            currency: self.product.currency.clone(),
+            stars: self.stars,
+        }
+    }
+
     /// The purchase this offer becomes once paid outside Telegram (a
     /// manual order, a demo): no Stars, no charge.
     pub fn unpaid_purchase(
@@ -37,13 +52,10 @@ impl Offer {
             user_id: user,
             chat_id,
             language,
-            product_id: self.product.id.clone(),
-            product_name: self.product.name.clone(),
-            quantity: self.quantity,
-            note: self.note.clone(),
-            unit_price: self.product.wholesale,
-            currency: self.product.currency.clone(),
-            stars: 0,
+            sale: Sale {
+                stars: 0,
+                ..self.sale()
+            },
             source,
             telegram_charge_id: None,
         }
@@ -89,62 +101,6 @@ pub enum NoteProblem {
     NotEmail,
     #[error("not a number")]
     NotNumber,
-}
-
-/// Longest idempotency key a caller may give.
-pub const MAX_IDEMPOTENCY_KEY: usize = 200;
-
-/// A caller's name for one request (`foxbot purchase --idempotency-key`):
-/// however often the request is repeated under it, one purchase is
-/// recorded. 1 to [`MAX_IDEMPOTENCY_KEY`] printable ASCII characters, so
-/// that it can be typed, shown and compared byte for byte.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey(String);
-
-/// Why a text is not an [`IdempotencyKey`]. The text itself is not
-/// repeated: it may hold characters a terminal should not print.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BadIdempotencyKey {
-    #[error(
-        "the idempotency key is empty; give 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"
-    )]
-    Empty,
-    #[error(
-        "the idempotency key is {0} characters long; give 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"
-    )]
-    TooLong(usize),
-    #[error(
-        "the idempotency key holds U+{:04X}; give 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters",
-        u32::from(*.0)
-    )]
-    NotPrintable(char),
-}
-
-impl IdempotencyKey {
-    pub fn parse(text: &str) -> Result<Self, BadIdempotencyKey> {
-        if text.is_empty() {
-            return Err(BadIdempotencyKey::Empty);
-        }
-        // Printable ASCII: space to '~'. No control characters, no
-        // look-alike Unicode that would make two keys seem one.
-        if let Some(c) = text.chars().find(|c| !matches!(c, ' '..='~')) {
-            return Err(BadIdempotencyKey::NotPrintable(c));
-        }
-        if text.len() > MAX_IDEMPOTENCY_KEY {
-            return Err(BadIdempotencyKey::TooLong(text.len()));
-        }
-        Ok(IdempotencyKey(text.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for IdempotencyKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// Checks a buyer's value for one note field, by its declared type and
@@ -256,48 +212,10 @@ pub fn check(
     })
 }
 
-/// How old a supplier balance may be and still refuse a sale: the incident
-/// watcher reads it every five minutes.
-pub const BALANCE_FRESH_FOR: Duration = Duration::from_secs(5 * 60);
-
-/// The supplier cannot pay for a sale: the last balance read is below what
-/// is already in flight plus this purchase's wholesale cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BalanceShort;
-
-/// Whether the supplier balance covers one more purchase, judged from
-/// stored facts only (pre-checkout has 10 s and calls no supplier):
-/// `balance` as last read and when, `in_flight` the wholesale cost of what
-/// buyers paid for that the balance does not yet show as spent
-/// (`Store::in_flight_cost`), `cost` this purchase's wholesale cost.
-///
-/// Refuses only on a fresh balance (read within [`BALANCE_FRESH_FOR`]) and
-/// a known cost. An unknown or stale balance never blocks a sale: the
-/// watcher may be down or the supplier unreachable for a moment, and
-/// refusing every buyer then would close the shop for a reading problem;
-/// a purchase the balance cannot pay still waits for a top-up and is
-/// refunded if none comes (the hold-and-refund path).
-pub fn balance_covers(
-    balance: Option<(Money, Millis)>,
-    now: Millis,
-    in_flight: Money,
-    cost: Option<Money>,
-) -> Result<(), BalanceShort> {
-    let (Some((amount, read_at)), Some(cost)) = (balance, cost) else {
-        return Ok(());
-    };
-    let fresh = now.saturating_sub(read_at) <= crate::clock::millis(BALANCE_FRESH_FOR);
-    let needed = in_flight.decimal().checked_add(cost.decimal());
-    match needed {
-        Some(needed) if fresh && amount.decimal() < needed => Err(BalanceShort),
-        _ => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ProductId, Stars};
+    use crate::domain::{Money, ProductId, Stars};
     use std::collections::BTreeMap;
 
     const HOUR: Duration = Duration::from_secs(3600);
@@ -340,40 +258,6 @@ mod tests {
                 .collect::<BTreeMap<_, _>>(),
         )
         .unwrap()
-    }
-
-    #[test]
-    fn pre_checkout_refuses_only_what_a_fresh_balance_cannot_cover() {
-        let usd = |t: &str| Money::parse(t).unwrap();
-        let now = 10_000_000;
-        let read = Some((usd("20.00"), now - 60_000));
-        // 9.20 in flight + 9.20 = 18.40 ≤ 20: sold; + 11.00 = 20.20: not.
-        assert_eq!(
-            balance_covers(read, now, usd("9.20"), Some(usd("9.20"))),
-            Ok(())
-        );
-        assert_eq!(
-            balance_covers(read, now, usd("9.20"), Some(usd("11.00"))),
-            Err(BalanceShort)
-        );
-        // Exactly enough is enough.
-        assert_eq!(
-            balance_covers(read, now, usd("9.00"), Some(usd("11.00"))),
-            Ok(())
-        );
-        // Unknown, stale (over five minutes old) or uncostable: not refused.
-        assert_eq!(balance_covers(None, now, usd("0"), Some(usd("99"))), Ok(()));
-        let stale = Some((usd("1.00"), now - 5 * 60_000 - 1));
-        assert_eq!(
-            balance_covers(stale, now, usd("0"), Some(usd("99"))),
-            Ok(())
-        );
-        let edge = Some((usd("1.00"), now - 5 * 60_000));
-        assert_eq!(
-            balance_covers(edge, now, usd("0"), Some(usd("99"))),
-            Err(BalanceShort)
-        );
-        assert_eq!(balance_covers(read, now, usd("50"), None), Ok(()));
     }
 
     #[test]
@@ -444,30 +328,6 @@ mod tests {
         assert_eq!(
             check(&p, 1, &ok, 1_000 + 2 * 3_600_000, HOUR).unwrap_err(),
             IntakeError::Unavailable(Unavailable::Stale)
-        );
-    }
-
-    #[test]
-    fn an_idempotency_key_is_1_to_200_printable_ascii_characters() {
-        for ok in ["k", "order 2024-05-01 #7", "~!@", &"x".repeat(200)] {
-            assert_eq!(IdempotencyKey::parse(ok).unwrap().as_str(), ok);
-        }
-        assert_eq!(IdempotencyKey::parse(""), Err(BadIdempotencyKey::Empty));
-        assert_eq!(
-            IdempotencyKey::parse(&"x".repeat(201)),
-            Err(BadIdempotencyKey::TooLong(201))
-        );
-        assert_eq!(
-            IdempotencyKey::parse("a\tb"),
-            Err(BadIdempotencyKey::NotPrintable('\t'))
-        );
-        assert_eq!(
-            IdempotencyKey::parse("caf\u{e9}"),
-            Err(BadIdempotencyKey::NotPrintable('\u{e9}'))
-        );
-        assert_eq!(
-            BadIdempotencyKey::NotPrintable('\u{e9}').to_string(),
-            "the idempotency key holds U+00E9; give 1 to 200 printable ASCII characters"
         );
     }
 

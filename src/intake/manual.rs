@@ -9,12 +9,68 @@
 
 use rust_decimal::Decimal;
 
+use super::{IntakeError, Offer};
 use crate::catalog::{self, CatalogConfig};
 use crate::clock::Millis;
 use crate::domain::{Language, Note, ProductId, PurchaseSource, Quantity, UserId};
 use crate::foxreload::{FoxReload, RejectCode, SupplierError};
-use crate::intake::{self, IdempotencyKey, IntakeError, Offer};
 use crate::store::{NewPurchase, Purchase, Store, StoreError};
+
+/// Longest idempotency key a caller may give.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+/// A caller's name for one request (`foxbot purchase --idempotency-key`):
+/// however often the request is repeated under it, one purchase is
+/// recorded. 1 to [`MAX_IDEMPOTENCY_KEY`] printable ASCII characters, so
+/// that it can be typed, shown and compared byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+/// Why a text is not an [`IdempotencyKey`]. The text itself is not
+/// repeated: it may hold characters a terminal should not print.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadIdempotencyKey {
+    #[error(
+        "the idempotency key is empty; give 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"
+    )]
+    Empty,
+    #[error(
+        "the idempotency key is {0} characters long; give 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"
+    )]
+    TooLong(usize),
+    #[error(
+        "the idempotency key holds U+{:04X}; give 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters",
+        u32::from(*.0)
+    )]
+    NotPrintable(char),
+}
+
+impl IdempotencyKey {
+    pub fn parse(text: &str) -> Result<Self, BadIdempotencyKey> {
+        if text.is_empty() {
+            return Err(BadIdempotencyKey::Empty);
+        }
+        // Printable ASCII: space to '~'. No control characters, no
+        // look-alike Unicode that would make two keys seem one.
+        if let Some(c) = text.chars().find(|c| !matches!(c, ' '..='~')) {
+            return Err(BadIdempotencyKey::NotPrintable(c));
+        }
+        if text.len() > MAX_IDEMPOTENCY_KEY {
+            return Err(BadIdempotencyKey::TooLong(text.len()));
+        }
+        Ok(IdempotencyKey(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ManualPurchase {
@@ -95,7 +151,7 @@ pub async fn record(
 }
 
 /// Reads the product from the supplier, checks the request with the one
-/// intake ([`intake::check`], as the bot does) and records the purchase in
+/// intake ([`super::check`], as the bot does) and records the purchase in
 /// state `ordering`: no Stars, source `manual`.
 ///
 /// With a key, the request is recorded once: a key that already recorded
@@ -133,7 +189,9 @@ pub async fn record_once(
                 "idempotency key \"{key}\" is taken, but no purchase holds it"
             ))
         })?;
-    if same_order(&earlier, new.user_id, &new.product_id, new.quantity) && earlier.note == new.note
+    let sale = &new.sale;
+    if same_order(&earlier, new.user_id, &sale.product_id, sale.quantity)
+        && earlier.note == sale.note
     {
         Ok(Recorded::Already(earlier.id))
     } else {
@@ -198,7 +256,7 @@ async fn check(
         }
         _ => from_supplier(supplier, pricing, req, now).await?,
     };
-    intake::check(
+    super::check(
         &product,
         req.quantity.get(),
         &req.note,
@@ -261,5 +319,34 @@ fn key_reused(key: &IdempotencyKey, earlier: &Purchase) -> ManualError {
         key: key.clone(),
         purchase: earlier.id,
         recorded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idempotency_key_is_1_to_200_printable_ascii_characters() {
+        for ok in ["k", "order 2024-05-01 #7", "~!@", &"x".repeat(200)] {
+            assert_eq!(IdempotencyKey::parse(ok).unwrap().as_str(), ok);
+        }
+        assert_eq!(IdempotencyKey::parse(""), Err(BadIdempotencyKey::Empty));
+        assert_eq!(
+            IdempotencyKey::parse(&"x".repeat(201)),
+            Err(BadIdempotencyKey::TooLong(201))
+        );
+        assert_eq!(
+            IdempotencyKey::parse("a\tb"),
+            Err(BadIdempotencyKey::NotPrintable('\t'))
+        );
+        assert_eq!(
+            IdempotencyKey::parse("caf\u{e9}"),
+            Err(BadIdempotencyKey::NotPrintable('\u{e9}'))
+        );
+        assert_eq!(
+            BadIdempotencyKey::NotPrintable('\u{e9}').to_string(),
+            "the idempotency key holds U+00E9; give 1 to 200 printable ASCII characters"
+        );
     }
 }
