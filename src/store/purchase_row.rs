@@ -4,10 +4,11 @@
 use super::{Result, StoreError};
 use crate::clock::Millis;
 use crate::domain::{
-    HoldReason, Money, Note, ProductId, PurchaseSource, PurchaseState, Quantity, Signature,
-    SupplierOrderId, UserId,
+    HoldReason, InvalidValue, Money, Note, ProductId, PurchaseSource, PurchaseState, Quantity,
+    Signature, SupplierOrderId, UserId,
 };
 
+/// A `purchases` row as the database returns it: text not yet parsed.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(super) struct PurchaseRow {
     id: i64,
@@ -105,8 +106,7 @@ impl TryFrom<PurchaseRow> for Purchase {
     type Error = StoreError;
 
     fn try_from(r: PurchaseRow) -> Result<Self> {
-        let corrupt =
-            |e: crate::domain::InvalidValue| StoreError::Corrupt(format!("purchase {}: {e}", r.id));
+        let corrupt = corrupt(r.id);
         Ok(Purchase {
             id: r.id,
             user_id: UserId(r.user_id),
@@ -116,38 +116,13 @@ impl TryFrom<PurchaseRow> for Purchase {
             quantity: Quantity::new(r.quantity).map_err(corrupt)?,
             note: Note::parse_canonical(&r.note).map_err(corrupt)?,
             signature: Signature::from_stored(r.signature.clone()),
-            order_price: r
-                .order_price
-                .as_deref()
-                .map(Money::parse)
-                .transpose()
-                .map_err(corrupt)?,
-            unit_price: r
-                .unit_price
-                .as_deref()
-                .map(Money::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            order_price: optional(r.id, &r.order_price, Money::parse)?,
+            unit_price: optional(r.id, &r.unit_price, Money::parse)?,
             state: PurchaseState::parse(&r.state).map_err(corrupt)?,
-            supplier_order_id: r
-                .supplier_order_id
-                .as_deref()
-                .map(SupplierOrderId::parse)
-                .transpose()
-                .map_err(corrupt)?,
-            resume_state: r
-                .resume_state
-                .as_deref()
-                .map(PurchaseState::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            supplier_order_id: optional(r.id, &r.supplier_order_id, SupplierOrderId::parse)?,
+            resume_state: optional(r.id, &r.resume_state, PurchaseState::parse)?,
             source: PurchaseSource::parse(&r.source).map_err(corrupt)?,
-            hold_reason: r
-                .hold_reason
-                .as_deref()
-                .map(HoldReason::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            hold_reason: optional(r.id, &r.hold_reason, HoldReason::parse)?,
             client_ref: r.client_ref,
             currency: r.currency,
             stars: r.stars,
@@ -173,6 +148,20 @@ impl TryFrom<PurchaseRow> for Purchase {
             empty_reads: r.empty_reads,
         })
     }
+}
+
+/// A stored value that does not parse makes its row corrupt, named by id.
+fn corrupt(id: i64) -> impl Fn(InvalidValue) -> StoreError + Copy {
+    move |e| StoreError::Corrupt(format!("purchase {id}: {e}"))
+}
+
+/// A nullable column, parsed when it holds a value.
+fn optional<T>(
+    id: i64,
+    text: &Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, InvalidValue>,
+) -> Result<Option<T>> {
+    text.as_deref().map(parse).transpose().map_err(corrupt(id))
 }
 
 pub(super) fn typed(rows: Vec<PurchaseRow>) -> Result<Vec<Purchase>> {

@@ -178,45 +178,9 @@ impl Tx {
                 to: t.to,
             });
         }
-        let mut sets = vec!["state = $1".to_owned(), "updated_at = $2".to_owned()];
-        let mut binds: Vec<Bind> = Vec::new();
-        let mut changes = t.changes.clone();
-        if t.to != t.from && !t.keeps_clock {
-            // A new state starts its own stall clock.
-            sets.push("state_since = $2".to_owned());
-            if !t
-                .changes
-                .iter()
-                .any(|c| matches!(c, Change::StallAlertedAt(_)))
-            {
-                changes.push(Change::StallAlertedAt(None));
-            }
-        }
-        if t.to.is_final() {
-            changes.push(Change::ReleaseLease);
-            sets.push("finished_at = $2".to_owned());
-        }
-        for change in &changes {
-            for (column, bind) in change.columns() {
-                match bind {
-                    Some(b) => {
-                        binds.push(b);
-                        sets.push(format!("{column} = ${}", binds.len() + 2));
-                    }
-                    None => sets.push(column.to_owned()),
-                }
-            }
-        }
-        let n = binds.len() + 2;
-        let sql = format!(
-            "UPDATE purchases SET {} WHERE id = ${} AND state = ${} AND fence = ${}",
-            sets.join(", "),
-            n + 1,
-            n + 2,
-            n + 3
-        );
+        let (sql, binds) = update_of(t);
         let rows = with_tx!(self, c => {
-            // The SQL is built from the fixed column names above only.
+            // `update_of` builds the SQL from fixed column names only.
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(t.to.as_str()).bind(now);
             for b in binds {
                 q = match b {
@@ -246,5 +210,112 @@ impl Tx {
             .await?;
         }
         Ok(outcome)
+    }
+}
+
+/// The compare-and-set statement for `t`, and the values of its columns.
+/// `$1` is the new state and `$2` the time; the columns' values follow, then
+/// the id, state and fence the author read. Built from the fixed column
+/// names of [`Change::columns`] only.
+fn update_of(t: &Transition) -> (String, Vec<Bind>) {
+    let mut sets = vec!["state = $1".to_owned(), "updated_at = $2".to_owned()];
+    let mut binds: Vec<Bind> = Vec::new();
+    let mut changes = t.changes.clone();
+    if t.to != t.from && !t.keeps_clock {
+        // A new state starts its own stall clock.
+        sets.push("state_since = $2".to_owned());
+        if !t
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::StallAlertedAt(_)))
+        {
+            changes.push(Change::StallAlertedAt(None));
+        }
+    }
+    if t.to.is_final() {
+        changes.push(Change::ReleaseLease);
+        sets.push("finished_at = $2".to_owned());
+    }
+    for change in &changes {
+        for (column, bind) in change.columns() {
+            match bind {
+                Some(b) => {
+                    binds.push(b);
+                    sets.push(format!("{column} = ${}", binds.len() + 2));
+                }
+                None => sets.push(column.to_owned()),
+            }
+        }
+    }
+    let n = binds.len() + 2;
+    let sql = format!(
+        "UPDATE purchases SET {} WHERE id = ${} AND state = ${} AND fence = ${}",
+        sets.join(", "),
+        n + 1,
+        n + 2,
+        n + 3
+    );
+    (sql, binds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sql_of(t: &Transition) -> String {
+        update_of(t).0
+    }
+
+    #[test]
+    fn a_move_to_a_final_state_releases_the_lease_and_finishes() {
+        let p = Purchase::example(PurchaseState::Delivering, 1, 0);
+        let sql = sql_of(&Transition::of(
+            &p,
+            PurchaseState::Delivered,
+            EventKind::Delivered,
+        ));
+        assert!(sql.contains("finished_at = $2"), "{sql}");
+        assert!(sql.contains("lease_owner = $"), "{sql}");
+        assert!(sql.contains("lease_expires_at = $"), "{sql}");
+    }
+
+    #[test]
+    fn a_new_state_restarts_the_stall_clock_and_its_alert() {
+        let p = Purchase::example(PurchaseState::Ordering, 1, 0);
+        let sql = sql_of(&Transition::of(
+            &p,
+            PurchaseState::Submitting,
+            EventKind::CreateSent,
+        ));
+        assert!(sql.contains("state_since = $2"), "{sql}");
+        assert!(sql.contains("stall_alerted_at = $3"), "{sql}");
+    }
+
+    #[test]
+    fn a_move_keeping_the_clock_leaves_the_stall_clock_alone() {
+        let p = Purchase::example(PurchaseState::Submitting, 1, 0);
+        let t =
+            Transition::of(&p, PurchaseState::Ordering, EventKind::CreateNotSent).keeping_clock();
+        let sql = sql_of(&t);
+        assert!(!sql.contains("state_since"), "{sql}");
+        assert!(!sql.contains("stall_alerted_at"), "{sql}");
+    }
+
+    #[test]
+    fn the_fence_binds_come_after_every_column() {
+        let p = Purchase::example(PurchaseState::Paying, 1, 0);
+        let t = Transition::of(&p, PurchaseState::Paying, EventKind::Reschedule)
+            .quiet()
+            .set(Change::NextActionAt(5))
+            .set(Change::CountPay);
+        let (sql, binds) = update_of(&t);
+        assert_eq!(binds.len(), 1);
+        assert!(
+            sql.ends_with(
+                "next_action_at = $3, pays_sent = pays_sent + 1 \
+                 WHERE id = $4 AND state = $5 AND fence = $6"
+            ),
+            "{sql}"
+        );
     }
 }
