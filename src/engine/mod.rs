@@ -41,7 +41,7 @@ use crate::domain::{AlertKind, Money, PurchaseState};
 use crate::foxreload::{FoxReload, SupplierError};
 use crate::store::{AttemptState, Cas, Purchase, Store, StoreError, Transition, Tx};
 
-pub use poller::{PerOrder, PollReport, WatchMode};
+pub use poller::{ListWatch, PollReport, Poller, Watch};
 pub use reconcile::{Candidate, Decision, ScanFacts, decide};
 
 /// The states the engine's workers claim.
@@ -85,8 +85,8 @@ pub struct EngineConfig {
     /// The supplier client's request timeout: a request on the wire may
     /// reach the supplier until it runs out.
     pub supplier_timeout: Duration,
-    /// How paid orders are watched ([`WatchMode::List`] but in benchmarks).
-    pub watch: WatchMode,
+    /// How paid orders are watched: [`ListWatch`] but in benchmarks.
+    pub watch: Arc<dyn Watch>,
 }
 
 impl EngineConfig {
@@ -104,7 +104,7 @@ impl EngineConfig {
             reconcile_max_pages: c.reconcile_max_pages,
             instance_id: c.instance_id.clone(),
             supplier_timeout: c.foxreload_timeout,
-            watch: WatchMode::List,
+            watch: Arc::new(ListWatch),
         }
     }
 
@@ -113,14 +113,9 @@ impl EngineConfig {
         (self.poll_interval * 30).min(Duration::from_secs(60))
     }
 
-    /// Pause between poller cycles: the poll interval, or for the
-    /// per-order pattern a tenth of its first wait (each order keeps its
-    /// own timer).
+    /// Pause between poller cycles, as the watch wants it.
     fn poll_tick(&self) -> Duration {
-        match self.watch {
-            WatchMode::List => self.poll_interval,
-            WatchMode::PerOrder(p) => (p.first / 10).max(Duration::from_millis(10)),
-        }
+        self.watch.tick(self.poll_interval)
     }
 
     /// How often a held purchase checks whether it can go on.
@@ -183,8 +178,6 @@ struct Inner {
     cfg: EngineConfig,
     wake: Notify,
     balance: Mutex<Option<(Millis, Money)>>,
-    /// Per-order timers ([`WatchMode::PerOrder`] only).
-    timers: Mutex<std::collections::HashMap<i64, poller::Timer>>,
 }
 
 impl Engine {
@@ -197,7 +190,6 @@ impl Engine {
                 cfg,
                 wake: Notify::new(),
                 balance: Mutex::new(None),
-                timers: Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }
