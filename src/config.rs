@@ -401,17 +401,10 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
     }
 }
 
-impl Config {
-    /// Reads the process environment (after `.env`, loaded by `main`).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let r = Reader { lookup };
-
-        let admin_ids = r
-            .list("ADMIN_IDS")
+/// The settings with rules of their own, each read as one typed value.
+impl<F: Fn(&str) -> Option<String>> Reader<F> {
+    fn admin_ids(&self) -> Result<Vec<UserId>, ConfigError> {
+        self.list("ADMIN_IDS")
             .iter()
             .map(|id| {
                 UserId::parse(id).map_err(|_| {
@@ -421,19 +414,24 @@ impl Config {
                     )
                 })
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect()
+    }
 
-        let http_addr = match r.raw("HTTP_ADDR").as_str() {
-            "" | "off" => None,
-            addr => Some(SocketAddr::from_str(addr).map_err(|_| {
+    /// `None`: the metrics and health endpoints are off.
+    fn http_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        match self.raw("HTTP_ADDR").as_str() {
+            "" | "off" => Ok(None),
+            addr => SocketAddr::from_str(addr).map(Some).map_err(|_| {
                 ConfigError::new(
                     "HTTP_ADDR",
                     format!("expected host:port such as 127.0.0.1:8080, got {addr:?}"),
                 )
-            })?),
-        };
+            }),
+        }
+    }
 
-        let categories = r.list("CATALOG_CATEGORIES");
+    fn catalog_categories(&self) -> Result<Vec<String>, ConfigError> {
+        let categories = self.list("CATALOG_CATEGORIES");
         if let Some(bad) = categories.iter().find(|c| {
             !c.chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
@@ -443,34 +441,54 @@ impl Config {
                 format!("expected comma-separated category slugs, got {bad:?}"),
             ));
         }
+        Ok(categories)
+    }
 
-        let log_format = match r.raw("LOG_FORMAT").to_ascii_lowercase().as_str() {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            other => {
-                return Err(ConfigError::new(
-                    "LOG_FORMAT",
-                    format!("expected text or json, got {other:?}"),
-                ));
-            }
-        };
+    fn log_format(&self) -> Result<LogFormat, ConfigError> {
+        match self.raw("LOG_FORMAT").to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(ConfigError::new(
+                "LOG_FORMAT",
+                format!("expected text or json, got {other:?}"),
+            )),
+        }
+    }
 
-        let instance_id = match r.raw("INSTANCE_ID") {
-            id if id.is_empty() => default_instance_id(),
+    /// The name given, or one made from the host, the process id and a
+    /// random part, so replicas never share a name in leases.
+    fn instance_id(&self) -> Result<String, ConfigError> {
+        match self.raw("INSTANCE_ID") {
+            id if id.is_empty() => Ok(default_instance_id()),
             id if id.len() <= 64
                 && id
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
             {
-                id
+                Ok(id)
             }
-            id => {
-                return Err(ConfigError::new(
-                    "INSTANCE_ID",
-                    format!("expected up to 64 letters, digits, '-', '_' or '.', got {id:?}"),
-                ));
-            }
-        };
+            id => Err(ConfigError::new(
+                "INSTANCE_ID",
+                format!("expected up to 64 letters, digits, '-', '_' or '.', got {id:?}"),
+            )),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the process environment (after `.env`, loaded by `main`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let r = Reader { lookup };
+
+        let admin_ids = r.admin_ids()?;
+        let http_addr = r.http_addr()?;
+        let categories = r.catalog_categories()?;
+        let log_format = r.log_format()?;
+        let instance_id = r.instance_id()?;
 
         let config = Config {
             telegram_bot_token: r.secret("TELEGRAM_BOT_TOKEN")?,

@@ -40,7 +40,7 @@ use crate::foxreload::{FoxReload, SupplierError};
 use crate::runtime::{self, Loop, Pace, Runtime, backoff};
 use crate::store::{AttemptState, Cas, Purchase, Store, StoreError, Transition, Tx};
 
-pub use poller::{PerOrder, PollReport, WatchMode};
+pub use poller::{ListWatch, PollReport, Poller, Watch};
 pub use reconcile::{Candidate, Decision, ScanFacts, decide};
 
 /// The states the engine's workers claim.
@@ -84,8 +84,8 @@ pub struct EngineConfig {
     /// The supplier client's request timeout: a request on the wire may
     /// reach the supplier until it runs out.
     pub supplier_timeout: Duration,
-    /// How paid orders are watched ([`WatchMode::List`] but in benchmarks).
-    pub watch: WatchMode,
+    /// How paid orders are watched: [`ListWatch`] but in benchmarks.
+    pub watch: Arc<dyn Watch>,
 }
 
 impl EngineConfig {
@@ -103,7 +103,7 @@ impl EngineConfig {
             reconcile_max_pages: c.reconcile_max_pages,
             instance_id: c.instance_id.clone(),
             supplier_timeout: c.foxreload_timeout,
-            watch: WatchMode::List,
+            watch: Arc::new(ListWatch),
         }
     }
 
@@ -112,14 +112,9 @@ impl EngineConfig {
         (self.poll_interval * 30).min(Duration::from_secs(60))
     }
 
-    /// Pause between poller cycles: the poll interval, or for the
-    /// per-order pattern a tenth of its first wait (each order keeps its
-    /// own timer).
+    /// Pause between poller cycles, as the watch wants it.
     fn poll_tick(&self) -> Duration {
-        match self.watch {
-            WatchMode::List => self.poll_interval,
-            WatchMode::PerOrder(p) => (p.first / 10).max(Duration::from_millis(10)),
-        }
+        self.watch.tick(self.poll_interval)
     }
 
     /// How often a held purchase checks whether it can go on.
@@ -181,8 +176,6 @@ struct Inner {
     clock: SharedClock,
     cfg: EngineConfig,
     balance: Mutex<Option<(Millis, Money)>>,
-    /// Per-order timers ([`WatchMode::PerOrder`] only).
-    timers: Mutex<std::collections::HashMap<i64, poller::Timer>>,
 }
 
 impl Engine {
@@ -194,7 +187,6 @@ impl Engine {
                 clock,
                 cfg,
                 balance: Mutex::new(None),
-                timers: Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }

@@ -2,17 +2,18 @@
 //!
 //! The usual pattern polls each order on its own (5 s, ×1.5, up to 30 s):
 //! it spends most of the supplier's ~100 calls a minute and still reacts
-//! late. Here one process (holding the poller lease) reads the order history
+//! late (the benchmark runs it through [`Watch`] to compare). Here one process (holding the poller lease) reads the order history
 //! newest first: one request covers every order in flight. An order the list
 //! cannot show (history lag, or older than the pages read) is fetched on its
 //! own, at most every few poll intervals. Orders running too long alert the
 //! admins, and past the dead-letter threshold need a person.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use super::history::Step;
 use super::{Inner, Result, transitions};
-use crate::clock::{Millis, millis};
+use crate::clock::{BoxFuture, Millis, millis};
 use crate::domain::{PurchaseState, SupplierOrderId};
 use crate::foxreload::{Order, OrderStatus};
 use crate::store::{Purchase, PurchaseFilter};
@@ -38,86 +39,69 @@ pub struct PollReport {
     pub stalled: usize,
 }
 
-/// How the poller watches paid orders.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum WatchMode {
-    /// One history request per cycle covers every order in flight.
-    List,
-    /// Each order read on its own on a growing timer: the common pattern,
-    /// for the benchmark to compare against. Not for production.
-    PerOrder(PerOrder),
+/// How one poller cycle watches the purchases waiting on their paid
+/// supplier orders. The product reads the order list ([`ListWatch`]); the
+/// seam is there so the benchmark can run the common per-order pattern on
+/// the same engine and compare the two.
+pub trait Watch: Send + Sync + std::fmt::Debug {
+    /// The pause between poller cycles, given the configured poll interval.
+    fn tick(&self, poll_interval: Duration) -> Duration;
+
+    /// Looks at `watched` (oldest first) and acts on what the supplier
+    /// shows for each.
+    fn cycle<'a>(
+        &'a self,
+        poller: Poller<'a>,
+        watched: &'a [Purchase],
+        report: &'a mut PollReport,
+    ) -> BoxFuture<'a, Result<()>>;
 }
 
-/// The per-order pattern: first read `first` after payment, then each wait
-/// × `factor` up to `cap`, each spread by ± `jitter` (a fraction).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PerOrder {
-    pub first: std::time::Duration,
-    pub factor: f64,
-    pub cap: std::time::Duration,
-    pub jitter: f64,
+/// The product's watch: one history request per cycle covers every order
+/// in flight; an order the list cannot answer for is read alone, a few per
+/// cycle.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListWatch;
+
+impl Watch for ListWatch {
+    fn tick(&self, poll_interval: Duration) -> Duration {
+        poll_interval
+    }
+
+    fn cycle<'a>(
+        &'a self,
+        poller: Poller<'a>,
+        watched: &'a [Purchase],
+        report: &'a mut PollReport,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(poller.0.watch_by_list(watched, report))
+    }
 }
 
-impl PerOrder {
-    /// 5 s, ×1.5, capped at 30 s, jitter 30 %.
-    pub const COMMON: PerOrder = PerOrder {
-        first: std::time::Duration::from_secs(5),
-        factor: 1.5,
-        cap: std::time::Duration::from_secs(30),
-        jitter: 0.3,
-    };
+/// The engine as a [`Watch`] sees it during one cycle: its clock, and
+/// reading one order on its own.
+#[derive(Clone, Copy)]
+pub struct Poller<'a>(&'a Inner);
 
-    /// The same pattern with every duration divided by `factor`.
-    pub fn compressed(self, factor: u32) -> PerOrder {
-        PerOrder {
-            first: self.first / factor.max(1),
-            cap: self.cap / factor.max(1),
-            ..self
+impl Poller<'_> {
+    pub fn now(&self) -> Millis {
+        self.0.now()
+    }
+
+    /// Reads `p`'s order on its own and acts on what it shows; a purchase
+    /// with no linked order is left alone.
+    pub async fn read_alone(&self, p: &Purchase, report: &mut PollReport) -> Result<()> {
+        match &p.supplier_order_id {
+            Some(order_id) => self.0.read_alone(p, order_id, report).await,
+            None => Ok(()),
         }
-    }
-
-    fn spread(&self, wait: std::time::Duration, seed: u64) -> Millis {
-        // A deterministic spread from the purchase and the read number.
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        let unit = (z >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
-        let scale = 1.0 + self.jitter * (2.0 * unit - 1.0);
-        millis(wait.mul_f64(scale.max(0.0)))
-    }
-}
-
-/// One order's timer in the per-order pattern.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Timer {
-    due: Millis,
-    wait: std::time::Duration,
-    reads: u64,
-}
-
-impl Timer {
-    fn start(purchase: i64, since: Millis, pattern: &PerOrder) -> Timer {
-        let seed = purchase.unsigned_abs() << 16;
-        Timer {
-            due: since.saturating_add(pattern.spread(pattern.first, seed)),
-            wait: pattern.first,
-            reads: 0,
-        }
-    }
-
-    fn next(&mut self, purchase: i64, now: Millis, pattern: &PerOrder) {
-        self.reads += 1;
-        self.wait = self.wait.mul_f64(pattern.factor).min(pattern.cap);
-        let seed = (purchase.unsigned_abs() << 16) | (self.reads & 0xFFFF);
-        self.due = now.saturating_add(pattern.spread(self.wait, seed));
     }
 }
 
 impl Inner {
     /// Takes or renews the poller lease; false if another process holds it.
     async fn hold_poller_lease(&self) -> Result<bool> {
-        let ttl = millis((self.cfg.poll_interval * 3).max(std::time::Duration::from_secs(10)));
+        let ttl = millis((self.cfg.poll_interval * 3).max(Duration::from_secs(10)));
         Ok(self
             .store
             .hold_lease(LEASE, &self.cfg.instance_id, self.now(), ttl)
@@ -151,18 +135,20 @@ impl Inner {
         self.report_corrupt(&rows.corrupt).await?;
         let watched = rows.purchases;
         report.watched = watched.len();
-        if let WatchMode::PerOrder(pattern) = self.cfg.watch {
-            return self.watch_each_order(&watched, &pattern, report).await;
-        }
+        self.cfg.watch.cycle(Poller(self), &watched, report).await
+    }
+
+    /// [`ListWatch`]'s cycle.
+    async fn watch_by_list(&self, watched: &[Purchase], report: &mut PollReport) -> Result<()> {
         if watched.is_empty() {
             return Ok(());
         }
-        let mut seen = self.list_watched(&watched, report).await;
+        let mut seen = self.list_watched(watched, report).await;
 
         // Orders the list cannot answer for are read alone: the longest
         // unchecked first, a few per cycle.
         let mut singles: Vec<&Purchase> = Vec::new();
-        for p in &watched {
+        for p in watched {
             let Some(order_id) = &p.supplier_order_id else {
                 continue;
             };
@@ -204,42 +190,6 @@ impl Inner {
             }
             Err(e) => {
                 tracing::warn!(purchase = p.id, error = %e, "could not read a watched order");
-            }
-        }
-        Ok(())
-    }
-
-    /// The common pattern, kept only so the benchmark can compare: every
-    /// order is read on its own, on its own timer.
-    async fn watch_each_order(
-        &self,
-        watched: &[Purchase],
-        pattern: &PerOrder,
-        report: &mut PollReport,
-    ) -> Result<()> {
-        let now = self.now();
-        let due: Vec<&Purchase> = {
-            let mut timers = self.timers.lock().unwrap_or_else(|e| e.into_inner());
-            let ids: HashSet<i64> = watched.iter().map(|p| p.id).collect();
-            timers.retain(|id, _| ids.contains(id));
-            watched
-                .iter()
-                .filter(|p| {
-                    let timer = timers
-                        .entry(p.id)
-                        .or_insert_with(|| Timer::start(p.id, p.state_since, pattern));
-                    timer.due <= now
-                })
-                .collect()
-        };
-        for p in due {
-            if let Some(order_id) = &p.supplier_order_id {
-                self.read_alone(p, order_id, report).await?;
-            }
-            let now = self.now();
-            let mut timers = self.timers.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(timer) = timers.get_mut(&p.id) {
-                timer.next(p.id, now, pattern);
             }
         }
         Ok(())
@@ -340,34 +290,5 @@ impl Inner {
             OrderStatus::Active | OrderStatus::Paid | OrderStatus::Processing => {}
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_per_order_pattern_grows_by_half_to_its_cap_within_its_jitter() {
-        let pattern = PerOrder::COMMON;
-        let mut timer = Timer::start(42, 0, &pattern);
-        assert!((3_500..=6_500).contains(&timer.due), "{}", timer.due);
-        let mut now = timer.due;
-        let mut expected = 5_000.0_f64;
-        for _ in 0..12 {
-            timer.next(42, now, &pattern);
-            expected = (expected * 1.5).min(30_000.0);
-            let wait = (timer.due - now) as f64;
-            assert!(
-                wait >= expected * 0.7 - 1.0 && wait <= expected * 1.3 + 1.0,
-                "waited {wait}, expected {expected} ± 30 %"
-            );
-            now = timer.due;
-        }
-        assert_eq!(timer.wait, pattern.cap);
-        // Compressed ten times, the same shape.
-        let fast = pattern.compressed(10);
-        assert_eq!(fast.first, std::time::Duration::from_millis(500));
-        assert_eq!(fast.cap, std::time::Duration::from_secs(3));
     }
 }

@@ -357,23 +357,7 @@ impl FoxReload {
                 detail: format!("bad request path: {e}"),
             })
         })?;
-        let kind = match call {
-            Call::Read => {
-                self.budget.acquire(Priority::Read).await;
-                Kind::Read
-            }
-            // A write took its turn in the budget before its intent was
-            // committed; it goes now, or never.
-            Call::Write(slot) => {
-                if slot.too_late() {
-                    return Err(SupplierError::RetryLater {
-                        reason: "not sent: its send-by instant had passed".to_owned(),
-                        retry_after: None,
-                    });
-                }
-                Kind::Write
-            }
-        };
+        let kind = self.take_turn(call).await?;
         let mut request = self
             .http
             .request(method, url)
@@ -393,12 +377,7 @@ impl FoxReload {
             crate::clock::Clock::now_ms(&crate::clock::SystemClock),
             std::sync::atomic::Ordering::Relaxed,
         );
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after(response.headers());
         let body = read_body(response).await;
 
         if status == StatusCode::TOO_MANY_REQUESTS {
@@ -411,34 +390,70 @@ impl FoxReload {
                 retry_after: Some(wait),
             });
         }
-        if status.is_success() {
-            return body.map_err(|why| match kind {
-                Kind::Write => {
-                    SupplierError::Ambiguous(format!("{status} with an unreadable body: {why}"))
-                }
-                Kind::Read => SupplierError::RetryLater {
-                    reason: format!("{status} with an unreadable body: {why}"),
-                    retry_after: None,
-                },
-            });
-        }
-        // 5xx and 408 may come after the supplier did the work.
-        if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
-            let reason = format!("supplier answered {status}");
-            return Err(match kind {
-                Kind::Write => SupplierError::Ambiguous(reason),
-                Kind::Read => SupplierError::RetryLater {
-                    reason,
-                    retry_after,
-                },
-            });
-        }
-        let body = body.unwrap_or_default();
-        Err(SupplierError::Rejected(Rejection::from_reply(
-            status.as_u16(),
-            &body,
-        )))
+        classify(kind, status, retry_after, body)
     }
+
+    /// A read takes its turn in the budget now. A write took its turn
+    /// before its intent was committed; it goes now, or never.
+    async fn take_turn(&self, call: Call) -> Result<Kind, SupplierError> {
+        match call {
+            Call::Read => {
+                self.budget.acquire(Priority::Read).await;
+                Ok(Kind::Read)
+            }
+            Call::Write(slot) if slot.too_late() => Err(SupplierError::RetryLater {
+                reason: "not sent: its send-by instant had passed".to_owned(),
+                retry_after: None,
+            }),
+            Call::Write(_) => Ok(Kind::Write),
+        }
+    }
+}
+
+/// A `Retry-After` given in seconds.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// The class of a reply other than a 429: its body on a 2xx, else exactly
+/// one [`SupplierError`], where only a write can be ambiguous.
+fn classify(
+    kind: Kind,
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: Result<Vec<u8>, String>,
+) -> Result<Vec<u8>, SupplierError> {
+    if status.is_success() {
+        return body.map_err(|why| match kind {
+            Kind::Write => {
+                SupplierError::Ambiguous(format!("{status} with an unreadable body: {why}"))
+            }
+            Kind::Read => SupplierError::RetryLater {
+                reason: format!("{status} with an unreadable body: {why}"),
+                retry_after: None,
+            },
+        });
+    }
+    // 5xx and 408 may come after the supplier did the work.
+    if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
+        let reason = format!("supplier answered {status}");
+        return Err(match kind {
+            Kind::Write => SupplierError::Ambiguous(reason),
+            Kind::Read => SupplierError::RetryLater {
+                reason,
+                retry_after,
+            },
+        });
+    }
+    let body = body.unwrap_or_default();
+    Err(SupplierError::Rejected(Rejection::from_reply(
+        status.as_u16(),
+        &body,
+    )))
 }
 
 /// The endpoint a request is for, as a metric label (never the raw path:
@@ -556,6 +571,39 @@ mod tests {
             parse_order_page(br#" [{"id":"a","status":"paid"},{"id":"b","status":"x"}]"#).unwrap();
         assert_eq!(bare.orders().count(), 2);
         assert_eq!(bare.total, None);
+    }
+
+    #[test]
+    fn only_a_write_is_ambiguous_after_a_server_error_or_an_unreadable_reply() {
+        let unreadable = || Err("connection lost while reading".to_owned());
+        for (status, body) in [
+            (StatusCode::INTERNAL_SERVER_ERROR, Ok(Vec::new())),
+            (StatusCode::REQUEST_TIMEOUT, Ok(Vec::new())),
+            (StatusCode::OK, unreadable()),
+        ] {
+            assert!(matches!(
+                classify(Kind::Write, status, None, body.clone()),
+                Err(SupplierError::Ambiguous(_))
+            ));
+            assert!(matches!(
+                classify(Kind::Read, status, None, body),
+                Err(SupplierError::RetryLater { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn a_client_error_is_a_rejection_and_a_success_is_its_body() {
+        for kind in [Kind::Read, Kind::Write] {
+            assert!(matches!(
+                classify(kind, StatusCode::BAD_REQUEST, None, Ok(b"{}".to_vec())),
+                Err(SupplierError::Rejected(r)) if r.status == 400
+            ));
+            assert_eq!(
+                classify(kind, StatusCode::OK, None, Ok(b"[]".to_vec())).unwrap(),
+                b"[]"
+            );
+        }
     }
 
     #[test]

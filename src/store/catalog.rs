@@ -282,113 +282,145 @@ impl Tx {
         update: &CatalogUpdate,
         now: Millis,
     ) -> Result<CatalogWritten> {
-        let list = self.backend().json_list(1);
         let mut written = CatalogWritten::default();
+        self.unconfirm_catalog().await?;
+        if let Some(categories) = &update.categories {
+            written.deactivated += self.write_categories(categories, now).await?;
+        }
+        // Every product this sync read, whichever category it came in:
+        // a product that moved is not lost on the way.
+        let seen: Vec<&str> = update
+            .synced
+            .iter()
+            .flat_map(|(_, products)| products.iter().map(|p| p.id.as_str()))
+            .collect();
+        let seen = json_strings(&seen);
+        for (category, products) in &update.synced {
+            written.deactivated += self.deactivate_unlisted(category, &seen).await?;
+            for p in products {
+                self.upsert_product(category, p, now).await?;
+                written.products += 1;
+            }
+            with_tx!(self, c => {
+                sqlx::query("UPDATE categories SET synced_ok = 1 WHERE id = $1")
+                    .bind(category)
+                    .execute(&mut *c)
+                    .await?;
+            });
+        }
+        Ok(written)
+    }
+
+    /// Nothing is confirmed until this sync confirms it.
+    async fn unconfirm_catalog(&mut self) -> Result<()> {
         with_tx!(self, c => {
-            // Nothing is confirmed until this sync confirms it.
             sqlx::query("UPDATE products SET synced_ok = 0 WHERE synced_ok <> 0")
                 .execute(&mut *c)
                 .await?;
             sqlx::query("UPDATE categories SET synced_ok = 0 WHERE synced_ok <> 0")
                 .execute(&mut *c)
                 .await?;
+        });
+        Ok(())
+    }
 
-            if let Some(categories) = &update.categories {
-                let ids: Vec<&str> = categories.iter().map(|k| k.id.as_str()).collect();
-                let ids = json_strings(&ids);
-                sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE categories SET active = 0 WHERE active <> 0 AND id NOT IN ({list})"
-                )))
-                .bind(&ids)
+    /// The category list as read: categories and products outside it leave
+    /// the catalog, the listed ones are upserted. Returns how many active
+    /// products left.
+    async fn write_categories(&mut self, categories: &[NewCategory], now: Millis) -> Result<u64> {
+        let list = self.backend().json_list(1);
+        let ids: Vec<&str> = categories.iter().map(|k| k.id.as_str()).collect();
+        let ids = json_strings(&ids);
+        with_tx!(self, c => {
+            sqlx::query(AssertSqlSafe(format!(
+                "UPDATE categories SET active = 0 WHERE active <> 0 AND id NOT IN ({list})"
+            )))
+            .bind(&ids)
+            .execute(&mut *c)
+            .await?;
+            let deactivated = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE products SET active = 0 \
+                 WHERE active <> 0 AND (category IS NULL OR category NOT IN ({list}))"
+            )))
+            .bind(&ids)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            for k in categories {
+                sqlx::query(
+                    "INSERT INTO categories (id, slug, name, parent, position, active, synced_ok, refreshed_at) \
+                     VALUES ($1, $2, $3, $4, $5, 1, 0, $6) \
+                     ON CONFLICT (id) DO UPDATE SET slug = excluded.slug, name = excluded.name, \
+                         parent = excluded.parent, position = excluded.position, active = 1, \
+                         refreshed_at = excluded.refreshed_at",
+                )
+                .bind(&k.id)
+                .bind(&k.slug)
+                .bind(&k.name)
+                .bind(&k.parent)
+                .bind(k.position)
+                .bind(now)
                 .execute(&mut *c)
                 .await?;
-                written.deactivated += sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE products SET active = 0 \
-                     WHERE active <> 0 AND (category IS NULL OR category NOT IN ({list}))"
-                )))
-                .bind(&ids)
-                .execute(&mut *c)
-                .await?
-                .rows_affected();
-                for k in categories {
-                    sqlx::query(
-                        "INSERT INTO categories (id, slug, name, parent, position, active, synced_ok, refreshed_at) \
-                         VALUES ($1, $2, $3, $4, $5, 1, 0, $6) \
-                         ON CONFLICT (id) DO UPDATE SET slug = excluded.slug, name = excluded.name, \
-                             parent = excluded.parent, position = excluded.position, active = 1, \
-                             refreshed_at = excluded.refreshed_at",
-                    )
-                    .bind(&k.id)
-                    .bind(&k.slug)
-                    .bind(&k.name)
-                    .bind(&k.parent)
-                    .bind(k.position)
-                    .bind(now)
-                    .execute(&mut *c)
-                    .await?;
-                }
             }
+            Ok(deactivated)
+        })
+    }
 
-            // Every product this sync read, whichever category it came in:
-            // a product that moved is not lost on the way.
-            let seen: Vec<&str> = update
-                .synced
-                .iter()
-                .flat_map(|(_, products)| products.iter().map(|p| p.id.as_str()))
-                .collect();
-            let seen = json_strings(&seen);
-            for (category, products) in &update.synced {
-                written.deactivated += sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE products SET active = 0 \
-                     WHERE category = $2 AND active <> 0 AND id NOT IN ({list})"
-                )))
-                .bind(&seen)
-                .bind(category)
-                .execute(&mut *c)
-                .await?
-                .rows_affected();
-                for p in products {
-                    let names: Vec<&str> = p.note_fields.iter().map(|f| f.name.as_str()).collect();
-                    let spec = serde_json::to_string(&p.note_fields)
-                        .map_err(|e| StoreError::Corrupt(format!("note fields of {}: {e}", p.id)))?;
-                    sqlx::query(
-                        "INSERT INTO products (id, category, name, description, price, currency, stock, \
-                             min_qty, max_qty, note_fields, note_spec, stars, position, active, synced_ok, \
-                             refreshed_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, 1, $14) \
-                         ON CONFLICT (id) DO UPDATE SET category = excluded.category, name = excluded.name, \
-                             description = excluded.description, price = excluded.price, \
-                             currency = excluded.currency, stock = excluded.stock, \
-                             min_qty = excluded.min_qty, max_qty = excluded.max_qty, \
-                             note_fields = excluded.note_fields, note_spec = excluded.note_spec, \
-                             stars = excluded.stars, position = excluded.position, active = 1, \
-                             synced_ok = 1, refreshed_at = excluded.refreshed_at",
-                    )
-                    .bind(p.id.as_str())
-                    .bind(category)
-                    .bind(&p.name)
-                    .bind(&p.description)
-                    .bind(p.wholesale.map(|m| m.to_string()))
-                    .bind(&p.currency)
-                    .bind(p.stock)
-                    .bind(p.min_qty)
-                    .bind(p.max_qty)
-                    .bind(json_strings(&names))
-                    .bind(spec)
-                    .bind(p.stars.map(Stars::get))
-                    .bind(p.position)
-                    .bind(now)
-                    .execute(&mut *c)
-                    .await?;
-                    written.products += 1;
-                }
-                sqlx::query("UPDATE categories SET synced_ok = 1 WHERE id = $1")
-                    .bind(category)
-                    .execute(&mut *c)
-                    .await?;
-            }
+    /// Products of `category`, read in full, that this sync saw nowhere
+    /// (`seen`: a JSON list of ids) leave the catalog. Returns how many.
+    async fn deactivate_unlisted(&mut self, category: &str, seen: &str) -> Result<u64> {
+        let list = self.backend().json_list(1);
+        Ok(with_tx!(self, c => {
+            sqlx::query(AssertSqlSafe(format!(
+                "UPDATE products SET active = 0 \
+                 WHERE category = $2 AND active <> 0 AND id NOT IN ({list})"
+            )))
+            .bind(seen)
+            .bind(category)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        }))
+    }
+
+    /// One product as read in `category`: sellable, confirmed at `now`.
+    async fn upsert_product(&mut self, category: &str, p: &NewProduct, now: Millis) -> Result<()> {
+        let names: Vec<&str> = p.note_fields.iter().map(|f| f.name.as_str()).collect();
+        let spec = serde_json::to_string(&p.note_fields)
+            .map_err(|e| StoreError::Corrupt(format!("note fields of {}: {e}", p.id)))?;
+        with_tx!(self, c => {
+            sqlx::query(
+                "INSERT INTO products (id, category, name, description, price, currency, stock, \
+                     min_qty, max_qty, note_fields, note_spec, stars, position, active, synced_ok, \
+                     refreshed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, 1, $14) \
+                 ON CONFLICT (id) DO UPDATE SET category = excluded.category, name = excluded.name, \
+                     description = excluded.description, price = excluded.price, \
+                     currency = excluded.currency, stock = excluded.stock, \
+                     min_qty = excluded.min_qty, max_qty = excluded.max_qty, \
+                     note_fields = excluded.note_fields, note_spec = excluded.note_spec, \
+                     stars = excluded.stars, position = excluded.position, active = 1, \
+                     synced_ok = 1, refreshed_at = excluded.refreshed_at",
+            )
+            .bind(p.id.as_str())
+            .bind(category)
+            .bind(&p.name)
+            .bind(&p.description)
+            .bind(p.wholesale.map(|m| m.to_string()))
+            .bind(&p.currency)
+            .bind(p.stock)
+            .bind(p.min_qty)
+            .bind(p.max_qty)
+            .bind(json_strings(&names))
+            .bind(spec)
+            .bind(p.stars.map(Stars::get))
+            .bind(p.position)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
         });
-        Ok(written)
+        Ok(())
     }
 }
 

@@ -8,17 +8,21 @@ mod attempts;
 mod audit;
 mod budget;
 mod catalog;
+mod claims;
 mod codes;
 mod deliveries;
 mod events;
 mod incidents;
 mod kv;
 mod mode;
+mod purchase_reads;
+mod purchase_row;
 mod purchases;
 mod refunds;
 mod reorders;
 mod shop;
 mod stream;
+mod transition;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -41,7 +45,9 @@ pub use catalog::{
 pub use deliveries::{Delivery, DeliveryMove, DeliveryState, RenderedParts};
 pub use events::{Alert, Event};
 pub use incidents::IncidentFacts;
-pub use purchases::{Change, CorruptRow, NewPurchase, Purchase, PurchaseFilter, Rows, Transition};
+pub use purchase_reads::PurchaseFilter;
+pub use purchase_row::{CorruptRow, Purchase, Rows};
+pub use purchases::NewPurchase;
 pub use refunds::{NewRefund, Refund, RefundState};
 pub use reorders::Reordered;
 pub use shop::{
@@ -49,6 +55,7 @@ pub use shop::{
     StarPayment, orphan_alert_key, orphan_of_alert_key,
 };
 pub use stream::EventCursor;
+pub use transition::{Change, Transition};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -48,7 +48,7 @@ fn config(instance: &str) -> EngineConfig {
         reconcile_max_pages: 40,
         instance_id: instance.to_owned(),
         supplier_timeout: TIMEOUT,
-        watch: foxbot::engine::WatchMode::List,
+        watch: Arc::new(foxbot::engine::ListWatch),
     }
 }
 

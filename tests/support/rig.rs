@@ -33,7 +33,7 @@ pub fn test_config(instance: &str) -> EngineConfig {
         reconcile_max_pages: 20,
         instance_id: instance.to_owned(),
         supplier_timeout: CLIENT_TIMEOUT,
-        watch: foxbot::engine::WatchMode::List,
+        watch: Arc::new(foxbot::engine::ListWatch),
     }
 }
 
