@@ -13,14 +13,7 @@ fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
     let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in rust_files(&src) {
         let relative = file.strip_prefix(&src).unwrap();
-        let module = relative
-            .components()
-            .next()
-            .unwrap()
-            .as_os_str()
-            .to_string_lossy()
-            .trim_end_matches(".rs")
-            .to_owned();
+        let module = top_module(&relative.to_string_lossy());
         let text = std::fs::read_to_string(&file).unwrap();
         let used = deps.entry(module.clone()).or_default();
         for line in text.lines() {
@@ -112,30 +105,219 @@ fn teloxide_is_used_only_in_bot() {
     assert!(outside.is_empty(), "teloxide outside src/bot/: {outside:?}");
 }
 
+/// The documented architecture: each top-level module of `src/`, bottom
+/// up, and the modules it may use. The README's map of `src/` is written
+/// from this table. A module may use fewer; using one not listed fails.
+const LAYERS: &[(&str, &[&str])] = &[
+    // Values and plumbing that know no workflow.
+    ("domain", &[]),
+    ("clock", &[]),
+    ("crash", &[]),
+    ("config", &["domain"]),
+    ("i18n", &["domain"]),
+    // The store stores: no sale rule, no supplier, no workflow.
+    ("store", &["clock", "config", "domain"]),
+    ("telemetry", &["config", "domain", "store"]),
+    // How background work runs; it knows no workflow.
+    ("runtime", &["clock", "domain", "store", "telemetry"]),
+    ("foxreload", &["clock", "domain", "telemetry"]),
+    (
+        "catalog",
+        &["clock", "config", "domain", "foxreload", "runtime", "store"],
+    ),
+    // Every way in: a checked request becomes a purchase row.
+    (
+        "intake",
+        &["catalog", "clock", "domain", "foxreload", "store"],
+    ),
+    (
+        "engine",
+        &[
+            "clock",
+            "config",
+            "crash",
+            "domain",
+            "foxreload",
+            "i18n",
+            "runtime",
+            "store",
+        ],
+    ),
+    (
+        "delivery",
+        &["clock", "domain", "engine", "i18n", "runtime", "store"],
+    ),
+    (
+        "ops",
+        &[
+            "clock",
+            "delivery",
+            "domain",
+            "engine",
+            "foxreload",
+            "i18n",
+            "runtime",
+            "store",
+            "telemetry",
+        ],
+    ),
+    // Telegram: teloxide lives here only.
+    (
+        "bot",
+        &[
+            "clock",
+            "delivery",
+            "domain",
+            "engine",
+            "foxreload",
+            "i18n",
+            "intake",
+            "ops",
+            "runtime",
+            "store",
+            "telemetry",
+        ],
+    ),
+    (
+        "bench",
+        &[
+            "clock",
+            "config",
+            "delivery",
+            "domain",
+            "engine",
+            "foxreload",
+            "runtime",
+            "store",
+        ],
+    ),
+    // The wiring, and the command line over it; nothing uses either.
+    (
+        "app",
+        &[
+            "bot",
+            "catalog",
+            "clock",
+            "config",
+            "delivery",
+            "domain",
+            "engine",
+            "foxreload",
+            "ops",
+            "runtime",
+            "store",
+            "telemetry",
+        ],
+    ),
+    (
+        "cli",
+        &[
+            "app",
+            "bench",
+            "bot",
+            "catalog",
+            "clock",
+            "config",
+            "crash",
+            "domain",
+            "foxreload",
+            "intake",
+            "ops",
+            "telemetry",
+        ],
+    ),
+];
+
+/// Files at the top of `src/` that are no module of their own.
+const ROOTS: &[&str] = &["lib", "main"];
+
 #[test]
-fn nothing_imports_the_command_line() {
-    assert_eq!(users_of(&dependencies(), "cli"), Vec::<String>::new());
+fn every_module_uses_only_what_the_table_allows() {
+    let allowed: BTreeMap<&str, &[&str]> = LAYERS.iter().copied().collect();
+    let mut wrong = Vec::new();
+    for (module, used) in dependencies() {
+        if ROOTS.contains(&module.as_str()) {
+            continue;
+        }
+        let Some(may) = allowed.get(module.as_str()) else {
+            wrong.push(format!("{module} is not in the table"));
+            continue;
+        };
+        for m in used.iter().filter(|m| !may.contains(&m.as_str())) {
+            wrong.push(format!("{module} uses {m}"));
+        }
+    }
+    assert!(wrong.is_empty(), "across the documented lines: {wrong:?}");
+}
+
+/// Bottom up: a module may use only modules listed before it, so the
+/// table (and with it the code) has no cycle between top-level modules.
+#[test]
+fn the_table_is_layered_without_cycles() {
+    for (at, (module, may)) in LAYERS.iter().enumerate() {
+        let below: Vec<&str> = LAYERS[..at].iter().map(|(m, _)| *m).collect();
+        for m in *may {
+            assert!(below.contains(m), "{module} may use {m}, listed after it");
+        }
+    }
 }
 
 #[test]
-fn only_the_wiring_and_the_command_line_know_the_bot() {
+fn nothing_imports_the_command_line_and_only_it_and_the_wiring_know_the_bot() {
     let deps = dependencies();
+    assert_eq!(users_of(&deps, "cli"), Vec::<String>::new());
     assert_eq!(users_of(&deps, "bot"), ["app", "cli"]);
     assert_eq!(users_of(&deps, "app"), ["cli"]);
 }
 
-/// The store stores: it knows the domain, the clock and the configuration's
-/// database URL, never the workflows above it. (It still takes the
-/// supplier budget's types from `foxreload`: issue 16 moves them.)
+/// The simulator is test infrastructure: the product reaches it only for
+/// the demo (`app`), `foxbot supplier-sim` (`cli`) and the benchmark.
 #[test]
-fn the_store_knows_nothing_above_it() {
-    let deps = dependencies();
-    let above = [
-        "engine", "delivery", "ops", "bot", "intake", "catalog", "app", "cli", "bench",
-    ];
-    let store = &deps["store"];
-    let wrong: Vec<&&str> = above.iter().filter(|m| store.contains(**m)).collect();
-    assert!(wrong.is_empty(), "store uses {wrong:?}");
+fn only_the_demo_the_command_line_and_the_benchmark_use_the_simulator() {
+    let users = files_naming("foxreload::sim", &["foxreload/"]);
+    let modules: BTreeSet<String> = users.iter().map(|f| top_module(f)).collect();
+    let allowed: BTreeSet<String> = ["app", "bench", "cli"].map(String::from).into();
+    assert!(
+        modules.is_subset(&allowed),
+        "the simulator is used by {users:?}"
+    );
+}
+
+/// A purchase edge is built in `engine/transitions.rs` only, under its
+/// diagram; the store applies it.
+#[test]
+fn purchase_edges_are_built_only_in_transitions() {
+    let users = files_naming("Transition::of(", &["engine/transitions.rs", "store/"]);
+    assert!(users.is_empty(), "edges built in {users:?}");
+}
+
+/// The files (relative to `src/`, outside `except`) whose code names `needle`.
+fn files_naming(needle: &str, except: &[&str]) -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    for file in rust_files(&src) {
+        let relative = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if except.iter().any(|e| relative.starts_with(e)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let named = text
+            .lines()
+            .any(|line| line.split("//").next().unwrap_or("").contains(needle));
+        if named {
+            found.push(relative);
+        }
+    }
+    found
+}
+
+fn top_module(relative: &str) -> String {
+    let first = relative.split('/').next().unwrap_or(relative);
+    first.trim_end_matches(".rs").to_owned()
 }
 
 #[test]
