@@ -477,7 +477,7 @@ impl Bench {
 
 /// States of a purchase still waiting for its supplier writes: the
 /// engine's.
-const QUEUED: &[PurchaseState] = crate::engine::ENGINE_STATES;
+const QUEUED: &[PurchaseState] = PurchaseState::owned_by(crate::domain::Owner::Engine);
 
 fn fulfilment(rng: &mut Rng) -> Duration {
     Duration::from_secs_f64(1.0 + 59.0 * rng.unit())

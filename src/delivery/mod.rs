@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
-use crate::domain::{Code, Language, PurchaseState};
+use crate::domain::{Code, Language, Owner, PurchaseState};
 use crate::engine::transitions;
 use crate::i18n::{self, num};
 use crate::store::{
@@ -126,7 +126,7 @@ impl Deliverer {
             .store
             .claim_due(
                 worker,
-                &[PurchaseState::Delivering],
+                PurchaseState::owned_by(Owner::Delivery),
                 now,
                 millis(inner.cfg.lease),
                 1,

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::{BoxFuture, Notifier, OutgoingMessage};
 use crate::clock::{Millis, SharedClock, millis};
-use crate::domain::{AlertKind, PurchaseSource, PurchaseState, UserId};
+use crate::domain::{AlertKind, Owner, PurchaseSource, PurchaseState, UserId};
 use crate::engine::transitions;
 use crate::i18n::{self, arg, num};
 use crate::store::{NewRefund, Purchase, RefundState, Store, StoreError};
@@ -98,7 +98,7 @@ impl Refunder {
             .store
             .claim_due(
                 worker,
-                &[PurchaseState::Refunding],
+                PurchaseState::owned_by(Owner::Refunds),
                 now,
                 millis(inner.cfg.lease),
                 1,

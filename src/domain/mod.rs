@@ -64,5 +64,5 @@ pub use language::Language;
 pub use money::{Money, Stars};
 pub use note::{Hidden, Note, Quantity, Signature};
 pub use states::{
-    AlertKind, EventKind, HoldReason, PurchaseSource, PurchaseState, RefundReason, ShopMode,
+    AlertKind, EventKind, HoldReason, Owner, PurchaseSource, PurchaseState, RefundReason, ShopMode,
 };

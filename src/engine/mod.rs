@@ -37,22 +37,16 @@ use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
 use crate::config::Config;
-use crate::domain::{AlertKind, Money, PurchaseState};
+use crate::domain::{AlertKind, Money, Owner, PurchaseState};
 use crate::foxreload::{FoxReload, SupplierError};
 use crate::store::{AttemptState, Cas, Purchase, Store, StoreError, Transition, Tx};
 
 pub use poller::{PerOrder, PollReport, WatchMode};
 pub use reconcile::{Candidate, Decision, ScanFacts, decide};
 
-/// The states the engine's workers claim.
-pub const ENGINE_STATES: &[PurchaseState] = &[
-    PurchaseState::Ordering,
-    PurchaseState::Submitting,
-    PurchaseState::Reconciling,
-    PurchaseState::Ordered,
-    PurchaseState::Paying,
-    PurchaseState::OnHold,
-];
+/// The states the engine's workers claim: [`Owner::Engine`]'s, as
+/// [`PurchaseState::owner`] says.
+pub const ENGINE_STATES: &[PurchaseState] = PurchaseState::owned_by(Owner::Engine);
 
 /// Supplier creates one purchase may start before it is refunded instead.
 pub const MAX_CREATES: i64 = 5;
@@ -482,7 +476,7 @@ impl Inner {
             return Ok(Next::Stop);
         };
         let ours = p.lease_owner.as_deref() == Some(worker) && p.fence == fence;
-        if ours && ENGINE_STATES.contains(&p.state) && p.next_action_at <= self.now() {
+        if ours && p.state.owner() == Owner::Engine && p.next_action_at <= self.now() {
             Ok(Next::Continue(Box::new(p)))
         } else {
             Ok(Next::Stop)
