@@ -458,19 +458,34 @@ impl Inner {
         code: &RejectCode,
         resume: PurchaseState,
     ) -> Transition {
-        let reason = if *code == RejectCode::Unauthorized {
-            HoldReason::Auth
-        } else {
-            HoldReason::Balance
-        };
         transitions::on_hold(
             p,
-            reason,
+            hold_reason(code),
             code.as_str(),
             resume,
             self.now(),
             self.after(self.cfg.hold_check()),
         )
+    }
+
+    /// The hold a refused pay (low balance, refused key) calls for.
+    pub(super) fn pay_hold_transition(&self, p: &Purchase, code: &RejectCode) -> Transition {
+        transitions::pay_refused(
+            p,
+            hold_reason(code),
+            code.as_str(),
+            self.now(),
+            self.after(self.cfg.hold_check()),
+        )
+    }
+}
+
+/// What a refusal that puts a purchase on hold waits for.
+fn hold_reason(code: &RejectCode) -> HoldReason {
+    if *code == RejectCode::Unauthorized {
+        HoldReason::Auth
+    } else {
+        HoldReason::Balance
     }
 }
 

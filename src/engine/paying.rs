@@ -195,9 +195,7 @@ impl Inner {
         match r.code {
             RejectCode::BalanceNotEnough | RejectCode::Unauthorized => {
                 // Definitely not paid: forget the pay we sent.
-                let t = self
-                    .hold_transition(p, &r.code, PurchaseState::Ordered)
-                    .set(crate::store::Change::PaySentAt(None));
+                let t = self.pay_hold_transition(p, &r.code);
                 let next = self.apply(worker, p, t).await?;
                 self.alert_hold(p, &r.code).await?;
                 Ok(next)

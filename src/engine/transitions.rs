@@ -12,6 +12,7 @@
 //!    ├──order_expired◀── ordered               waiting_supplier ◀─order_paid────┘
 //!    │                                            │    └order_unpaid─▶ ordered
 //! on_hold ◀──on_hold── (ordering, submitting, ordered, paying)
+//!    ├◀─pay_refused── paying (resuming at ordered; the pay is forgotten)
 //!    └─hold_lifted─▶ (the state it came from)      │ order_completed
 //!                                                  ▼
 //!            refunding ◀─refund_needed─ (any)   delivering        dead_letter ◀─ (any)
@@ -271,6 +272,18 @@ pub(super) fn on_hold(
         .set(Change::NextActionAt(check_at))
         .set(Change::ReleaseLease)
         .detail(json!({ "reason": reason.as_str(), "code": code }))
+}
+
+/// `paying → on_hold`, resuming at `ordered`: the supplier refused the pay
+/// (balance, key), so nothing was paid and the pay we sent is forgotten.
+pub(super) fn pay_refused(
+    p: &Purchase,
+    reason: HoldReason,
+    code: &str,
+    now: Millis,
+    check_at: Millis,
+) -> Transition {
+    on_hold(p, reason, code, Ordered, now, check_at).set(Change::PaySentAt(None))
 }
 
 /// `on_hold → the state it came from`.
