@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
-use crate::domain::{Code, Language, Owner, PurchaseState};
+use crate::domain::{Code, DeadLetterReason, Language, Owner, PurchaseState};
 use crate::engine::transitions;
 use crate::i18n::{self, num};
 use crate::store::{
@@ -195,14 +195,14 @@ impl Inner {
     async fn deliver(&self, worker: &str, p: &Purchase) -> Result<()> {
         let Some(codes) = self.store.codes(p.id).await? else {
             return self
-                .dead_letter(worker, p, "no codes are stored for a completed order")
+                .dead_letter(worker, p, DeadLetterReason::NoCodesStored)
                 .await;
         };
         // Blank elements are not codes: a set with none usable is never
         // sent as a delivery (an empty list under "your order").
         if !codes.iter().any(Code::is_usable) {
             return self
-                .dead_letter(worker, p, "no usable code is stored for a completed order")
+                .dead_letter(worker, p, DeadLetterReason::NoUsableCode)
                 .await;
         }
         let language = self.store.language_of(p.user_id).await?;
@@ -228,11 +228,7 @@ impl Inner {
         // the parts it started with, in the language it started in.
         let Some((parts, language)) = stored_parts(&delivery) else {
             return self
-                .dead_letter(
-                    worker,
-                    p,
-                    "the stored messages of this delivery cannot be read",
-                )
+                .dead_letter(worker, p, DeadLetterReason::StoredMessagesUnreadable)
                 .await;
         };
         match plan(&delivery) {
@@ -242,12 +238,8 @@ impl Inner {
                     .await
             }
             Plan::GiveUp => {
-                self.dead_letter(
-                    worker,
-                    p,
-                    "the codes were sent twice without a confirmation; the buyer can view them in /orders",
-                )
-                .await
+                self.dead_letter(worker, p, DeadLetterReason::SentTwiceUnconfirmed)
+                    .await
             }
         }
     }
@@ -319,8 +311,8 @@ impl Inner {
             }
             SendError::Rejected(why) => {
                 self.record(d.id, &send.refused(&why)).await?;
-                let reason = format!("Telegram refused the codes message: {why}");
-                self.dead_letter(worker, p, &reason).await
+                let reason = DeadLetterReason::CodesMessageRefused(why);
+                self.dead_letter(worker, p, reason).await
             }
         }
     }
@@ -394,13 +386,18 @@ impl Inner {
         Ok(())
     }
 
-    async fn dead_letter(&self, worker: &str, p: &Purchase, reason: &str) -> Result<()> {
+    async fn dead_letter(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        reason: DeadLetterReason,
+    ) -> Result<()> {
         let mut tx = self.store.begin().await?;
-        if crate::engine::dead_letter_in(&mut tx, worker, p, reason, Value::Null, self.now())
+        if crate::engine::dead_letter_in(&mut tx, worker, p, &reason, Value::Null, self.now())
             .await?
         {
             tx.commit().await?;
-            tracing::warn!(purchase = p.id, reason, "delivery dead-lettered");
+            tracing::warn!(purchase = p.id, reason = %reason, "delivery dead-lettered");
         }
         Ok(())
     }

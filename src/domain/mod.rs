@@ -3,7 +3,8 @@
 //! One file per seam: `money` (Money, Stars), `ids` (ClientRef, SupplierOrderId,
 //! Watermark, ProductId, UserId), `note` (Quantity, Note, Hidden, Signature),
 //! `code` (Code), `language` (Language), `states` (PurchaseState and the kinds
-//! stored by name). Everything is re-exported here: use `crate::domain::X`.
+//! stored by name), `reasons` (why a purchase goes to a person or a refund).
+//! Everything is re-exported here: use `crate::domain::X`.
 
 /// Why a value from outside was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +57,7 @@ mod ids;
 mod language;
 mod money;
 mod note;
+mod reasons;
 mod states;
 
 pub use code::Code;
@@ -63,6 +65,7 @@ pub use ids::{ClientRef, ProductId, SupplierOrderId, UserId, Watermark};
 pub use language::Language;
 pub use money::{Money, Stars};
 pub use note::{Hidden, Note, Quantity, Signature};
+pub use reasons::{DeadLetterReason, Failure, RefundCause, Stall, SupplierFailure};
 pub use states::{
     AlertKind, EventKind, HoldReason, Owner, PurchaseSource, PurchaseState, RefundReason, ShopMode,
 };

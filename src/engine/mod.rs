@@ -37,7 +37,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
 use crate::config::Config;
-use crate::domain::{AlertKind, Money, Owner, PurchaseState};
+use crate::domain::{AlertKind, DeadLetterReason, Money, Owner, PurchaseState, RefundCause};
 use crate::foxreload::{FoxReload, SupplierError};
 use crate::store::{AttemptState, Cas, Purchase, Store, StoreError, Transition, Tx};
 
@@ -314,7 +314,7 @@ pub(crate) async fn dead_letter_in(
     tx: &mut Tx,
     worker: &str,
     p: &Purchase,
-    reason: &str,
+    reason: &DeadLetterReason,
     evidence: Value,
     now: Millis,
 ) -> std::result::Result<bool, StoreError> {
@@ -329,7 +329,7 @@ pub(crate) async fn dead_letter_in(
                 &[AttemptState::Submitting, AttemptState::Unknown],
                 AttemptState::Abandoned,
                 None,
-                reason,
+                &reason.to_string(),
                 now,
             )
             .await?;
@@ -541,9 +541,15 @@ impl Inner {
     }
 
     /// Sends the purchase to the refund path (Stars go back to the buyer).
-    async fn refund(&self, worker: &str, p: &Purchase, reason: &str, alert: bool) -> Result<Next> {
+    async fn refund(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        reason: RefundCause,
+        alert: bool,
+    ) -> Result<Next> {
         let now = self.now();
-        let t = transitions::refund_needed(p, reason, now).by(worker);
+        let t = transitions::refund_needed(p, &reason, now).by(worker);
         let mut tx = self.store.begin().await?;
         if !tx.transition(&t, now).await?.applied() {
             return Ok(Next::Stop);
@@ -555,7 +561,7 @@ impl Inner {
                 .await?;
         }
         tx.commit().await?;
-        tracing::info!(purchase = p.id, reason, "purchase goes to refund");
+        tracing::info!(purchase = p.id, reason = %reason, "purchase goes to refund");
         Ok(Next::Stop)
     }
 
@@ -564,18 +570,18 @@ impl Inner {
         &self,
         worker: &str,
         p: &Purchase,
-        reason: &str,
+        reason: DeadLetterReason,
         evidence: Value,
     ) -> Result<Next> {
         let mut tx = self.store.begin().await?;
         if !self
-            .dead_letter_in(&mut tx, worker, p, reason, evidence)
+            .dead_letter_in(&mut tx, worker, p, &reason, evidence)
             .await?
         {
             return Ok(Next::Stop);
         }
         tx.commit().await?;
-        tracing::warn!(purchase = p.id, reason, "purchase dead-lettered");
+        tracing::warn!(purchase = p.id, reason = %reason, "purchase dead-lettered");
         Ok(Next::Stop)
     }
 
@@ -585,7 +591,7 @@ impl Inner {
         tx: &mut Tx,
         worker: &str,
         p: &Purchase,
-        reason: &str,
+        reason: &DeadLetterReason,
         evidence: Value,
     ) -> Result<bool> {
         Ok(dead_letter_in(tx, worker, p, reason, evidence, self.now()).await?)

@@ -18,7 +18,9 @@ use super::{Inner, MAX_CREATES, Next, Result, transitions};
 use crate::crash;
 use rust_decimal::Decimal;
 
-use crate::domain::{HoldReason, Money, PurchaseState, SupplierOrderId, Watermark};
+use crate::domain::{
+    DeadLetterReason, HoldReason, Money, PurchaseState, RefundCause, SupplierOrderId, Watermark,
+};
 use crate::foxreload::{NewOrder, Order, OrderStatus, RejectCode, Rejection, SupplierError};
 use crate::store::{AttemptState, NewAttempt, Purchase, SupplierAttempt, Transition};
 
@@ -73,8 +75,10 @@ impl Inner {
     /// another unresolved create with the same signature.
     async fn create_preflight(&self, worker: &str, p: &Purchase) -> Result<Option<Next>> {
         if p.order_attempts >= MAX_CREATES {
-            let reason = format!("no supplier order could be placed in {MAX_CREATES} attempts");
-            return self.refund(worker, p, &reason, true).await.map(Some);
+            let reason = RefundCause::CreatesExhausted {
+                attempts: MAX_CREATES,
+            };
+            return self.refund(worker, p, reason, true).await.map(Some);
         }
         // One unresolved create per signature: queue behind it. (The unique
         // index enforces this; checking first just avoids a failed insert.)
@@ -311,11 +315,7 @@ impl Inner {
                     Ok(Some(price)) if self.price_acceptable(p, price) => {
                         transitions::price_requoted(p, price, now)
                     }
-                    Ok(_) => transitions::refund_needed(
-                        p,
-                        "the supplier's price rose beyond the accepted tolerance",
-                        now,
-                    ),
+                    Ok(_) => transitions::refund_needed(p, &RefundCause::PriceRose, now),
                     Err(e) => transitions::create_rejected(
                         p,
                         self.after(self.backoff(p)),
@@ -323,11 +323,7 @@ impl Inner {
                     ),
                 }
             }
-            _ => transitions::refund_needed(
-                p,
-                &format!("the supplier refused the order: {outcome}"),
-                now,
-            ),
+            _ => transitions::refund_needed(p, &RefundCause::OrderRefused(outcome.clone()), now),
         };
         self.close_attempt(worker, p, attempt_id, AttemptState::Rejected, &outcome, t)
             .await
@@ -341,7 +337,7 @@ impl Inner {
                 .dead_letter(
                     worker,
                     p,
-                    "submitting without an attempt record",
+                    DeadLetterReason::NoAttemptRecord(PurchaseState::Submitting),
                     serde_json::json!({}),
                 )
                 .await;
@@ -410,12 +406,7 @@ impl Inner {
                 let mut p = p.clone();
                 p.current_attempt_id = Some(attempt_id);
                 return self
-                    .dead_letter(
-                        worker,
-                        &p,
-                        "the supplier order is already linked to another purchase",
-                        evidence,
-                    )
+                    .dead_letter(worker, &p, DeadLetterReason::OrderLinkedElsewhere, evidence)
                     .await;
             }
             Err(e) => return Err(e.into()),

@@ -12,7 +12,9 @@ use crate::clock::millis;
 
 use super::{Inner, MAX_PAYS, Next, Result, transitions};
 use crate::crash;
-use crate::domain::{AlertKind, HoldReason, PurchaseState};
+use crate::domain::{
+    AlertKind, DeadLetterReason, Failure, HoldReason, PurchaseState, RefundCause, SupplierFailure,
+};
 use crate::foxreload::{Order, OrderStatus, RejectCode, SupplierError};
 use crate::store::Purchase;
 
@@ -21,7 +23,7 @@ impl Inner {
     pub(super) async fn pay(&self, worker: &str, p: &Purchase) -> Result<Next> {
         let Some(order_id) = p.supplier_order_id.clone() else {
             return self
-                .dead_letter(worker, p, "no supplier order is linked", json!({}))
+                .dead_letter(worker, p, DeadLetterReason::NoOrderLinked, json!({}))
                 .await;
         };
         // After a pay whose outcome we did not see, give it time to land:
@@ -47,12 +49,7 @@ impl Inner {
             Err(SupplierError::Rejected(r)) if r.code == RejectCode::NotFound => {
                 let evidence = json!({ "order": order_id, "reply": r.to_string() });
                 return self
-                    .dead_letter(
-                        worker,
-                        p,
-                        "the linked supplier order is not found",
-                        evidence,
-                    )
+                    .dead_letter(worker, p, DeadLetterReason::LinkedOrderNotFound, evidence)
                     .await;
             }
             Err(SupplierError::Rejected(r)) if r.code == RejectCode::Unauthorized => {
@@ -68,8 +65,8 @@ impl Inner {
             }
             OrderStatus::Completed => self.complete(worker, p, &order, true).await,
             OrderStatus::Failed => {
-                let reason = failure_text("the supplier order failed", &order);
-                self.refund(worker, p, &reason, false).await
+                let reason = failure(Failure::Failed, &order);
+                self.refund(worker, p, reason, false).await
             }
             OrderStatus::Cancelled if p.pay_sent_at.is_none() => {
                 // Never paid and now cancelled (payment window expired): this
@@ -78,8 +75,8 @@ impl Inner {
                 self.apply(worker, p, t).await
             }
             OrderStatus::Cancelled => {
-                let reason = failure_text("the supplier cancelled the order", &order);
-                self.refund(worker, p, &reason, false).await
+                let reason = failure(Failure::Cancelled, &order);
+                self.refund(worker, p, reason, false).await
             }
             OrderStatus::Other(ref s) => {
                 self.alert_unknown_status(p, &order_id, s).await?;
@@ -118,17 +115,13 @@ impl Inner {
         order: &Order,
     ) -> Result<Next> {
         if !self.total_acceptable(p, order) {
-            let total = order.total_price.map(|t| t.to_string()).unwrap_or_default();
-            let reason = format!("the supplier asks {total}, beyond the accepted price");
-            return self.refund(worker, p, &reason, true).await;
+            let reason = RefundCause::AsksTooMuch(order.total_price);
+            return self.refund(worker, p, reason, true).await;
         }
         if p.pays_sent >= MAX_PAYS {
             let evidence = json!({ "order": order.id, "pays_sent": p.pays_sent });
-            let reason = format!(
-                "the supplier order stays active after {} pay requests",
-                p.pays_sent
-            );
-            return self.dead_letter(worker, p, &reason, evidence).await;
+            let reason = DeadLetterReason::StaysActive { pays: p.pays_sent };
+            return self.dead_letter(worker, p, reason, evidence).await;
         }
         // The budget slot before the commit, as for creates.
         let slot = self.supplier.write_slot().await;
@@ -208,17 +201,12 @@ impl Inner {
             }
             RejectCode::NotFound => {
                 let evidence = json!({ "order": order.id, "reply": r.to_string() });
-                self.dead_letter(
-                    worker,
-                    p,
-                    "the supplier does not know the order we pay",
-                    evidence,
-                )
-                .await
+                self.dead_letter(worker, p, DeadLetterReason::PayOrderUnknown, evidence)
+                    .await
             }
             _ => {
-                let reason = format!("the supplier refused payment: {r}");
-                self.refund(worker, p, &reason, true).await
+                let reason = RefundCause::PaymentRefused(r.to_string());
+                self.refund(worker, p, reason, true).await
             }
         }
     }
@@ -274,11 +262,8 @@ impl Inner {
             !order.items.is_empty() && order.items.iter().all(|i| i.error.is_some());
         if tally.arrived == 0 && every_item_failed {
             // The supplier says every item failed: nothing to deliver.
-            let reason = failure_text(
-                "the supplier completed the order but delivered nothing",
-                order,
-            );
-            return self.refund(worker, p, &reason, true).await;
+            let reason = failure(Failure::DeliveredNothing, order);
+            return self.refund(worker, p, reason, true).await;
         }
         let unexplained_shortfall = !tally.complete() && !tally.explained;
         if (tally.arrived == 0 || unexplained_shortfall) && p.empty_reads < 1 {
@@ -296,12 +281,7 @@ impl Inner {
                 "elements": order.items.iter().map(|i| i.external_data.len()).sum::<usize>(),
             });
             return self
-                .dead_letter(
-                    worker,
-                    p,
-                    "the supplier completed the order but shows no codes (none usable), read alone twice",
-                    evidence,
-                )
+                .dead_letter(worker, p, DeadLetterReason::CompletedWithoutCodes, evidence)
                 .await;
         }
         let now = self.now();
@@ -428,8 +408,8 @@ impl Inner {
     /// not paid (or no order) is refunded.
     async fn hold_deadline(&self, worker: &str, p: &Purchase) -> Result<Next> {
         let reason = match p.hold_reason {
-            Some(HoldReason::Auth) => "the supplier kept refusing our API key",
-            _ => "the supplier balance was not topped up in time",
+            Some(HoldReason::Auth) => RefundCause::KeyRefused,
+            _ => RefundCause::BalanceNotToppedUp,
         };
         let Some(order_id) = p.supplier_order_id.clone() else {
             return self.refund(worker, p, reason, true).await;
@@ -487,17 +467,12 @@ impl Purchase {
     }
 }
 
-/// A short admin-facing text with the supplier's per-item errors.
-fn failure_text(what: &str, order: &Order) -> String {
-    let errors = order.errors();
-    let reason = order.cancel_reason.clone().unwrap_or_default();
-    let mut text = what.to_owned();
-    if !reason.is_empty() {
-        text.push_str(&format!(" ({reason})"));
-    }
-    if !errors.is_empty() {
-        let joined: String = errors.join("; ").chars().take(200).collect();
-        text.push_str(&format!(": {joined}"));
-    }
-    text
+/// A refund for an order that will not deliver, with its cancel reason
+/// and the supplier's per-item errors.
+fn failure(kind: Failure, order: &Order) -> RefundCause {
+    RefundCause::Supplier(SupplierFailure {
+        kind,
+        cancel_reason: order.cancel_reason.clone(),
+        errors: order.errors(),
+    })
 }

@@ -29,7 +29,7 @@ use crate::clock::millis;
 use super::history::{Reached, Step};
 use super::{CLEAN_SCANS_FOR_ABSENT, Inner, Next, Result, transitions};
 use crate::crash;
-use crate::domain::{AlertKind, SupplierOrderId};
+use crate::domain::{AlertKind, DeadLetterReason, PurchaseState, SupplierOrderId};
 use crate::foxreload::{HistoryRow, Likeness, Order, OrderStatus, RejectCode, SupplierError};
 use crate::store::{AttemptState, Cas, Purchase, SupplierAttempt};
 
@@ -123,7 +123,7 @@ impl Inner {
                 .dead_letter(
                     worker,
                     p,
-                    "reconciling without an attempt record",
+                    DeadLetterReason::NoAttemptRecord(PurchaseState::Reconciling),
                     json!({}),
                 )
                 .await;
@@ -186,8 +186,8 @@ impl Inner {
             }
             Decision::NotFound => self.scan_found_nothing(worker, p, &attempt, evidence).await,
             Decision::Undecidable(why) => {
-                let reason = format!("an order may or may not exist: {why}");
-                self.dead_letter(worker, p, &reason, evidence).await
+                let reason = DeadLetterReason::MayOrMayNotExist(why);
+                self.dead_letter(worker, p, reason, evidence).await
             }
         }
     }

@@ -31,7 +31,10 @@
 use serde_json::{Value, json};
 
 use crate::clock::Millis;
-use crate::domain::{EventKind, HoldReason, Money, PurchaseState, SupplierOrderId, Watermark};
+use crate::domain::{
+    DeadLetterReason, EventKind, HoldReason, Money, PurchaseState, RefundCause, SupplierOrderId,
+    Watermark,
+};
 use crate::foxreload::{Order, OrderStatus};
 use crate::store::{AttemptState, Change, Purchase, Transition};
 
@@ -294,18 +297,20 @@ pub(super) fn hold_lifted(p: &Purchase, resume: PurchaseState, now: Millis) -> T
 }
 
 /// `→ refunding`: the customer's Stars go back.
-pub(super) fn refund_needed(p: &Purchase, reason: &str, now: Millis) -> Transition {
+pub(super) fn refund_needed(p: &Purchase, reason: &RefundCause, now: Millis) -> Transition {
+    let reason = reason.to_string();
     Transition::of(p, Refunding, EventKind::RefundNeeded)
-        .set(Change::LastError(Some(reason.to_owned())))
+        .set(Change::LastError(Some(reason.clone())))
         .set(Change::NextActionAt(now))
         .set(Change::ReleaseLease)
         .detail(json!({ "reason": reason }))
 }
 
 /// `→ dead_letter`: a person must look; admins are alerted.
-pub(crate) fn dead_letter(p: &Purchase, reason: &str, evidence: Value) -> Transition {
+pub(crate) fn dead_letter(p: &Purchase, reason: &DeadLetterReason, evidence: Value) -> Transition {
+    let reason = reason.to_string();
     Transition::of(p, DeadLetter, EventKind::DeadLetter)
-        .set(Change::LastError(Some(reason.to_owned())))
+        .set(Change::LastError(Some(reason.clone())))
         .detail(json!({ "reason": reason, "evidence": evidence }))
 }
 
