@@ -143,50 +143,7 @@ impl Inner {
         outcome: std::result::Result<Order, SupplierError>,
     ) -> Result<Next> {
         match outcome {
-            Ok(order) => {
-                if !order.answers(&p.product_id, p.quantity.get(), &p.note) {
-                    // Not what we asked for: never pay it; the history decides.
-                    return self
-                        .to_reconciling(
-                            worker,
-                            p,
-                            attempt_id,
-                            "the create reply does not match the request",
-                        )
-                        .await;
-                }
-                // The fact goes on the attempt first, whoever holds the
-                // purchase: if our lease was lost meanwhile, the next holder
-                // adopts this order instead of making another.
-                let _ = self
-                    .store
-                    .note_attempt_order(attempt_id, &order.id, self.now())
-                    .await?;
-                let next = self
-                    .link(
-                        worker,
-                        p,
-                        attempt_id,
-                        AttemptState::Created,
-                        &order.id,
-                        Some(&order.status),
-                    )
-                    .await?;
-                // The reply that linked the order says it is `active`, and
-                // this worker still holds the purchase (no crash, no
-                // takeover in between): pay on it, without reading the
-                // order again. Anything else reads it first.
-                match next {
-                    Next::Continue(linked)
-                        if linked.state == PurchaseState::Ordered
-                            && order.status == OrderStatus::Active
-                            && linked.supplier_order_id.as_ref() == Some(&order.id) =>
-                    {
-                        self.pay_active(worker, &linked, &order).await
-                    }
-                    next => Ok(next),
-                }
-            }
+            Ok(order) => self.created(worker, p, attempt_id, order).await,
             Err(SupplierError::Ambiguous(why)) => {
                 self.to_reconciling(worker, p, attempt_id, &why).await
             }
@@ -201,6 +158,59 @@ impl Inner {
                     .await
             }
             Err(SupplierError::Rejected(r)) => self.create_rejected(worker, p, attempt_id, r).await,
+        }
+    }
+
+    /// The create answered with an order: noted on the attempt, linked,
+    /// and paid at once while this worker still holds the purchase.
+    async fn created(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        attempt_id: i64,
+        order: Order,
+    ) -> Result<Next> {
+        if !order.answers(&p.product_id, p.quantity.get(), &p.note) {
+            // Not what we asked for: never pay it; the history decides.
+            return self
+                .to_reconciling(
+                    worker,
+                    p,
+                    attempt_id,
+                    "the create reply does not match the request",
+                )
+                .await;
+        }
+        // The fact goes on the attempt first, whoever holds the
+        // purchase: if our lease was lost meanwhile, the next holder
+        // adopts this order instead of making another.
+        let _ = self
+            .store
+            .note_attempt_order(attempt_id, &order.id, self.now())
+            .await?;
+        let next = self
+            .link(
+                worker,
+                p,
+                attempt_id,
+                AttemptState::Created,
+                &order.id,
+                Some(&order.status),
+            )
+            .await?;
+        // The reply that linked the order says it is `active`, and
+        // this worker still holds the purchase (no crash, no
+        // takeover in between): pay on it, without reading the
+        // order again. Anything else reads it first.
+        match next {
+            Next::Continue(linked)
+                if linked.state == PurchaseState::Ordered
+                    && order.status == OrderStatus::Active
+                    && linked.supplier_order_id.as_ref() == Some(&order.id) =>
+            {
+                self.pay_active(worker, &linked, &order).await
+            }
+            next => Ok(next),
         }
     }
 
