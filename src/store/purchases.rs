@@ -319,6 +319,10 @@ impl Change {
 /// author read to a new state, with the columns that go with it. Applied
 /// together with its event row, or not at all.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::manual_non_exhaustive,
+    reason = "#[non_exhaustive] seals only outside the crate; `_sealed` keeps literals out of the rest of it"
+)]
 pub struct Transition {
     pub id: i64,
     pub from: PurchaseState,
