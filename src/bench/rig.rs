@@ -71,7 +71,6 @@ impl Notifier for Recorder {
 pub(super) struct Bench {
     pub(super) sim: Simulator,
     pub(super) store: Store,
-    engine: Engine,
     recorder: Arc<Recorder>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -141,7 +140,6 @@ impl Bench {
         Ok(Bench {
             sim,
             store,
-            engine,
             recorder,
             stop,
             tasks,
@@ -197,7 +195,6 @@ impl Bench {
         self.store
             .insert_purchase(&new, SystemClock.now_ms())
             .await?;
-        self.engine.wake();
         Ok(())
     }
 

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use super::report::StepReport;
 use super::rig::{Bench, Rng};
 use super::{Arrivals, BenchArgs, Pattern};
-use crate::domain::PurchaseState;
+use crate::domain::{Owner, PurchaseState};
 use crate::foxreload::sim::Endpoint;
 use crate::store::{Purchase, PurchaseFilter};
 
 /// States of a purchase still waiting for its supplier writes: the
 /// engine's.
-pub(super) const QUEUED: &[PurchaseState] = crate::engine::ENGINE_STATES;
+pub(super) const QUEUED: &[PurchaseState] = PurchaseState::owned_by(Owner::Engine);
 
 /// How long after payment the supplier completes an order: 1–60 s.
 fn fulfilment(rng: &mut Rng) -> Duration {

@@ -127,7 +127,6 @@ async fn demo_purchase(talk: &Talk<'_>, offer: &intake::Offer) -> HandlerResult 
     } = *talk;
     let purchase = offer.unpaid_purchase(user, chat.0, lang, PurchaseSource::Demo);
     let id = shop.store.insert_purchase(&purchase, shop.now()).await?;
-    shop.engine.wake();
     let text = format!(
         "{}\n{}",
         t(lang, "demo-banner"),
@@ -285,7 +284,6 @@ async fn record(shop: &Shop, star: &StarPayment) -> anyhow::Result<PaymentOutcom
     match outcome {
         PaymentOutcome::Ordered(id) => {
             tracing::info!(purchase = id, stars = star.total_amount, "payment recorded");
-            shop.engine.wake();
         }
         PaymentOutcome::Refunding(id, reason) => {
             tracing::warn!(purchase = id, reason = reason.as_str(), "payment to refund");

@@ -13,6 +13,7 @@
 //!
 //! Telegram types stay in `bot/`: delivery talks to a [`Notifier`].
 
+mod moves;
 pub mod refund;
 pub mod render;
 
@@ -23,13 +24,14 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
-use crate::domain::{Code, Language, PurchaseState};
+use crate::domain::{Code, DeadLetterReason, Language, Owner, PurchaseState};
 use crate::engine::transitions;
 use crate::i18n::{self, num};
 use crate::runtime::{self, Loop, Pace, Runtime, backoff};
 use crate::store::{
     Cas, Delivery, DeliveryMove, DeliveryState, Purchase, RenderedParts, Store, StoreError,
 };
+use moves::PartSend;
 
 pub use crate::clock::BoxFuture;
 
@@ -123,7 +125,7 @@ impl Deliverer {
         let claimed = runtime::claim(
             &inner.store,
             worker,
-            &[PurchaseState::Delivering],
+            PurchaseState::owned_by(Owner::Delivery),
             inner.cfg.lease,
             inner.now(),
         )
@@ -181,14 +183,14 @@ impl Inner {
     async fn deliver(&self, worker: &str, p: &Purchase) -> Result<()> {
         let Some(codes) = self.store.codes(p.id).await? else {
             return self
-                .dead_letter(worker, p, "no codes are stored for a completed order")
+                .dead_letter(worker, p, DeadLetterReason::NoCodesStored)
                 .await;
         };
         // Blank elements are not codes: a set with none usable is never
         // sent as a delivery (an empty list under "your order").
         if !codes.iter().any(Code::is_usable) {
             return self
-                .dead_letter(worker, p, "no usable code is stored for a completed order")
+                .dead_letter(worker, p, DeadLetterReason::NoUsableCode)
                 .await;
         }
         let language = self.store.language_of(p.user_id).await?;
@@ -214,11 +216,7 @@ impl Inner {
         // the parts it started with, in the language it started in.
         let Some((parts, language)) = stored_parts(&delivery) else {
             return self
-                .dead_letter(
-                    worker,
-                    p,
-                    "the stored messages of this delivery cannot be read",
-                )
+                .dead_letter(worker, p, DeadLetterReason::StoredMessagesUnreadable)
                 .await;
         };
         match plan(&delivery) {
@@ -228,12 +226,8 @@ impl Inner {
                     .await
             }
             Plan::GiveUp => {
-                self.dead_letter(
-                    worker,
-                    p,
-                    "the codes were sent twice without a confirmation; the buyer can view them in /orders",
-                )
-                .await
+                self.dead_letter(worker, p, DeadLetterReason::SentTwiceUnconfirmed)
+                    .await
             }
         }
     }
@@ -253,104 +247,62 @@ impl Inner {
             .ok()
             .and_then(|k| parts.get(k))
         {
-            let claim = DeliveryMove {
-                from: d.state,
-                parts_sent: d.parts_sent,
-                to: DeliveryState::Sending,
-                new_parts_sent: d.parts_sent,
-                resent: d.resent || resend,
-                message_id: None,
-                error: None,
-            };
-            if !self.claim_part(worker, p, d.id, &claim).await? {
+            let send = PartSend::claimed(&d, resend);
+            if !self.claim_part(worker, p, d.id, &send.claim).await? {
                 return Ok(());
             }
-            let resent_before = d.resent;
-            d.state = DeliveryState::Sending;
-            d.resent = claim.resent;
-            let message = OutgoingMessage {
-                chat_id: p.chat_id,
-                html: if resend {
-                    format!(
-                        "{}\n{}",
-                        i18n::text(language, "delivery-resent", &[]),
-                        part.html
-                    )
-                } else {
-                    part.html.clone()
-                },
-                copy: part.copy.clone(),
+            moves::follow(&mut d, &send.claim);
+            let message = outgoing(p, part, resend, language);
+            let sent = match self.notifier.send(&message).await {
+                Ok(message_id) => send.arrived(message_id, parts.len()),
+                Err(e) => return self.not_delivered(worker, p, &d, &send, e).await,
             };
-            let outcome = self.notifier.send(&message).await;
-            let after = DeliveryMove {
-                from: DeliveryState::Sending,
-                parts_sent: d.parts_sent,
-                to: DeliveryState::Pending,
-                new_parts_sent: d.parts_sent,
-                resent: d.resent,
-                message_id: None,
-                error: None,
-            };
-            // Definitely not sent: a part that was in doubt stays in doubt
-            // (and un-re-sent), so its next send is still flagged.
-            let not_sent = if resend {
-                DeliveryMove {
-                    to: DeliveryState::Unknown,
-                    resent: resent_before,
-                    ..after.clone()
-                }
-            } else {
-                after.clone()
-            };
-            match outcome {
-                Ok(message_id) => {
-                    let sent = after_sent(&after, message_id, parts.len());
-                    if sent.to == DeliveryState::Sent {
-                        d.parts_sent = sent.new_parts_sent;
-                        return self.finish(worker, p, &d, Some(sent)).await;
-                    }
-                    if !self.record(d.id, &sent).await? {
-                        return Ok(());
-                    }
-                    d.state = DeliveryState::Pending;
-                    d.parts_sent = sent.new_parts_sent;
-                    resend = false;
-                }
-                Err(SendError::Blocked) => {
-                    let blocked = DeliveryMove {
-                        to: DeliveryState::Blocked,
-                        error: Some("the buyer blocked the bot".to_owned()),
-                        ..after
-                    };
-                    return self.finish(worker, p, &d, Some(blocked)).await;
-                }
-                Err(SendError::RetryAfter(wait)) => {
-                    self.record(d.id, &not_sent).await?;
-                    let at = self.now().saturating_add(millis(wait));
-                    return self.reschedule(worker, p, at, "Telegram rate limit").await;
-                }
-                Err(SendError::NotSent(why)) => {
-                    self.record(d.id, &with_error(not_sent, &why)).await?;
-                    let at = self.now().saturating_add(millis(self.backoff(p)));
-                    return self.reschedule(worker, p, at, &why).await;
-                }
-                Err(SendError::Unknown(why)) => {
-                    let unknown = DeliveryMove {
-                        to: DeliveryState::Unknown,
-                        ..with_error(after, &why)
-                    };
-                    self.record(d.id, &unknown).await?;
-                    let at = self.now().saturating_add(millis(self.cfg.retry));
-                    return self.reschedule(worker, p, at, &why).await;
-                }
-                Err(SendError::Rejected(why)) => {
-                    self.record(d.id, &with_error(after, &why)).await?;
-                    let reason = format!("Telegram refused the codes message: {why}");
-                    return self.dead_letter(worker, p, &reason).await;
-                }
+            moves::follow(&mut d, &sent);
+            if sent.to == DeliveryState::Sent {
+                return self.finish(worker, p, &d, Some(sent)).await;
             }
+            if !self.record(d.id, &sent).await? {
+                return Ok(());
+            }
+            resend = false;
         }
         Ok(())
+    }
+
+    /// A part that did not (or may not) arrive: its row records why, then
+    /// the purchase is closed (blocked), tried again later, or given to a
+    /// person.
+    async fn not_delivered(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        d: &Delivery,
+        send: &PartSend,
+        e: SendError,
+    ) -> Result<()> {
+        match e {
+            SendError::Blocked => self.finish(worker, p, d, Some(send.blocked())).await,
+            SendError::RetryAfter(wait) => {
+                self.record(d.id, &send.not_sent(None)).await?;
+                let at = self.now().saturating_add(millis(wait));
+                self.reschedule(worker, p, at, "Telegram rate limit").await
+            }
+            SendError::NotSent(why) => {
+                self.record(d.id, &send.not_sent(Some(&why))).await?;
+                let at = self.now().saturating_add(millis(self.backoff(p)));
+                self.reschedule(worker, p, at, &why).await
+            }
+            SendError::Unknown(why) => {
+                self.record(d.id, &send.in_doubt(&why)).await?;
+                let at = self.now().saturating_add(millis(self.cfg.retry));
+                self.reschedule(worker, p, at, &why).await
+            }
+            SendError::Rejected(why) => {
+                self.record(d.id, &send.refused(&why)).await?;
+                let reason = DeadLetterReason::CodesMessageRefused(why);
+                self.dead_letter(worker, p, reason).await
+            }
+        }
     }
 
     /// Marks the next part `sending`, with the purchase's lease renewed.
@@ -422,13 +374,18 @@ impl Inner {
         Ok(())
     }
 
-    async fn dead_letter(&self, worker: &str, p: &Purchase, reason: &str) -> Result<()> {
+    async fn dead_letter(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        reason: DeadLetterReason,
+    ) -> Result<()> {
         let mut tx = self.store.begin().await?;
-        if crate::engine::dead_letter_in(&mut tx, worker, p, reason, Value::Null, self.now())
+        if crate::engine::dead_letter_in(&mut tx, worker, p, &reason, Value::Null, self.now())
             .await?
         {
             tx.commit().await?;
-            tracing::warn!(purchase = p.id, reason, "delivery dead-lettered");
+            tracing::warn!(purchase = p.id, reason = %reason, "delivery dead-lettered");
         }
         Ok(())
     }
@@ -438,26 +395,24 @@ impl Inner {
     }
 }
 
-/// The move after part `after.parts_sent` was confirmed.
-fn after_sent(after: &DeliveryMove, message_id: i64, total: usize) -> DeliveryMove {
-    let new_parts_sent = after.parts_sent + 1;
-    let done = usize::try_from(new_parts_sent).is_ok_and(|n| n >= total);
-    DeliveryMove {
-        to: if done {
-            DeliveryState::Sent
-        } else {
-            DeliveryState::Pending
-        },
-        new_parts_sent,
-        message_id: Some(message_id),
-        ..after.clone()
-    }
-}
-
-fn with_error(m: DeliveryMove, why: &str) -> DeliveryMove {
-    DeliveryMove {
-        error: Some(why.chars().take(200).collect()),
-        ..m
+/// The message for one part; a re-send says so first, in the buyer's
+/// language.
+fn outgoing(
+    p: &Purchase,
+    part: &render::Part,
+    resend: bool,
+    language: Language,
+) -> OutgoingMessage {
+    let html = if resend {
+        let flag = i18n::text(language, "delivery-resent", &[]);
+        format!("{flag}\n{}", part.html)
+    } else {
+        part.html.clone()
+    };
+    OutgoingMessage {
+        chat_id: p.chat_id,
+        html,
+        copy: part.copy.clone(),
     }
 }
 

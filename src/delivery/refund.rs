@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::{BoxFuture, Notifier, OutgoingMessage};
 use crate::clock::{Millis, SharedClock, millis};
-use crate::domain::{AlertKind, PurchaseSource, PurchaseState, UserId};
+use crate::domain::{AlertKind, DeadLetterReason, Owner, PurchaseSource, PurchaseState, UserId};
 use crate::engine::transitions;
 use crate::i18n::{self, arg, num};
 use crate::runtime::{self, Loop, Pace, Runtime, backoff};
@@ -95,7 +95,7 @@ impl Refunder {
         let claimed = runtime::claim(
             &inner.store,
             worker,
-            &[PurchaseState::Refunding],
+            PurchaseState::owned_by(Owner::Refunds),
             inner.cfg.lease,
             inner.now(),
         )
@@ -160,8 +160,8 @@ impl Inner {
                 let mut tx = self.store.begin().await?;
                 tx.refund_failed(refund.id, &why).await?;
                 tx.commit().await?;
-                let reason = format!("Telegram refused the Stars refund: {why}");
-                self.dead_letter(worker, p, &reason).await
+                let reason = DeadLetterReason::StarsRefundRefused(why);
+                self.dead_letter(worker, p, reason).await
             }
         }
     }
@@ -264,12 +264,17 @@ impl Inner {
         Ok(())
     }
 
-    async fn dead_letter(&self, worker: &str, p: &Purchase, reason: &str) -> Result<()> {
+    async fn dead_letter(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        reason: DeadLetterReason,
+    ) -> Result<()> {
         let mut tx = self.store.begin().await?;
         let value = serde_json::Value::Null;
-        if crate::engine::dead_letter_in(&mut tx, worker, p, reason, value, self.now()).await? {
+        if crate::engine::dead_letter_in(&mut tx, worker, p, &reason, value, self.now()).await? {
             tx.commit().await?;
-            tracing::warn!(purchase = p.id, reason, "refund dead-lettered");
+            tracing::warn!(purchase = p.id, reason = %reason, "refund dead-lettered");
         }
         Ok(())
     }

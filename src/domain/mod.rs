@@ -3,10 +3,10 @@
 //! One file per seam: `money` (Money, Stars), `ids` (ClientRef, SupplierOrderId,
 //! Watermark, ProductId, UserId), `note` (Quantity, Note, Hidden, Signature),
 //! `code` (Code), `language` (Language), `states` (PurchaseState and the kinds
-//! stored by name), `budget` (the supplier call budget's Priority and
-//! SharedLimit), `sale` (Sale, what a checkout offers and a purchase
-//! records, and the Admission of its payment). Everything is re-exported
-//! here: use `crate::domain::X`.
+//! stored by name), `reasons` (why a purchase goes to a person or a refund),
+//! `budget` (the supplier call budget's Priority and SharedLimit), `sale`
+//! (Sale, what a checkout offers and a purchase records, and the Admission
+//! of its payment). Everything is re-exported here: use `crate::domain::X`.
 
 /// Why a value from outside was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,6 +60,7 @@ mod ids;
 mod language;
 mod money;
 mod note;
+mod reasons;
 mod sale;
 mod states;
 
@@ -69,7 +70,8 @@ pub use ids::{ClientRef, ProductId, SupplierOrderId, UserId, Watermark};
 pub use language::Language;
 pub use money::{Money, Stars};
 pub use note::{Hidden, Note, Quantity, Signature};
+pub use reasons::{DeadLetterReason, Failure, RefundCause, Stall, SupplierFailure};
 pub use sale::{Admission, Sale};
 pub use states::{
-    AlertKind, EventKind, HoldReason, PurchaseSource, PurchaseState, RefundReason, ShopMode,
+    AlertKind, EventKind, HoldReason, Owner, PurchaseSource, PurchaseState, RefundReason, ShopMode,
 };

@@ -1,5 +1,6 @@
-//! Where a purchase stands (and its table of allowed moves), and the other
-//! kinds stored by name: events, alerts, hold and refund reasons, sources, shop mode.
+//! Where a purchase stands (who owns each state, and its table of allowed
+//! moves), and the other kinds stored by name: events, alerts, hold and
+//! refund reasons, sources, shop mode.
 
 use std::fmt;
 
@@ -77,23 +78,102 @@ impl PurchaseState {
             .ok_or_else(|| invalid("purchase state", format!("unknown state {text:?}")))
     }
 
+    /// Who moves a purchase on from this state: the one place that says
+    /// which worker claims it (see [`PurchaseState::owned_by`]).
+    pub const fn owner(self) -> Owner {
+        use PurchaseState::*;
+        match self {
+            Ordering | Submitting | Reconciling | Ordered | Paying | OnHold => Owner::Engine,
+            WaitingSupplier => Owner::Poller,
+            Delivering => Owner::Delivery,
+            Refunding => Owner::Refunds,
+            DeadLetter => Owner::Person,
+            Delivered | Refunded | Cancelled => Owner::Nobody,
+        }
+    }
+
+    /// The states `owner` works, in [`PurchaseState::ALL`]'s order: what
+    /// its workers claim. Derived from [`PurchaseState::owner`].
+    pub const fn owned_by(owner: Owner) -> &'static [PurchaseState] {
+        match owner {
+            Owner::Engine => &OWNED_BY_ENGINE,
+            Owner::Poller => &OWNED_BY_POLLER,
+            Owner::Delivery => &OWNED_BY_DELIVERY,
+            Owner::Refunds => &OWNED_BY_REFUNDS,
+            Owner::Person => &OWNED_BY_PERSON,
+            Owner::Nobody => &OWNED_BY_NOBODY,
+        }
+    }
+
     /// Nothing more will happen without a person.
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            PurchaseState::Delivered
-                | PurchaseState::Refunded
-                | PurchaseState::Cancelled
-                | PurchaseState::DeadLetter
-        )
+        matches!(self.owner(), Owner::Person | Owner::Nobody)
     }
 
     /// Worked by the purchase workers (as opposed to watched by the poller,
     /// or finished).
     pub fn is_claimable(self) -> bool {
-        !self.is_final() && self != PurchaseState::WaitingSupplier
+        matches!(
+            self.owner(),
+            Owner::Engine | Owner::Delivery | Owner::Refunds
+        )
     }
 }
+
+/// Who moves a purchase on from a state ([`PurchaseState::owner`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// The engine's workers: creating, reconciling and paying the supplier
+    /// order, and holds.
+    Engine,
+    /// The engine's poller, which watches every paid order with one list
+    /// request (`waiting_supplier`); never claimed by a worker.
+    Poller,
+    /// The delivery worker: the codes to the buyer.
+    Delivery,
+    /// The refund worker: the Stars back.
+    Refunds,
+    /// A person (an admin's buttons): a dead letter.
+    Person,
+    /// Nobody: finished. Only an admin's hand moves it again.
+    Nobody,
+}
+
+/// How many states `owner` has (for the arrays below).
+const fn count_owned(owner: Owner) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < PurchaseState::ALL.len() {
+        if PurchaseState::ALL[i].owner() as u8 == owner as u8 {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// The states of `owner`, filtered from [`PurchaseState::ALL`] at compile time.
+const fn states_owned<const N: usize>(owner: Owner) -> [PurchaseState; N] {
+    let mut out = [PurchaseState::Ordering; N];
+    let mut n = 0;
+    let mut i = 0;
+    while i < PurchaseState::ALL.len() {
+        if PurchaseState::ALL[i].owner() as u8 == owner as u8 {
+            out[n] = PurchaseState::ALL[i];
+            n += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+const OWNED_BY_ENGINE: [PurchaseState; count_owned(Owner::Engine)] = states_owned(Owner::Engine);
+const OWNED_BY_POLLER: [PurchaseState; count_owned(Owner::Poller)] = states_owned(Owner::Poller);
+const OWNED_BY_DELIVERY: [PurchaseState; count_owned(Owner::Delivery)] =
+    states_owned(Owner::Delivery);
+const OWNED_BY_REFUNDS: [PurchaseState; count_owned(Owner::Refunds)] = states_owned(Owner::Refunds);
+const OWNED_BY_PERSON: [PurchaseState; count_owned(Owner::Person)] = states_owned(Owner::Person);
+const OWNED_BY_NOBODY: [PurchaseState; count_owned(Owner::Nobody)] = states_owned(Owner::Nobody);
 
 impl PurchaseState {
     /// The table of allowed moves: the store refuses any other. Staying in
@@ -293,6 +373,57 @@ impl RefundReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use PurchaseState::*;
+
+    const OWNERS: [Owner; 6] = [
+        Owner::Engine,
+        Owner::Poller,
+        Owner::Delivery,
+        Owner::Refunds,
+        Owner::Person,
+        Owner::Nobody,
+    ];
+
+    #[test]
+    fn every_state_has_exactly_one_owner_and_its_list_says_so() {
+        for owner in OWNERS {
+            for state in PurchaseState::owned_by(owner) {
+                assert_eq!(state.owner(), owner, "{state}");
+            }
+        }
+        let listed: usize = OWNERS
+            .iter()
+            .map(|o| PurchaseState::owned_by(*o).len())
+            .sum();
+        assert_eq!(listed, PurchaseState::ALL.len());
+    }
+
+    #[test]
+    fn each_worker_claims_the_states_it_always_claimed() {
+        assert_eq!(
+            PurchaseState::owned_by(Owner::Engine),
+            &[Ordering, Submitting, Reconciling, Ordered, Paying, OnHold]
+        );
+        assert_eq!(PurchaseState::owned_by(Owner::Poller), &[WaitingSupplier]);
+        assert_eq!(PurchaseState::owned_by(Owner::Delivery), &[Delivering]);
+        assert_eq!(PurchaseState::owned_by(Owner::Refunds), &[Refunding]);
+    }
+
+    #[test]
+    fn only_finished_and_dead_lettered_purchases_are_final() {
+        for state in PurchaseState::ALL {
+            assert_eq!(
+                state.is_final(),
+                matches!(state, Delivered | Refunded | Cancelled | DeadLetter),
+                "{state}"
+            );
+            assert_eq!(
+                state.is_claimable(),
+                !state.is_final() && state != WaitingSupplier,
+                "{state}"
+            );
+        }
+    }
 
     #[test]
     fn every_refund_reason_has_its_own_words_for_staff() {

@@ -35,7 +35,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
 use crate::config::Config;
-use crate::domain::{AlertKind, Money, PurchaseState};
+use crate::domain::{AlertKind, DeadLetterReason, Money, Owner, PurchaseState, RefundCause};
 use crate::foxreload::{FoxReload, SupplierError};
 use crate::runtime::{self, Loop, Pace, Runtime, backoff};
 use crate::store::{AttemptState, Cas, Purchase, Store, StoreError, Transition, Tx};
@@ -43,15 +43,9 @@ use crate::store::{AttemptState, Cas, Purchase, Store, StoreError, Transition, T
 pub use poller::{ListWatch, PollReport, Poller, Watch};
 pub use reconcile::{Candidate, Decision, ScanFacts, decide};
 
-/// The states the engine's workers claim.
-pub const ENGINE_STATES: &[PurchaseState] = &[
-    PurchaseState::Ordering,
-    PurchaseState::Submitting,
-    PurchaseState::Reconciling,
-    PurchaseState::Ordered,
-    PurchaseState::Paying,
-    PurchaseState::OnHold,
-];
+/// The states the engine's workers claim: [`Owner::Engine`]'s, as
+/// [`PurchaseState::owner`] says.
+pub const ENGINE_STATES: &[PurchaseState] = PurchaseState::owned_by(Owner::Engine);
 
 /// Supplier creates one purchase may start before it is refunded instead.
 pub const MAX_CREATES: i64 = 5;
@@ -196,10 +190,6 @@ impl Engine {
         self.inner.cfg.stall_alert
     }
 
-    /// TEMPORARY (removed once the engine/admin split is merged): workers
-    /// wake at every commit now.
-    pub fn wake(&self) {}
-
     /// Starts the workers and the poller on `rt`; they stop with it.
     pub fn spawn(&self, rt: &Runtime) -> Vec<JoinHandle<()>> {
         let cfg = &self.inner.cfg;
@@ -265,7 +255,7 @@ pub(crate) async fn dead_letter_in(
     tx: &mut Tx,
     worker: &str,
     p: &Purchase,
-    reason: &str,
+    reason: &DeadLetterReason,
     evidence: Value,
     now: Millis,
 ) -> std::result::Result<bool, StoreError> {
@@ -280,7 +270,7 @@ pub(crate) async fn dead_letter_in(
                 &[AttemptState::Submitting, AttemptState::Unknown],
                 AttemptState::Abandoned,
                 None,
-                reason,
+                &reason.to_string(),
                 now,
             )
             .await?;
@@ -331,7 +321,7 @@ impl Inner {
             return Ok(Next::Stop);
         };
         let ours = p.lease_owner.as_deref() == Some(worker) && p.fence == fence;
-        if ours && ENGINE_STATES.contains(&p.state) && p.next_action_at <= self.now() {
+        if ours && p.state.owner() == Owner::Engine && p.next_action_at <= self.now() {
             Ok(Next::Continue(Box::new(p)))
         } else {
             Ok(Next::Stop)
@@ -396,9 +386,15 @@ impl Inner {
     }
 
     /// Sends the purchase to the refund path (Stars go back to the buyer).
-    async fn refund(&self, worker: &str, p: &Purchase, reason: &str, alert: bool) -> Result<Next> {
+    async fn refund(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        reason: RefundCause,
+        alert: bool,
+    ) -> Result<Next> {
         let now = self.now();
-        let t = transitions::refund_needed(p, reason, now).by(worker);
+        let t = transitions::refund_needed(p, &reason, now).by(worker);
         let mut tx = self.store.begin().await?;
         if !tx.transition(&t, now).await?.applied() {
             return Ok(Next::Stop);
@@ -410,7 +406,7 @@ impl Inner {
                 .await?;
         }
         tx.commit().await?;
-        tracing::info!(purchase = p.id, reason, "purchase goes to refund");
+        tracing::info!(purchase = p.id, reason = %reason, "purchase goes to refund");
         Ok(Next::Stop)
     }
 
@@ -419,18 +415,18 @@ impl Inner {
         &self,
         worker: &str,
         p: &Purchase,
-        reason: &str,
+        reason: DeadLetterReason,
         evidence: Value,
     ) -> Result<Next> {
         let mut tx = self.store.begin().await?;
         if !self
-            .dead_letter_in(&mut tx, worker, p, reason, evidence)
+            .dead_letter_in(&mut tx, worker, p, &reason, evidence)
             .await?
         {
             return Ok(Next::Stop);
         }
         tx.commit().await?;
-        tracing::warn!(purchase = p.id, reason, "purchase dead-lettered");
+        tracing::warn!(purchase = p.id, reason = %reason, "purchase dead-lettered");
         Ok(Next::Stop)
     }
 
@@ -440,7 +436,7 @@ impl Inner {
         tx: &mut Tx,
         worker: &str,
         p: &Purchase,
-        reason: &str,
+        reason: &DeadLetterReason,
         evidence: Value,
     ) -> Result<bool> {
         Ok(dead_letter_in(tx, worker, p, reason, evidence, self.now()).await?)

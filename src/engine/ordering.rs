@@ -18,7 +18,9 @@ use super::{Inner, MAX_CREATES, Next, Result, transitions};
 use crate::crash;
 use rust_decimal::Decimal;
 
-use crate::domain::{HoldReason, Money, PurchaseState, SupplierOrderId, Watermark};
+use crate::domain::{
+    DeadLetterReason, HoldReason, Money, PurchaseState, RefundCause, SupplierOrderId, Watermark,
+};
 use crate::foxreload::{NewOrder, Order, OrderStatus, RejectCode, Rejection, SupplierError};
 use crate::store::{AttemptState, NewAttempt, Purchase, SupplierAttempt, Transition};
 
@@ -73,8 +75,10 @@ impl Inner {
     /// another unresolved create with the same signature.
     async fn create_preflight(&self, worker: &str, p: &Purchase) -> Result<Option<Next>> {
         if p.order_attempts >= MAX_CREATES {
-            let reason = format!("no supplier order could be placed in {MAX_CREATES} attempts");
-            return self.refund(worker, p, &reason, true).await.map(Some);
+            let reason = RefundCause::CreatesExhausted {
+                attempts: MAX_CREATES,
+            };
+            return self.refund(worker, p, reason, true).await.map(Some);
         }
         // One unresolved create per signature: queue behind it. (The unique
         // index enforces this; checking first just avoids a failed insert.)
@@ -139,50 +143,7 @@ impl Inner {
         outcome: std::result::Result<Order, SupplierError>,
     ) -> Result<Next> {
         match outcome {
-            Ok(order) => {
-                if !order.answers(&p.product_id, p.quantity.get(), &p.note) {
-                    // Not what we asked for: never pay it; the history decides.
-                    return self
-                        .to_reconciling(
-                            worker,
-                            p,
-                            attempt_id,
-                            "the create reply does not match the request",
-                        )
-                        .await;
-                }
-                // The fact goes on the attempt first, whoever holds the
-                // purchase: if our lease was lost meanwhile, the next holder
-                // adopts this order instead of making another.
-                let _ = self
-                    .store
-                    .note_attempt_order(attempt_id, &order.id, self.now())
-                    .await?;
-                let next = self
-                    .link(
-                        worker,
-                        p,
-                        attempt_id,
-                        AttemptState::Created,
-                        &order.id,
-                        Some(&order.status),
-                    )
-                    .await?;
-                // The reply that linked the order says it is `active`, and
-                // this worker still holds the purchase (no crash, no
-                // takeover in between): pay on it, without reading the
-                // order again. Anything else reads it first.
-                match next {
-                    Next::Continue(linked)
-                        if linked.state == PurchaseState::Ordered
-                            && order.status == OrderStatus::Active
-                            && linked.supplier_order_id.as_ref() == Some(&order.id) =>
-                    {
-                        self.pay_active(worker, &linked, &order).await
-                    }
-                    next => Ok(next),
-                }
-            }
+            Ok(order) => self.created(worker, p, attempt_id, order).await,
             Err(SupplierError::Ambiguous(why)) => {
                 self.to_reconciling(worker, p, attempt_id, &why).await
             }
@@ -197,6 +158,59 @@ impl Inner {
                     .await
             }
             Err(SupplierError::Rejected(r)) => self.create_rejected(worker, p, attempt_id, r).await,
+        }
+    }
+
+    /// The create answered with an order: noted on the attempt, linked,
+    /// and paid at once while this worker still holds the purchase.
+    async fn created(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        attempt_id: i64,
+        order: Order,
+    ) -> Result<Next> {
+        if !order.answers(&p.product_id, p.quantity.get(), &p.note) {
+            // Not what we asked for: never pay it; the history decides.
+            return self
+                .to_reconciling(
+                    worker,
+                    p,
+                    attempt_id,
+                    "the create reply does not match the request",
+                )
+                .await;
+        }
+        // The fact goes on the attempt first, whoever holds the
+        // purchase: if our lease was lost meanwhile, the next holder
+        // adopts this order instead of making another.
+        let _ = self
+            .store
+            .note_attempt_order(attempt_id, &order.id, self.now())
+            .await?;
+        let next = self
+            .link(
+                worker,
+                p,
+                attempt_id,
+                AttemptState::Created,
+                &order.id,
+                Some(&order.status),
+            )
+            .await?;
+        // The reply that linked the order says it is `active`, and
+        // this worker still holds the purchase (no crash, no
+        // takeover in between): pay on it, without reading the
+        // order again. Anything else reads it first.
+        match next {
+            Next::Continue(linked)
+                if linked.state == PurchaseState::Ordered
+                    && order.status == OrderStatus::Active
+                    && linked.supplier_order_id.as_ref() == Some(&order.id) =>
+            {
+                self.pay_active(worker, &linked, &order).await
+            }
+            next => Ok(next),
         }
     }
 
@@ -311,11 +325,7 @@ impl Inner {
                     Ok(Some(price)) if self.price_acceptable(p, price) => {
                         transitions::price_requoted(p, price, now)
                     }
-                    Ok(_) => transitions::refund_needed(
-                        p,
-                        "the supplier's price rose beyond the accepted tolerance",
-                        now,
-                    ),
+                    Ok(_) => transitions::refund_needed(p, &RefundCause::PriceRose, now),
                     Err(e) => transitions::create_rejected(
                         p,
                         self.after(self.backoff(p)),
@@ -323,11 +333,7 @@ impl Inner {
                     ),
                 }
             }
-            _ => transitions::refund_needed(
-                p,
-                &format!("the supplier refused the order: {outcome}"),
-                now,
-            ),
+            _ => transitions::refund_needed(p, &RefundCause::OrderRefused(outcome.clone()), now),
         };
         self.close_attempt(worker, p, attempt_id, AttemptState::Rejected, &outcome, t)
             .await
@@ -341,7 +347,7 @@ impl Inner {
                 .dead_letter(
                     worker,
                     p,
-                    "submitting without an attempt record",
+                    DeadLetterReason::NoAttemptRecord(PurchaseState::Submitting),
                     serde_json::json!({}),
                 )
                 .await;
@@ -410,12 +416,7 @@ impl Inner {
                 let mut p = p.clone();
                 p.current_attempt_id = Some(attempt_id);
                 return self
-                    .dead_letter(
-                        worker,
-                        &p,
-                        "the supplier order is already linked to another purchase",
-                        evidence,
-                    )
+                    .dead_letter(worker, &p, DeadLetterReason::OrderLinkedElsewhere, evidence)
                     .await;
             }
             Err(e) => return Err(e.into()),
@@ -458,19 +459,34 @@ impl Inner {
         code: &RejectCode,
         resume: PurchaseState,
     ) -> Transition {
-        let reason = if *code == RejectCode::Unauthorized {
-            HoldReason::Auth
-        } else {
-            HoldReason::Balance
-        };
         transitions::on_hold(
             p,
-            reason,
+            hold_reason(code),
             code.as_str(),
             resume,
             self.now(),
             self.after(self.cfg.hold_check()),
         )
+    }
+
+    /// The hold a refused pay (low balance, refused key) calls for.
+    pub(super) fn pay_hold_transition(&self, p: &Purchase, code: &RejectCode) -> Transition {
+        transitions::pay_refused(
+            p,
+            hold_reason(code),
+            code.as_str(),
+            self.now(),
+            self.after(self.cfg.hold_check()),
+        )
+    }
+}
+
+/// What a refusal that puts a purchase on hold waits for.
+fn hold_reason(code: &RejectCode) -> HoldReason {
+    if *code == RejectCode::Unauthorized {
+        HoldReason::Auth
+    } else {
+        HoldReason::Balance
     }
 }
 

@@ -6,14 +6,20 @@
 //! order we see paid is never paid again, and an ambiguous pay is resolved by
 //! reading, not by paying blindly.
 
+use std::ops::ControlFlow;
+
 use serde_json::json;
 
-use crate::clock::millis;
+use crate::clock::{Millis, millis};
 
 use super::{Inner, MAX_PAYS, Next, Result, transitions};
 use crate::crash;
-use crate::domain::{AlertKind, HoldReason, PurchaseState};
-use crate::foxreload::{Order, OrderStatus, RejectCode, SupplierError};
+use crate::domain::{
+    AlertKind, DeadLetterReason, Failure, HoldReason, Language, PurchaseState, RefundCause,
+    SupplierFailure, SupplierOrderId,
+};
+use crate::foxreload::{Order, OrderStatus, RejectCode, SupplierError, Tally};
+use crate::i18n;
 use crate::store::Purchase;
 
 impl Inner {
@@ -21,68 +27,83 @@ impl Inner {
     pub(super) async fn pay(&self, worker: &str, p: &Purchase) -> Result<Next> {
         let Some(order_id) = p.supplier_order_id.clone() else {
             return self
-                .dead_letter(worker, p, "no supplier order is linked", json!({}))
+                .dead_letter(worker, p, DeadLetterReason::NoOrderLinked, json!({}))
                 .await;
         };
-        // After a pay whose outcome we did not see, give it time to land:
-        // it may reach the supplier until its send-by instant plus the
-        // timeout, and the order shows `paid` within 5 s after that.
-        if p.state == PurchaseState::Paying
-            && let Some(sent) = p.pay_sent_at
-        {
-            let settle_at = sent.saturating_add(millis(self.cfg.pay_settle()));
-            if self.now() < settle_at {
-                return self.reschedule(worker, p, settle_at, "pay settling").await;
-            }
+        if let Some(settle_at) = self.pay_settles_at(p) {
+            return self.reschedule(worker, p, settle_at, "pay settling").await;
         }
-        let order = match self.supplier.order(&order_id).await {
-            Ok(o) if o.id == order_id => o,
+        match self.read_linked(worker, p, &order_id).await? {
+            ControlFlow::Continue(order) => self.on_status(worker, p, &order).await,
+            ControlFlow::Break(next) => Ok(next),
+        }
+    }
+
+    /// After a pay whose outcome we did not see, the order is read once it
+    /// had time to land: the pay may reach the supplier until its send-by
+    /// instant plus the timeout, and the order shows `paid` within 5 s
+    /// after that. `None`: it may be read now.
+    fn pay_settles_at(&self, p: &Purchase) -> Option<Millis> {
+        let sent = p.pay_sent_at.filter(|_| p.state == PurchaseState::Paying)?;
+        let settle_at = sent.saturating_add(millis(self.cfg.pay_settle()));
+        (self.now() < settle_at).then_some(settle_at)
+    }
+
+    /// Reads the linked order; a read that fails, or answers with another
+    /// order, ends the step (retried, held, or given to a person).
+    async fn read_linked(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        order_id: &SupplierOrderId,
+    ) -> Result<ControlFlow<Next, Order>> {
+        let next = match self.supplier.order(order_id).await {
+            Ok(o) if o.id == *order_id => return Ok(ControlFlow::Continue(o)),
             Ok(_) => {
                 let e = SupplierError::RetryLater {
                     reason: "the supplier answered with another order".to_owned(),
                     retry_after: None,
                 };
-                return self.retry_later(worker, p, &e).await;
+                self.retry_later(worker, p, &e).await?
             }
             Err(SupplierError::Rejected(r)) if r.code == RejectCode::NotFound => {
                 let evidence = json!({ "order": order_id, "reply": r.to_string() });
-                return self
-                    .dead_letter(
-                        worker,
-                        p,
-                        "the linked supplier order is not found",
-                        evidence,
-                    )
-                    .await;
+                self.dead_letter(worker, p, DeadLetterReason::LinkedOrderNotFound, evidence)
+                    .await?
             }
             Err(SupplierError::Rejected(r)) if r.code == RejectCode::Unauthorized => {
-                return self.hold(worker, p, &r.code, p.state_to_resume()).await;
+                self.hold(worker, p, &r.code, p.state_to_resume()).await?
             }
             // The state clock bounds how long this may go on.
-            Err(e) => return self.retry_later(worker, p, &e).await,
+            Err(e) => self.retry_later(worker, p, &e).await?,
         };
+        Ok(ControlFlow::Break(next))
+    }
+
+    /// Acts on what the linked order's status says.
+    async fn on_status(&self, worker: &str, p: &Purchase, order: &Order) -> Result<Next> {
         match order.status {
-            OrderStatus::Active => self.pay_active(worker, p, &order).await,
+            OrderStatus::Active => self.pay_active(worker, p, order).await,
             ref s if s.is_paid_or_later() && *s != OrderStatus::Completed => {
-                self.to_waiting(worker, p, &order).await
+                self.to_waiting(worker, p, order).await
             }
-            OrderStatus::Completed => self.complete(worker, p, &order, true).await,
+            OrderStatus::Completed => self.complete(worker, p, order, true).await,
             OrderStatus::Failed => {
-                let reason = failure_text("the supplier order failed", &order);
-                self.refund(worker, p, &reason, false).await
+                let reason = failure(Failure::Failed, order);
+                self.refund(worker, p, reason, false).await
             }
             OrderStatus::Cancelled if p.pay_sent_at.is_none() => {
                 // Never paid and now cancelled (payment window expired): this
                 // order can no longer take money; make a new one.
-                let t = transitions::order_expired(p, &order, self.now());
+                let t = transitions::order_expired(p, order, self.now());
                 self.apply(worker, p, t).await
             }
             OrderStatus::Cancelled => {
-                let reason = failure_text("the supplier cancelled the order", &order);
-                self.refund(worker, p, &reason, false).await
+                let reason = failure(Failure::Cancelled, order);
+                self.refund(worker, p, reason, false).await
             }
             OrderStatus::Other(ref s) => {
-                self.alert_unknown_status(p, &order_id, s).await?;
+                self.alert_unknown_status(p, &order.id, s).await?;
                 let at = self.after(self.backoff(p));
                 self.reschedule(worker, p, at, "unknown order status").await
             }
@@ -93,7 +114,7 @@ impl Inner {
     pub(super) async fn alert_unknown_status(
         &self,
         p: &Purchase,
-        order: &crate::domain::SupplierOrderId,
+        order: &SupplierOrderId,
         status: &str,
     ) -> Result<()> {
         let text = format!(
@@ -110,27 +131,17 @@ impl Inner {
     }
 
     /// The linked order is `active`: pay it, once per claim, a bounded
-    /// number of times in all.
+    /// number of times in all, in three phases: the checks, the commit of
+    /// `paying` (the budget slot taken before it, as for creates), the call.
     pub(super) async fn pay_active(
         &self,
         worker: &str,
         p: &Purchase,
         order: &Order,
     ) -> Result<Next> {
-        if !self.total_acceptable(p, order) {
-            let total = order.total_price.map(|t| t.to_string()).unwrap_or_default();
-            let reason = format!("the supplier asks {total}, beyond the accepted price");
-            return self.refund(worker, p, &reason, true).await;
+        if let Some(next) = self.pay_preflight(worker, p, order).await? {
+            return Ok(next);
         }
-        if p.pays_sent >= MAX_PAYS {
-            let evidence = json!({ "order": order.id, "pays_sent": p.pays_sent });
-            let reason = format!(
-                "the supplier order stays active after {} pay requests",
-                p.pays_sent
-            );
-            return self.dead_letter(worker, p, &reason, evidence).await;
-        }
-        // The budget slot before the commit, as for creates.
         let slot = self.supplier.write_slot().await;
         if !self.keep_lease(worker, p).await? {
             return Ok(Next::Stop);
@@ -148,28 +159,64 @@ impl Inner {
             .await;
         crash::point("after_pay_call");
 
+        // What we committed: every transition below is a compare-and-set
+        // on it.
         let mut p = p.clone();
         p.state = PurchaseState::Paying;
         p.pay_sent_at = Some(now);
         p.pays_sent += 1;
+        self.pay_outcome(worker, &p, order, outcome).await
+    }
+
+    /// Checks that stop a pay before it starts: a price beyond the accepted
+    /// one (refunded), or too many pays already (a person looks).
+    async fn pay_preflight(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        order: &Order,
+    ) -> Result<Option<Next>> {
+        if !self.total_acceptable(p, order) {
+            let reason = RefundCause::AsksTooMuch(order.total_price);
+            return self.refund(worker, p, reason, true).await.map(Some);
+        }
+        if p.pays_sent >= MAX_PAYS {
+            let evidence = json!({ "order": order.id, "pays_sent": p.pays_sent });
+            let reason = DeadLetterReason::StaysActive { pays: p.pays_sent };
+            return self
+                .dead_letter(worker, p, reason, evidence)
+                .await
+                .map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Records what the pay call said.
+    async fn pay_outcome(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        order: &Order,
+        outcome: std::result::Result<Order, SupplierError>,
+    ) -> Result<Next> {
         match outcome {
             // Only a reply about the order we paid says anything about it.
             Ok(paid) if paid.id == order.id && paid.status.is_paid_or_later() => {
-                self.to_waiting(worker, &p, &paid).await
+                self.to_waiting(worker, p, &paid).await
             }
             Ok(paid) if paid.id == order.id => {
                 let at = self.after(self.cfg.pay_settle());
-                self.reschedule(worker, &p, at, "pay accepted but the order is not paid yet")
+                self.reschedule(worker, p, at, "pay accepted but the order is not paid yet")
                     .await
             }
             Ok(_) => {
                 let at = self.after(self.cfg.pay_settle());
-                self.reschedule(worker, &p, at, "the pay reply names another order")
+                self.reschedule(worker, p, at, "the pay reply names another order")
                     .await
             }
             Err(SupplierError::Ambiguous(why)) => {
                 let at = self.after(self.cfg.pay_settle());
-                self.reschedule(worker, &p, at, &format!("pay outcome unknown: {why}"))
+                self.reschedule(worker, p, at, &format!("pay outcome unknown: {why}"))
                     .await
             }
             Err(SupplierError::RetryLater {
@@ -177,11 +224,11 @@ impl Inner {
                 retry_after,
             }) => {
                 // Never reached the supplier.
-                let wait = retry_after.unwrap_or_else(|| self.backoff(&p));
-                let t = transitions::pay_not_sent(&p, self.after(wait), &reason);
-                self.apply(worker, &p, t).await
+                let wait = retry_after.unwrap_or_else(|| self.backoff(p));
+                let t = transitions::pay_not_sent(p, self.after(wait), &reason);
+                self.apply(worker, p, t).await
             }
-            Err(SupplierError::Rejected(r)) => self.pay_rejected(worker, &p, order, r).await,
+            Err(SupplierError::Rejected(r)) => self.pay_rejected(worker, p, order, r).await,
         }
     }
 
@@ -195,9 +242,7 @@ impl Inner {
         match r.code {
             RejectCode::BalanceNotEnough | RejectCode::Unauthorized => {
                 // Definitely not paid: forget the pay we sent.
-                let t = self
-                    .hold_transition(p, &r.code, PurchaseState::Ordered)
-                    .set(crate::store::Change::PaySentAt(None));
+                let t = self.pay_hold_transition(p, &r.code);
                 let next = self.apply(worker, p, t).await?;
                 self.alert_hold(p, &r.code).await?;
                 Ok(next)
@@ -210,17 +255,12 @@ impl Inner {
             }
             RejectCode::NotFound => {
                 let evidence = json!({ "order": order.id, "reply": r.to_string() });
-                self.dead_letter(
-                    worker,
-                    p,
-                    "the supplier does not know the order we pay",
-                    evidence,
-                )
-                .await
+                self.dead_letter(worker, p, DeadLetterReason::PayOrderUnknown, evidence)
+                    .await
             }
             _ => {
-                let reason = format!("the supplier refused payment: {r}");
-                self.refund(worker, p, &reason, true).await
+                let reason = RefundCause::PaymentRefused(r.to_string());
+                self.refund(worker, p, reason, true).await
             }
         }
     }
@@ -260,54 +300,60 @@ impl Inner {
         // only part) was delivered.
         let sure = tally.complete() && order.errors().is_empty();
         if !direct && !sure {
-            return match self.read(|| self.supplier.order(&order.id)).await {
-                Ok(read) if read.id == order.id && read.status == OrderStatus::Completed => {
-                    Box::pin(self.complete(worker, p, &read, true)).await
-                }
-                // Not what the list said: the next look decides.
-                Ok(_) => Ok(Next::Stop),
-                Err(e) => {
-                    tracing::warn!(purchase = p.id, error = %e, "could not read a completed order");
-                    Ok(Next::Stop)
-                }
-            };
+            return self.complete_read_alone(worker, p, order).await;
         }
-        let every_item_failed =
-            !order.items.is_empty() && order.items.iter().all(|i| i.error.is_some());
-        if tally.arrived == 0 && every_item_failed {
-            // The supplier says every item failed: nothing to deliver.
-            let reason = failure_text(
-                "the supplier completed the order but delivered nothing",
-                order,
-            );
-            return self.refund(worker, p, &reason, true).await;
+        match completed(order, &tally, p.empty_reads) {
+            Completed::NothingDelivered => {
+                let reason = failure(Failure::DeliveredNothing, order);
+                self.refund(worker, p, reason, true).await
+            }
+            Completed::ReadAgain => {
+                let at = self.after(self.cfg.single_check());
+                let t = transitions::codes_missing(p, &order.id, at);
+                self.apply(worker, p, t).await
+            }
+            Completed::NoUsableCode => {
+                let evidence = json!({
+                    "order": order.id,
+                    "reads": p.empty_reads + 1,
+                    "ordered": tally.ordered,
+                    "usable_codes": 0,
+                    "elements": order.items.iter().map(|i| i.external_data.len()).sum::<usize>(),
+                });
+                let reason = DeadLetterReason::CompletedWithoutCodes;
+                self.dead_letter(worker, p, reason, evidence).await
+            }
+            Completed::Deliver => self.to_delivering(worker, p, order, &tally).await,
         }
-        let unexplained_shortfall = !tally.complete() && !tally.explained;
-        if (tally.arrived == 0 || unexplained_shortfall) && p.empty_reads < 1 {
-            let at = self.after(self.cfg.single_check());
-            let t = transitions::codes_missing(p, &order.id, at);
-            return self.apply(worker, p, t).await;
+    }
+
+    /// A list row said completed but too little: the order is read alone,
+    /// and only a direct read that says completed too is acted on.
+    async fn complete_read_alone(&self, worker: &str, p: &Purchase, order: &Order) -> Result<Next> {
+        match self.read(|| self.supplier.order(&order.id)).await {
+            Ok(read) if read.id == order.id && read.status == OrderStatus::Completed => {
+                Box::pin(self.complete(worker, p, &read, true)).await
+            }
+            // Not what the list said: the next look decides.
+            Ok(_) => Ok(Next::Stop),
+            Err(e) => {
+                tracing::warn!(purchase = p.id, error = %e, "could not read a completed order");
+                Ok(Next::Stop)
+            }
         }
-        if tally.arrived == 0 {
-            // Blank strings, nulls, empty objects: never "delivered".
-            let evidence = json!({
-                "order": order.id,
-                "reads": p.empty_reads + 1,
-                "ordered": tally.ordered,
-                "usable_codes": 0,
-                "elements": order.items.iter().map(|i| i.external_data.len()).sum::<usize>(),
-            });
-            return self
-                .dead_letter(
-                    worker,
-                    p,
-                    "the supplier completed the order but shows no codes (none usable), read alone twice",
-                    evidence,
-                )
-                .await;
-        }
+    }
+
+    /// `→ delivering`: the usable codes stored with the move; a partial
+    /// delivery alerts the admins in the same transaction.
+    async fn to_delivering(
+        &self,
+        worker: &str,
+        p: &Purchase,
+        order: &Order,
+        tally: &Tally,
+    ) -> Result<Next> {
         let now = self.now();
-        let t = transitions::order_completed(p, order, &tally, now).by(worker);
+        let t = transitions::order_completed(p, order, tally, now).by(worker);
         let mut tx = self.store.begin().await?;
         if !tx.transition(&t, now).await?.applied() {
             return Ok(Next::Stop);
@@ -316,31 +362,11 @@ impl Inner {
         if !tally.complete() {
             // Partly delivered: what arrived goes to the buyer; the admins
             // re-order the missing units or refund (`engine::reorder`).
-            let errors: String = order.errors().join("; ").chars().take(200).collect();
-            let text = crate::i18n::text(
-                crate::domain::Language::En,
-                "admin-alert-partial",
-                &[
-                    ("purchase", crate::i18n::num(p.id)),
-                    ("order", crate::i18n::arg(order.id.as_str())),
-                    ("arrived", crate::i18n::num(tally.arrived)),
-                    ("ordered", crate::i18n::num(tally.ordered)),
-                    ("missing", crate::i18n::num(tally.missing())),
-                    (
-                        "errors",
-                        crate::i18n::arg(if errors.is_empty() {
-                            "-"
-                        } else {
-                            errors.as_str()
-                        }),
-                    ),
-                ],
-            );
             tx.raise_alert(
                 AlertKind::PartialDelivery,
                 Some(p.id),
                 Some(&format!("partial:{}", p.id)),
-                &text,
+                &partial_alert(p, order, tally),
                 now,
             )
             .await?;
@@ -430,8 +456,8 @@ impl Inner {
     /// not paid (or no order) is refunded.
     async fn hold_deadline(&self, worker: &str, p: &Purchase) -> Result<Next> {
         let reason = match p.hold_reason {
-            Some(HoldReason::Auth) => "the supplier kept refusing our API key",
-            _ => "the supplier balance was not topped up in time",
+            Some(HoldReason::Auth) => RefundCause::KeyRefused,
+            _ => RefundCause::BalanceNotToppedUp,
         };
         let Some(order_id) = p.supplier_order_id.clone() else {
             return self.refund(worker, p, reason, true).await;
@@ -489,17 +515,105 @@ impl Purchase {
     }
 }
 
-/// A short admin-facing text with the supplier's per-item errors.
-fn failure_text(what: &str, order: &Order) -> String {
-    let errors = order.errors();
-    let reason = order.cancel_reason.clone().unwrap_or_default();
-    let mut text = what.to_owned();
-    if !reason.is_empty() {
-        text.push_str(&format!(" ({reason})"));
+/// A refund for an order that will not deliver, with its cancel reason
+/// and the supplier's per-item errors.
+fn failure(kind: Failure, order: &Order) -> RefundCause {
+    RefundCause::Supplier(SupplierFailure {
+        kind,
+        cancel_reason: order.cancel_reason.clone(),
+        errors: order.errors(),
+    })
+}
+
+/// What a completed order's codes call for ([`Inner::complete`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Completed {
+    /// Every item failed and no code arrived: refunded.
+    NothingDelivered,
+    /// Too few usable codes, for the first time: read once more.
+    ReadAgain,
+    /// Still no usable code: a person looks.
+    NoUsableCode,
+    /// To the buyer, all or part.
+    Deliver,
+}
+
+/// Decides [`Completed`] from the order's items, its tally of usable codes,
+/// and how many direct reads already found them missing.
+fn completed(order: &Order, tally: &Tally, empty_reads: i64) -> Completed {
+    let every_item_failed =
+        !order.items.is_empty() && order.items.iter().all(|i| i.error.is_some());
+    if tally.arrived == 0 && every_item_failed {
+        return Completed::NothingDelivered;
     }
-    if !errors.is_empty() {
-        let joined: String = errors.join("; ").chars().take(200).collect();
-        text.push_str(&format!(": {joined}"));
+    let unexplained_shortfall = !tally.complete() && !tally.explained;
+    if (tally.arrived == 0 || unexplained_shortfall) && empty_reads < 1 {
+        return Completed::ReadAgain;
     }
-    text
+    if tally.arrived == 0 {
+        // Blank strings, nulls, empty objects: never "delivered".
+        return Completed::NoUsableCode;
+    }
+    Completed::Deliver
+}
+
+/// The admins' alert for a partial delivery (from the Fluent files).
+fn partial_alert(p: &Purchase, order: &Order, tally: &Tally) -> String {
+    let errors: String = order.errors().join("; ").chars().take(200).collect();
+    i18n::text(
+        Language::En,
+        "admin-alert-partial",
+        &[
+            ("purchase", i18n::num(p.id)),
+            ("order", i18n::arg(order.id.as_str())),
+            ("arrived", i18n::num(tally.arrived)),
+            ("ordered", i18n::num(tally.ordered)),
+            ("missing", i18n::num(tally.missing())),
+            (
+                "errors",
+                i18n::arg(if errors.is_empty() {
+                    "-"
+                } else {
+                    errors.as_str()
+                }),
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(items: &str) -> Order {
+        let json = format!(r#"{{"id":"o-1","status":"completed","items":[{items}]}}"#);
+        serde_json::from_str(&json).unwrap()
+    }
+
+    fn judge(items: &str, quantity: i64, empty_reads: i64) -> Completed {
+        let o = order(items);
+        completed(&o, &o.tally(quantity), empty_reads)
+    }
+
+    #[test]
+    fn only_an_order_whose_every_item_failed_is_refunded() {
+        let failed = r#"{"itemId":"p","quantity":2,"error":"out of stock"}"#;
+        assert_eq!(judge(failed, 2, 0), Completed::NothingDelivered);
+        // No codes and no reason: read once more, then a person looks.
+        let blank = r#"{"itemId":"p","quantity":2,"externalData":["", null, {}]}"#;
+        assert_eq!(judge(blank, 2, 0), Completed::ReadAgain);
+        assert_eq!(judge(blank, 2, 1), Completed::NoUsableCode);
+    }
+
+    #[test]
+    fn an_unexplained_shortfall_is_read_once_more_before_part_is_delivered() {
+        let short = r#"{"itemId":"p","quantity":2,"externalData":["AAAA-1111"]}"#;
+        assert_eq!(judge(short, 2, 0), Completed::ReadAgain);
+        assert_eq!(judge(short, 2, 1), Completed::Deliver);
+        let explained =
+            r#"{"itemId":"p","quantity":2,"externalData":["AAAA-1111"],"error":"one failed"}"#;
+        assert_eq!(judge(explained, 2, 0), Completed::Deliver);
+        let whole = r#"{"itemId":"p","quantity":2,"externalData":["AAAA-1111","BBBB-2222"]}"#;
+        assert_eq!(judge(whole, 2, 0), Completed::Deliver);
+    }
 }

@@ -268,18 +268,18 @@ impl Inner {
             }
             OrderStatus::Failed | OrderStatus::Cancelled => {
                 report.failed += 1;
-                let what = if order.status == OrderStatus::Failed {
-                    "the supplier order failed"
+                use crate::domain::{Failure, RefundCause, SupplierFailure};
+                let kind = if order.status == OrderStatus::Failed {
+                    Failure::Failed
                 } else {
-                    "the supplier cancelled the order"
+                    Failure::Cancelled
                 };
-                let errors = order.errors().join("; ");
-                let reason = if errors.is_empty() {
-                    what.to_owned()
-                } else {
-                    format!("{what}: {}", errors.chars().take(200).collect::<String>())
-                };
-                self.refund(&me, p, &reason, false).await?;
+                let reason = RefundCause::Supplier(SupplierFailure {
+                    kind,
+                    cancel_reason: None,
+                    errors: order.errors(),
+                });
+                self.refund(&me, p, reason, false).await?;
             }
             // Confirmed unpaid by a direct read: pay was never taken.
             OrderStatus::Active if direct => {

@@ -21,6 +21,7 @@
 //! key where possible.
 
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 
 use serde_json::json;
 
@@ -29,7 +30,7 @@ use crate::clock::millis;
 use super::history::{Reached, Step};
 use super::{CLEAN_SCANS_FOR_ABSENT, Inner, Next, Result, transitions};
 use crate::crash;
-use crate::domain::{AlertKind, SupplierOrderId};
+use crate::domain::{AlertKind, DeadLetterReason, PurchaseState, SupplierOrderId};
 use crate::foxreload::{HistoryRow, Likeness, Order, OrderStatus, RejectCode, SupplierError};
 use crate::store::{AttemptState, Cas, Purchase, SupplierAttempt};
 
@@ -118,32 +119,10 @@ pub fn decide(facts: &ScanFacts) -> Decision {
 impl Inner {
     /// `reconciling`: after the settle delay, read the history and decide.
     pub(super) async fn reconcile(&self, worker: &str, p: &Purchase) -> Result<Next> {
-        let Some(attempt) = self.current_attempt(p).await? else {
-            return self
-                .dead_letter(
-                    worker,
-                    p,
-                    "reconciling without an attempt record",
-                    json!({}),
-                )
-                .await;
+        let attempt = match self.ready_to_scan(worker, p).await? {
+            ControlFlow::Continue(attempt) => attempt,
+            ControlFlow::Break(next) => return Ok(next),
         };
-        // A reply that arrived late says it all.
-        if let Some(order) = attempt.supplier_order_id.clone() {
-            return self
-                .link(worker, p, attempt.id, AttemptState::Found, &order, None)
-                .await;
-        }
-        // "Not found" only counts once the request can no longer land.
-        let settle_at = attempt
-            .reach_by
-            .saturating_add(millis(self.cfg.settle_delay));
-        if self.now() < settle_at {
-            return self.reschedule(worker, p, settle_at, "settling").await;
-        }
-        if !self.keep_lease(worker, p).await? {
-            return Ok(Next::Stop);
-        }
         crash::point("during_reconcile");
 
         let facts = match self.scan(p, &attempt).await {
@@ -151,14 +130,7 @@ impl Inner {
             // The state clock bounds how long this may go on.
             Err(e) => return self.retry_later(worker, p, &e).await,
         };
-        let evidence = json!({
-            "attempt": attempt.id,
-            "pages": facts.pages,
-            "bounded": facts.bounded,
-            "direct_reads": facts.direct_reads,
-            "candidates": facts.candidates.iter().map(|c| json!({"id": c.id, "status": c.status.as_str()})).collect::<Vec<_>>(),
-            "unclear": facts.unclear,
-        });
+        let evidence = evidence(attempt.id, &facts);
         match decide(&facts) {
             Decision::Found {
                 chosen,
@@ -186,10 +158,44 @@ impl Inner {
             }
             Decision::NotFound => self.scan_found_nothing(worker, p, &attempt, evidence).await,
             Decision::Undecidable(why) => {
-                let reason = format!("an order may or may not exist: {why}");
-                self.dead_letter(worker, p, &reason, evidence).await
+                let reason = DeadLetterReason::MayOrMayNotExist(why);
+                self.dead_letter(worker, p, reason, evidence).await
             }
         }
+    }
+
+    /// The attempt to decide, once its history may be scanned: a reply
+    /// that arrived late is adopted instead, a create that may still land
+    /// is waited for, and a missing attempt goes to a person.
+    async fn ready_to_scan(
+        &self,
+        worker: &str,
+        p: &Purchase,
+    ) -> Result<ControlFlow<Next, SupplierAttempt>> {
+        let Some(attempt) = self.current_attempt(p).await? else {
+            let reason = DeadLetterReason::NoAttemptRecord(PurchaseState::Reconciling);
+            let next = self.dead_letter(worker, p, reason, json!({})).await?;
+            return Ok(ControlFlow::Break(next));
+        };
+        // A reply that arrived late says it all.
+        if let Some(order) = attempt.supplier_order_id.clone() {
+            let next = self
+                .link(worker, p, attempt.id, AttemptState::Found, &order, None)
+                .await?;
+            return Ok(ControlFlow::Break(next));
+        }
+        // "Not found" only counts once the request can no longer land.
+        let settle_at = attempt
+            .reach_by
+            .saturating_add(millis(self.cfg.settle_delay));
+        if self.now() < settle_at {
+            let next = self.reschedule(worker, p, settle_at, "settling").await?;
+            return Ok(ControlFlow::Break(next));
+        }
+        if !self.keep_lease(worker, p).await? {
+            return Ok(ControlFlow::Break(Next::Stop));
+        }
+        Ok(ControlFlow::Continue(attempt))
     }
 
     /// A clean scan: one more towards proving absence. Absence is decided
@@ -365,6 +371,18 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+/// What a scan saw, kept with the event it leads to.
+fn evidence(attempt: i64, facts: &ScanFacts) -> serde_json::Value {
+    json!({
+        "attempt": attempt,
+        "pages": facts.pages,
+        "bounded": facts.bounded,
+        "direct_reads": facts.direct_reads,
+        "candidates": facts.candidates.iter().map(|c| json!({"id": c.id, "status": c.status.as_str()})).collect::<Vec<_>>(),
+        "unclear": facts.unclear,
+    })
 }
 
 #[cfg(test)]

@@ -177,7 +177,6 @@ impl Engine {
                     admin = admin.0,
                     "missing units re-ordered"
                 );
-                self.wake();
                 Ok(Outcome::Ordered { child, missing })
             }
             Reordered::Already(child) => Ok(Outcome::Refused(Refusal::Already(child))),

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::poller::PollReport;
 use super::{Inner, Result, transitions};
 use crate::clock::millis;
-use crate::domain::{AlertKind, PurchaseState};
+use crate::domain::{AlertKind, DeadLetterReason, PurchaseState, Stall};
 use crate::store::Purchase;
 
 /// The states whose waits the sweep watches.
@@ -63,7 +63,7 @@ impl Inner {
         if !tx.transition(&t, now).await?.applied() {
             return Ok(false);
         }
-        let text = format!("Purchase #{}: {}", p.id, what_waits(p, age));
+        let text = format!("Purchase #{}: {}", p.id, stall_of(p, age));
         tx.raise_alert(
             AlertKind::Stall,
             Some(p.id),
@@ -86,7 +86,7 @@ impl Inner {
             "status": p.supplier_status,
             "last_error": p.last_error,
         });
-        let reason = what_waits(p, age);
+        let reason = DeadLetterReason::Stalled(stall_of(p, age));
         let mut tx = self.store.begin().await?;
         if !self
             .dead_letter_in(&mut tx, &me, p, &reason, evidence)
@@ -101,53 +101,12 @@ impl Inner {
 }
 
 /// What the purchase is waiting on, for admins.
-fn what_waits(p: &Purchase, age: i64) -> String {
-    let since = human(age);
-    let why = p
-        .last_error
-        .as_deref()
-        .map(|e| format!(" (last: {e})"))
-        .unwrap_or_default();
-    let order = p
-        .supplier_order_id
-        .as_ref()
-        .map_or("?".to_owned(), |o| o.to_string());
-    match p.state {
-        PurchaseState::WaitingSupplier => format!(
-            "the supplier order {order} is still {} after {since} (paid; ask the supplier)",
-            p.supplier_status.as_deref().unwrap_or("unfinished")
-        ),
-        PurchaseState::Ordering => {
-            format!("no supplier order could be started for {since}{why}")
-        }
-        PurchaseState::Submitting | PurchaseState::Reconciling => {
-            format!("whether the supplier order exists is still unknown after {since}{why}")
-        }
-        PurchaseState::Ordered | PurchaseState::Paying => {
-            format!("the supplier order {order} is still unpaid after {since}{why}")
-        }
-        PurchaseState::Delivering => format!("the codes are still not delivered after {since}"),
-        PurchaseState::Refunding => format!("the refund is still not done after {since}"),
-        other => format!("still {other} after {since}{why}"),
-    }
-}
-
-/// "45 s", "12 min", "3 h 5 min".
-fn human(ms: i64) -> String {
-    let secs = ms.max(0) / 1000;
-    match secs {
-        0..120 => format!("{secs} s"),
-        120..7200 => format!("{} min", secs / 60),
-        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(super::human(16_000), "16 s");
-        assert_eq!(super::human(600_000), "10 min");
-        assert_eq!(super::human(3 * 3_600_000 + 300_000), "3 h 5 min");
+fn stall_of(p: &Purchase, age: i64) -> Stall {
+    Stall {
+        state: p.state,
+        waited_ms: age,
+        order: p.supplier_order_id.clone(),
+        supplier_status: p.supplier_status.clone(),
+        last_error: p.last_error.clone(),
     }
 }

@@ -12,6 +12,7 @@
 //!    ├──order_expired◀── ordered               waiting_supplier ◀─order_paid────┘
 //!    │                                            │    └order_unpaid─▶ ordered
 //! on_hold ◀──on_hold── (ordering, submitting, ordered, paying)
+//!    ├◀─pay_refused── paying (resuming at ordered; the pay is forgotten)
 //!    └─hold_lifted─▶ (the state it came from)      │ order_completed
 //!                                                  ▼
 //!            refunding ◀─refund_needed─ (any)   delivering        dead_letter ◀─ (any)
@@ -30,7 +31,10 @@
 use serde_json::{Value, json};
 
 use crate::clock::Millis;
-use crate::domain::{EventKind, HoldReason, Money, PurchaseState, SupplierOrderId, Watermark};
+use crate::domain::{
+    DeadLetterReason, EventKind, HoldReason, Money, PurchaseState, RefundCause, SupplierOrderId,
+    Watermark,
+};
 use crate::foxreload::{Order, OrderStatus};
 use crate::store::{AttemptState, Change, Purchase, Transition};
 
@@ -273,6 +277,18 @@ pub(super) fn on_hold(
         .detail(json!({ "reason": reason.as_str(), "code": code }))
 }
 
+/// `paying → on_hold`, resuming at `ordered`: the supplier refused the pay
+/// (balance, key), so nothing was paid and the pay we sent is forgotten.
+pub(super) fn pay_refused(
+    p: &Purchase,
+    reason: HoldReason,
+    code: &str,
+    now: Millis,
+    check_at: Millis,
+) -> Transition {
+    on_hold(p, reason, code, Ordered, now, check_at).set(Change::PaySentAt(None))
+}
+
 /// `on_hold → the state it came from`.
 pub(super) fn hold_lifted(p: &Purchase, resume: PurchaseState, now: Millis) -> Transition {
     Transition::of(p, resume, EventKind::HoldLifted)
@@ -281,18 +297,20 @@ pub(super) fn hold_lifted(p: &Purchase, resume: PurchaseState, now: Millis) -> T
 }
 
 /// `→ refunding`: the customer's Stars go back.
-pub(super) fn refund_needed(p: &Purchase, reason: &str, now: Millis) -> Transition {
+pub(super) fn refund_needed(p: &Purchase, reason: &RefundCause, now: Millis) -> Transition {
+    let reason = reason.to_string();
     Transition::of(p, Refunding, EventKind::RefundNeeded)
-        .set(Change::LastError(Some(reason.to_owned())))
+        .set(Change::LastError(Some(reason.clone())))
         .set(Change::NextActionAt(now))
         .set(Change::ReleaseLease)
         .detail(json!({ "reason": reason }))
 }
 
 /// `→ dead_letter`: a person must look; admins are alerted.
-pub(crate) fn dead_letter(p: &Purchase, reason: &str, evidence: Value) -> Transition {
+pub(crate) fn dead_letter(p: &Purchase, reason: &DeadLetterReason, evidence: Value) -> Transition {
+    let reason = reason.to_string();
     Transition::of(p, DeadLetter, EventKind::DeadLetter)
-        .set(Change::LastError(Some(reason.to_owned())))
+        .set(Change::LastError(Some(reason.clone())))
         .detail(json!({ "reason": reason, "evidence": evidence }))
 }
 

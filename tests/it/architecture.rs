@@ -289,6 +289,9 @@ fn only_the_demo_the_command_line_and_the_benchmark_use_the_simulator() {
 fn purchase_edges_are_built_only_in_transitions() {
     let users = files_naming("Transition::of(", &["engine/transitions.rs", "store/"]);
     assert!(users.is_empty(), "edges built in {users:?}");
+    // The tests' way to put a purchase where they need it stays theirs.
+    let by_hand = files_naming("Transition::by_hand(", &[]);
+    assert!(by_hand.is_empty(), "tests' moves used in {by_hand:?}");
 }
 
 /// The files (relative to `src/`, outside `except`) whose code names `needle`.

@@ -129,7 +129,6 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let run_started = clock.now_ms();
     let mut running = start(db, &sim, &clock).await;
-    let engines = running.engines.clone();
 
     // The operator's world moves meanwhile: the balance runs dry for a while,
     // prices move within and beyond tolerance.
@@ -171,9 +170,6 @@ async fn five_hundred_purchases_under_every_fault_keep_the_guarantees(db: &TestD
                 telegram_charge_id: Some(format!("charge-{i}")),
             };
             db.store.insert_purchase(&p, clock.now_ms()).await.unwrap();
-        }
-        for e in engines.iter() {
-            e.wake();
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
@@ -323,7 +319,6 @@ async fn the_ledger_audit(
 /// delivery worker and a refund worker, against one scripted Telegram that
 /// fails now and then; running until `stop` says true.
 struct Running {
-    engines: [Engine; 2],
     notifier: Arc<FakeNotifier>,
     payments: Arc<FakePayments>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -337,7 +332,6 @@ async fn start(db: &TestDb, sim: &Simulator, clock: &Arc<dyn Clock>) -> Running 
     payments.set_chaos(0x57a5, 0.15);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
-    let mut engines = Vec::new();
     for instance in ["one", "two"] {
         let store = if instance == "one" {
             db.store.clone()
@@ -376,11 +370,8 @@ async fn start(db: &TestDb, sim: &Simulator, clock: &Arc<dyn Clock>) -> Running 
             },
         );
         tasks.push(refunder.spawn(&rt));
-        engines.push(engine);
     }
-    let engines: [Engine; 2] = engines.try_into().unwrap_or_else(|_| unreachable!());
     Running {
-        engines,
         notifier,
         payments,
         stop,
@@ -523,7 +514,6 @@ async fn an_account_that_pays_at_creation_under_429_storms_pays_each_purchase_on
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let run_started = clock.now_ms();
     let mut running = start(db, &sim, &clock).await;
-    let engines = running.engines.clone();
     for i in 0..N {
         // A dozen signatures, each shared by ten purchases.
         let p = NewPurchase {
@@ -544,9 +534,6 @@ async fn an_account_that_pays_at_creation_under_429_storms_pays_each_purchase_on
             telegram_charge_id: Some(format!("charge-storm-{i}")),
         };
         db.store.insert_purchase(&p, clock.now_ms()).await.unwrap();
-    }
-    for e in engines.iter() {
-        e.wake();
     }
     wait_for(
         "every purchase to leave the engine",

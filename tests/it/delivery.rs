@@ -114,11 +114,11 @@ async fn to_delivering(s: &Setup, id: i64, codes: &[Code]) {
     let now = s.clock.now_ms();
     let p = s.store.purchase(id).await.unwrap().unwrap();
     // ordering → on_hold → delivering: both moves are in the state table.
-    let held = Transition::of(&p, PurchaseState::OnHold, EventKind::OnHold);
+    let held = Transition::by_hand(&p, PurchaseState::OnHold, EventKind::OnHold);
     assert!(s.store.transition(&held, now).await.unwrap().applied());
     let mut p = p;
     p.state = PurchaseState::OnHold;
-    let done = Transition::of(&p, PurchaseState::Delivering, EventKind::OrderCompleted);
+    let done = Transition::by_hand(&p, PurchaseState::Delivering, EventKind::OrderCompleted);
     let mut tx = s.store.begin().await.unwrap();
     assert!(tx.transition(&done, now).await.unwrap().applied());
     tx.store_codes(id, codes, now).await.unwrap();
@@ -357,7 +357,7 @@ async fn a_sent_part_stays_recorded_when_the_purchase_moved_on_meanwhile(db: &Te
     s.notifier.meanwhile(Box::new(move || {
         Box::pin(async move {
             let p = store.purchase(id).await.unwrap().unwrap();
-            let away = Transition::of(&p, PurchaseState::DeadLetter, EventKind::DeadLetter);
+            let away = Transition::by_hand(&p, PurchaseState::DeadLetter, EventKind::DeadLetter);
             assert!(store.transition(&away, now).await.unwrap().applied());
         })
     }));

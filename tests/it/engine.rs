@@ -368,7 +368,7 @@ async fn a_crash_after_submitting_is_reconciled_not_resent(db: &TestDb) {
         })
         .await
         .unwrap();
-    let t = Transition::of(&p, PurchaseState::Submitting, EventKind::CreateSent)
+    let t = Transition::by_hand(&p, PurchaseState::Submitting, EventKind::CreateSent)
         .set(Change::CurrentAttempt(Some(attempt)))
         .set(Change::CountOrderAttempt);
     assert!(tx.transition(&t, rig.now()).await.unwrap().applied());
@@ -1079,7 +1079,7 @@ async fn the_missing_units_are_reordered_once_linked_and_unpaid_through_the_engi
         ))
     );
     let p = rig.purchase(id).await;
-    let delivered = Transition::of(&p, PurchaseState::Delivered, EventKind::Delivered);
+    let delivered = Transition::by_hand(&p, PurchaseState::Delivered, EventKind::Delivered);
     assert!(
         db.store
             .transition(&delivered, rig.now())

@@ -149,7 +149,7 @@ async fn an_incident_is_announced_once_and_its_recovery_once(db: &TestDb) {
         .await
         .unwrap();
     let p = store.purchase(id).await.unwrap().unwrap();
-    let t = Transition::of(&p, PurchaseState::DeadLetter, EventKind::DeadLetter);
+    let t = Transition::by_hand(&p, PurchaseState::DeadLetter, EventKind::DeadLetter);
     assert!(store.transition(&t, now).await.unwrap().applied());
 
     assert_eq!(evaluate(store, now + 1).await.unwrap(), 1);

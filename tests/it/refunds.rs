@@ -87,7 +87,7 @@ impl Setup {
         let now = self.clock.now_ms();
         let id = self.store.insert_purchase(&np, now).await.unwrap();
         let p = self.purchase(id).await;
-        let t = Transition::of(&p, PurchaseState::Refunding, EventKind::RefundNeeded).set(
+        let t = Transition::by_hand(&p, PurchaseState::Refunding, EventKind::RefundNeeded).set(
             Change::LastError(Some("the supplier order failed".to_owned())),
         );
         assert!(self.store.transition(&t, now).await.unwrap().applied());
@@ -215,7 +215,7 @@ async fn a_refund_stays_recorded_when_the_purchase_moved_on_meanwhile(db: &TestD
     s.payments.meanwhile(Box::new(move || {
         Box::pin(async move {
             let p = store.purchase(id).await.unwrap().unwrap();
-            let away = Transition::of(&p, PurchaseState::DeadLetter, EventKind::DeadLetter);
+            let away = Transition::by_hand(&p, PurchaseState::DeadLetter, EventKind::DeadLetter);
             assert!(store.transition(&away, now).await.unwrap().applied());
         })
     }));

@@ -48,7 +48,7 @@ async fn a_stale_compare_and_set_changes_nothing(db: &TestDb) {
     assert_eq!(second[0].fence, stale.fence + 1);
 
     let events_before = s.events_of(id).await.unwrap().len();
-    let late = Transition::of(&stale, PurchaseState::Submitting, EventKind::Reschedule)
+    let late = Transition::by_hand(&stale, PurchaseState::Submitting, EventKind::Reschedule)
         .set(Change::NextActionAt(t0 + 99));
     assert_eq!(
         s.transition(&late, t0 + 10_002).await.unwrap(),
@@ -66,7 +66,7 @@ async fn a_stale_compare_and_set_changes_nothing(db: &TestDb) {
     );
 
     // The current holder's transition applies and is logged.
-    let current = Transition::of(&second[0], PurchaseState::Submitting, EventKind::Reschedule);
+    let current = Transition::by_hand(&second[0], PurchaseState::Submitting, EventKind::Reschedule);
     assert_eq!(
         s.transition(&current, t0 + 10_003).await.unwrap(),
         Cas::Applied
@@ -92,7 +92,7 @@ async fn a_transition_from_a_state_the_row_left_changes_nothing(db: &TestDb) {
         .unwrap()
         .purchases
         .remove(0);
-    let to_submitting = Transition::of(&p, PurchaseState::Submitting, EventKind::Reschedule);
+    let to_submitting = Transition::by_hand(&p, PurchaseState::Submitting, EventKind::Reschedule);
     assert!(s.transition(&to_submitting, t0).await.unwrap().applied());
     // Replaying the same transition (same from-state) must lose.
     assert_eq!(
@@ -178,11 +178,11 @@ async fn an_expired_lease_is_taken_over_and_the_old_holder_can_no_longer_write(d
         .purchases;
     assert_eq!(taken.len(), 1);
     assert_eq!(taken[0].lease_owner.as_deref(), Some("w2"));
-    let old = Transition::of(&held, PurchaseState::DeadLetter, EventKind::Reschedule);
+    let old = Transition::by_hand(&held, PurchaseState::DeadLetter, EventKind::Reschedule);
     assert_eq!(s.transition(&old, t0 + 1_001).await.unwrap(), Cas::LostRace);
 
     // Releasing lets anyone claim it when due, not before.
-    let release = Transition::of(&taken[0], PurchaseState::Ordering, EventKind::Reschedule)
+    let release = Transition::by_hand(&taken[0], PurchaseState::Ordering, EventKind::Reschedule)
         .set(Change::NextActionAt(t0 + 5_000))
         .set(Change::ReleaseLease);
     assert!(s.transition(&release, t0 + 1_002).await.unwrap().applied());
@@ -385,11 +385,11 @@ async fn a_claim_takes_only_the_states_asked_for(db: &TestDb) {
         .purchases
         .remove(0);
     // ordering → on_hold → delivering, both allowed moves.
-    let held = Transition::of(&p, PurchaseState::OnHold, EventKind::OnHold);
+    let held = Transition::by_hand(&p, PurchaseState::OnHold, EventKind::OnHold);
     assert!(s.transition(&held, t0).await.unwrap().applied());
     let mut p = p;
     p.state = PurchaseState::OnHold;
-    let handed_on = Transition::of(&p, PurchaseState::Delivering, EventKind::OrderCompleted)
+    let handed_on = Transition::by_hand(&p, PurchaseState::Delivering, EventKind::OrderCompleted)
         .set(Change::NextActionAt(t0))
         .set(Change::ReleaseLease);
     assert!(s.transition(&handed_on, t0).await.unwrap().applied());

@@ -29,7 +29,7 @@ async fn dead_lettered(store: &Store, user: i64) -> i64 {
         .await
         .unwrap();
     let p = store.purchase(id).await.unwrap().unwrap();
-    let t = Transition::of(&p, PurchaseState::DeadLetter, EventKind::DeadLetter);
+    let t = Transition::by_hand(&p, PurchaseState::DeadLetter, EventKind::DeadLetter);
     assert!(store.transition(&t, now()).await.unwrap().applied());
     id
 }

@@ -103,7 +103,7 @@ async fn a_refund_through_telegram_5xx_pages_and_dropped_connections_ends_refund
     let now = clock.now_ms();
     let id = db.store.insert_purchase(&np, now).await.unwrap();
     let p = purchase(&db.store, id).await;
-    let t = Transition::of(&p, PurchaseState::Refunding, EventKind::RefundNeeded).set(
+    let t = Transition::by_hand(&p, PurchaseState::Refunding, EventKind::RefundNeeded).set(
         Change::LastError(Some("the supplier order failed".to_owned())),
     );
     assert!(db.store.transition(&t, now).await.unwrap().applied());
@@ -150,10 +150,10 @@ async fn a_delivery_through_telegram_5xx_pages_is_sent_once_never_dead_lettered(
         .unwrap();
     let p = purchase(&db.store, id).await;
     // ordering → on_hold → delivering, as the engine leaves it.
-    let held = Transition::of(&p, PurchaseState::OnHold, EventKind::OnHold);
+    let held = Transition::by_hand(&p, PurchaseState::OnHold, EventKind::OnHold);
     assert!(db.store.transition(&held, now).await.unwrap().applied());
     let p = purchase(&db.store, id).await;
-    let done = Transition::of(&p, PurchaseState::Delivering, EventKind::OrderCompleted);
+    let done = Transition::by_hand(&p, PurchaseState::Delivering, EventKind::OrderCompleted);
     let mut tx = db.store.begin().await.unwrap();
     assert!(tx.transition(&done, now).await.unwrap().applied());
     let code = Code(serde_json::Value::String("GIFT-41020-CODE".to_owned()));
