@@ -20,7 +20,7 @@ refund-done = { $stars ->
     [one] Your { $stars } Star for order #{ $purchase } has been refunded: { $reason }
    *[other] Your { $stars } Stars for order #{ $purchase } have been refunded: { $reason }
 }
-refund-reason-supplier = the supplier could not fulfil it.
+refund-reason-supplier = we could not get this product for you.
 refund-reason-paid-twice = this invoice had already been paid; your first payment bought the order.
 refund-reason-amount-mismatch = the amount paid did not match the invoice.
 refund-reason-unavailable = the product could no longer be sold.
@@ -35,7 +35,7 @@ unknown-command = I don't know that command. /help lists what I can do.
 unknown-text = Sorry, I didn't understand that. Use the buttons, or /start for the catalog and /help for help.
 language-choose = Choose your language:
 language-set = Language set to English.
-demo-banner = 🧪 <b>Demo shop</b>: orders go to a simulated supplier and nothing is paid.
+demo-banner = 🧪 <b>Demo shop</b>: orders are simulated and nothing is paid.
 demo-price = (demo: no payment is taken)
 catalog-empty = Nothing is for sale right now. Please try again later.
 catalog-choose-category = Choose a category:
@@ -84,9 +84,9 @@ order-status = Order #{ $purchase }: { $product } × { $quantity } — { $state 
 progress-ordering = 💳 Payment received for order #{ $purchase } ({ $product } × { $quantity }). Ordering it now…
 progress-paid = ⏳ Order #{ $purchase } ({ $product } × { $quantity }) is placed; your codes come as soon as it is ready.
 progress-delivered = ✅ Order #{ $purchase } ({ $product } × { $quantity }) is delivered: your codes are in the message below.
-progress-refunded = ↩️ Order #{ $purchase } ({ $product } × { $quantity }) could not be fulfilled; your Stars were refunded.
+progress-refunded = ↩️ Order #{ $purchase } ({ $product } × { $quantity }) could not be completed, and your Stars were refunded: { $reason }
 progress-cancelled = Order #{ $purchase } ({ $product } × { $quantity }) was cancelled; the shop will settle it with you.
-progress-attention = ⚠️ Order #{ $purchase } ({ $product } × { $quantity }) is taking longer than it should. The shop has been alerted and will sort it out.
+progress-attention = ⚠️ Order #{ $purchase } ({ $product } × { $quantity }) is taking longer than it should, so a person from the shop is now looking at it. To ask about it, send /support with the order number.
 checkout-unknown = This invoice is not valid any more. Please start again with /start.
 checkout-already-paid = This invoice has already been paid.
 checkout-price-changed = The price has changed since this invoice. Please start again with /start.
@@ -329,3 +329,16 @@ audit-anomaly-unlinked-paid-order = Supplier order { $order } was paid and belon
 audit-anomaly-order-linked-twice = Supplier order { $order } is tied to more than one purchase (first { $purchase }).
 audit-anomaly-paid-order-of-closed-purchase = Supplier order { $order } was paid for purchase { $purchase }, which was closed without its codes.
 audit-anomaly-delivered-without-paid-order = Purchase { $purchase } is delivered, and the supplier shows no paid order for it ({ $order }).
+
+## Progress: what the buyer's message says while an order waits (issue #15)
+refund-reason-not-restocked = the shop could not restock this product in time.
+progress-slow = ⏳ Order #{ $purchase } ({ $product } × { $quantity }) is taking longer than usual. The shop is keeping an eye on it; your codes come here as soon as they are ready.
+progress-refund-slow = ⏳ The refund of order #{ $purchase } ({ $product } × { $quantity }) is taking longer than usual. The shop is keeping an eye on it; your Stars come back as soon as Telegram confirms it.
+progress-on-hold-restock = { $minutes ->
+    [one] ⏳ Order #{ $purchase } ({ $product } × { $quantity }): the shop is restocking this product, and your order goes ahead as soon as it is back. If that takes more than { $minutes } minute, your Stars are refunded automatically.
+   *[other] ⏳ Order #{ $purchase } ({ $product } × { $quantity }): the shop is restocking this product, and your order goes ahead as soon as it is back. If that takes more than { $minutes } minutes, your Stars are refunded automatically.
+}
+progress-on-hold = { $minutes ->
+    [one] ⏳ Order #{ $purchase } ({ $product } × { $quantity }): the shop is fixing a problem on its side, and your order goes ahead as soon as it is fixed. If that takes more than { $minutes } minute, your Stars are refunded automatically.
+   *[other] ⏳ Order #{ $purchase } ({ $product } × { $quantity }): the shop is fixing a problem on its side, and your order goes ahead as soon as it is fixed. If that takes more than { $minutes } minutes, your Stars are refunded automatically.
+}

@@ -17,7 +17,7 @@ delivery-view-again = ये कोड आप कभी भी /orders से �
 
 ## Refunds
 refund-done = ऑर्डर #{ $purchase } के आपके { $stars } Stars वापस कर दिए गए हैं: { $reason }
-refund-reason-supplier = सप्लायर इसे पूरा नहीं कर सका।
+refund-reason-supplier = हम इस बार यह प्रोडक्ट आपके लिए नहीं ला सके।
 refund-reason-paid-twice = इस बिल का भुगतान पहले ही हो चुका था; ऑर्डर आपके पहले भुगतान से ख़रीदा गया है।
 refund-reason-amount-mismatch = भुगतान की गई राशि बिल से मेल नहीं खाती थी।
 refund-reason-unavailable = यह प्रोडक्ट अब बेचा नहीं जा सकता था।
@@ -32,7 +32,7 @@ unknown-command = मैं यह कमांड नहीं जानता�
 unknown-text = माफ़ कीजिए, मैं समझ नहीं पाया। बटन इस्तेमाल करें, या कैटलॉग के लिए /start और मदद के लिए /help भेजें।
 language-choose = अपनी भाषा चुनें:
 language-set = भाषा हिन्दी कर दी गई है।
-demo-banner = 🧪 <b>डेमो दुकान</b>: ऑर्डर एक नकली सप्लायर को जाते हैं और कोई भुगतान नहीं लिया जाता।
+demo-banner = 🧪 <b>डेमो दुकान</b>: यह टेस्ट दुकान है: ऑर्डर असली नहीं होते और कोई भुगतान नहीं लिया जाता।
 demo-price = (डेमो: कोई भुगतान नहीं लिया जाता)
 catalog-empty = अभी कुछ भी बिक्री के लिए नहीं है। कृपया थोड़ी देर बाद कोशिश करें।
 catalog-choose-category = श्रेणी चुनें:
@@ -81,9 +81,9 @@ order-status = ऑर्डर #{ $purchase }: { $product } × { $quantity } —
 progress-ordering = 💳 ऑर्डर #{ $purchase } ({ $product } × { $quantity }) का भुगतान मिल गया। अब ऑर्डर किया जा रहा है…
 progress-paid = ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) दे दिया गया है; तैयार होते ही आपके कोड आ जाएँगे।
 progress-delivered = ✅ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) पहुँचा दिया गया: आपके कोड नीचे वाले संदेश में हैं।
-progress-refunded = ↩️ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) पूरा नहीं हो सका; आपके Stars लौटा दिए गए।
+progress-refunded = ↩️ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) पूरा नहीं हो सका, और आपके Stars रिफ़ंड कर दिए गए हैं: { $reason }
 progress-cancelled = ऑर्डर #{ $purchase } ({ $product } × { $quantity }) रद्द हो गया; दुकान आपसे हिसाब कर लेगी।
-progress-attention = ⚠️ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) में उम्मीद से ज़्यादा समय लग रहा है। दुकान को सूचना दे दी गई है और वह इसे ठीक करेगी।
+progress-attention = ⚠️ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) में उम्मीद से ज़्यादा समय लग रहा है, इसलिए अब दुकान का एक व्यक्ति इसे देख रहा है। इसके बारे में पूछने के लिए ऑर्डर नंबर के साथ /support भेजें।
 checkout-unknown = यह बिल अब मान्य नहीं है। कृपया /start से फिर शुरू करें।
 checkout-already-paid = इस बिल का भुगतान पहले ही हो चुका है।
 checkout-price-changed = इस बिल के बाद कीमत बदल गई है। कृपया /start से फिर शुरू करें।
@@ -326,3 +326,16 @@ audit-anomaly-unlinked-paid-order = सप्लायर ऑर्डर { $ord
 audit-anomaly-order-linked-twice = सप्लायर ऑर्डर { $order } एक से ज़्यादा ख़रीदों से जुड़ा है (पहली { $purchase })।
 audit-anomaly-paid-order-of-closed-purchase = सप्लायर ऑर्डर { $order } का भुगतान ख़रीद { $purchase } के लिए हुआ, जो कोड के बिना बंद कर दी गई।
 audit-anomaly-delivered-without-paid-order = ख़रीद { $purchase } डिलीवर दिखती है, पर सप्लायर के यहाँ उसका कोई भुगतान किया हुआ ऑर्डर नहीं है ({ $order })।
+
+## Progress: what the buyer's message says while an order waits (issue #15)
+refund-reason-not-restocked = दुकान समय पर इस प्रोडक्ट का स्टॉक नहीं भर पाई।
+progress-slow = ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) में सामान्य से ज़्यादा समय लग रहा है। दुकान इस पर नज़र रखे हुए है; कोड तैयार होते ही यहीं आ जाएँगे।
+progress-refund-slow = ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) के रिफ़ंड में सामान्य से ज़्यादा समय लग रहा है। दुकान इस पर नज़र रखे हुए है; Telegram की पुष्टि होते ही आपके Stars वापस आ जाएँगे।
+progress-on-hold-restock = { $minutes ->
+    [one] ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }): दुकान इस प्रोडक्ट का स्टॉक भर रही है; स्टॉक आते ही आपका ऑर्डर आगे बढ़ेगा। अगर इसमें { $minutes } मिनट से ज़्यादा लगे, तो आपके Stars अपने-आप रिफ़ंड कर दिए जाएँगे।
+   *[other] ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }): दुकान इस प्रोडक्ट का स्टॉक भर रही है; स्टॉक आते ही आपका ऑर्डर आगे बढ़ेगा। अगर इसमें { $minutes } मिनट से ज़्यादा लगें, तो आपके Stars अपने-आप रिफ़ंड कर दिए जाएँगे।
+}
+progress-on-hold = { $minutes ->
+    [one] ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }): दुकान अपनी तरफ़ की एक दिक़्क़त ठीक कर रही है; ठीक होते ही आपका ऑर्डर आगे बढ़ेगा। अगर इसमें { $minutes } मिनट से ज़्यादा लगे, तो आपके Stars अपने-आप रिफ़ंड कर दिए जाएँगे।
+   *[other] ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }): दुकान अपनी तरफ़ की एक दिक़्क़त ठीक कर रही है; ठीक होते ही आपका ऑर्डर आगे बढ़ेगा। अगर इसमें { $minutes } मिनट से ज़्यादा लगें, तो आपके Stars अपने-आप रिफ़ंड कर दिए जाएँगे।
+}

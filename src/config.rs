@@ -12,7 +12,7 @@ use reqwest::Url;
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::{ShopMode, UserId};
+use crate::domain::{CatalogOverrides, ShopMode, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{name}: {problem}")]
@@ -134,6 +134,9 @@ pub struct Config {
     /// Name of this process in leases; unique per replica.
     pub instance_id: String,
     pub log_format: LogFormat,
+    /// The shop's own product names and descriptions per language, from
+    /// `CATALOG_OVERRIDES` (empty when unset).
+    pub catalog_overrides: std::sync::Arc<CatalogOverrides>,
 }
 
 /// Every setting: its name, default and meaning, in the order `.env.example`
@@ -273,6 +276,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "Name of this process in leases; empty: host-pid-random",
     ),
     ("LOG_FORMAT", "text", "text or json"),
+    (
+        "CATALOG_OVERRIDES",
+        "",
+        "TOML file of per-language product names ([product_id] name.hi = \"…\"); empty: none",
+    ),
 ];
 
 fn default_of(name: &str) -> &'static str {
@@ -473,6 +481,21 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
             )),
         }
     }
+
+    /// The overrides file, read and checked now: a file that cannot be
+    /// read or does not parse stops the start rather than showing buyers
+    /// the supplier's names where the shop meant its own.
+    fn catalog_overrides(&self) -> Result<CatalogOverrides, ConfigError> {
+        let path = self.raw("CATALOG_OVERRIDES");
+        if path.is_empty() {
+            return Ok(CatalogOverrides::default());
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            ConfigError::new("CATALOG_OVERRIDES", format!("cannot read {path:?}: {e}"))
+        })?;
+        CatalogOverrides::parse(&text)
+            .map_err(|e| ConfigError::new("CATALOG_OVERRIDES", format!("{path}: {}", e.problem)))
+    }
 }
 
 impl Config {
@@ -489,6 +512,7 @@ impl Config {
         let categories = r.catalog_categories()?;
         let log_format = r.log_format()?;
         let instance_id = r.instance_id()?;
+        let catalog_overrides = std::sync::Arc::new(r.catalog_overrides()?);
 
         let config = Config {
             telegram_bot_token: r.secret("TELEGRAM_BOT_TOKEN")?,
@@ -521,6 +545,7 @@ impl Config {
             reconcile_max_pages: r.whole("RECONCILE_MAX_PAGES", 1, 1000)? as u32,
             instance_id,
             log_format,
+            catalog_overrides,
         };
         config.check_relations()?;
         Ok(config)
@@ -804,6 +829,26 @@ mod tests {
             let line = format!("\n{name}={default}\n");
             assert!(example.contains(&line), ".env.example lacks {line:?}");
         }
+    }
+
+    #[test]
+    fn catalog_overrides_are_read_at_start_and_a_bad_file_names_the_setting() {
+        assert!(load(&[]).unwrap().catalog_overrides.is_empty());
+        let dir = std::env::temp_dir().join(format!("foxbot-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        std::fs::write(&good, "[product_steam_10]\nname.hi = \"स्टीम\"\n").unwrap();
+        let c = load(&[("CATALOG_OVERRIDES", good.to_str().unwrap())]).unwrap();
+        assert_eq!(c.catalog_overrides.len(), 1);
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[product_steam_10]\nname.fr = \"x\"\n").unwrap();
+        let err = load(&[("CATALOG_OVERRIDES", bad.to_str().unwrap())]).unwrap_err();
+        assert_eq!(err.name, "CATALOG_OVERRIDES");
+        assert!(err.to_string().contains("unknown language \"fr\""), "{err}");
+        let missing = dir.join("missing.toml");
+        let err = load(&[("CATALOG_OVERRIDES", missing.to_str().unwrap())]).unwrap_err();
+        assert!(err.to_string().starts_with("CATALOG_OVERRIDES: cannot read"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

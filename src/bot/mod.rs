@@ -66,6 +66,8 @@ pub struct ShopInner {
     pub instance_id: String,
     /// The configured rate, for the ledger audit's margin estimate.
     pub stars_per_usd: rust_decimal::Decimal,
+    /// The shop's own product names per language (`CATALOG_OVERRIDES`).
+    pub overrides: Arc<crate::domain::CatalogOverrides>,
 }
 
 impl std::ops::Deref for Shop {

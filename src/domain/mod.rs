@@ -2,7 +2,8 @@
 //!
 //! One file per seam: `money` (Money, Stars), `ids` (ClientRef, SupplierOrderId,
 //! Watermark, ProductId, UserId), `note` (Quantity, Note, Hidden, Signature),
-//! `code` (Code), `language` (Language), `states` (PurchaseState and the kinds
+//! `code` (Code), `language` (Language), `overrides` (CatalogOverrides,
+//! the shop's per-language product names), `states` (PurchaseState and the kinds
 //! stored by name), `reasons` (why a purchase goes to a person or a refund),
 //! `budget` (the supplier call budget's Priority and SharedLimit), `sale`
 //! (Sale, what a checkout offers and a purchase records, and the Admission
@@ -60,6 +61,7 @@ mod ids;
 mod language;
 mod money;
 mod note;
+mod overrides;
 mod reasons;
 mod sale;
 mod states;
@@ -70,6 +72,7 @@ pub use ids::{ClientRef, ProductId, SupplierOrderId, UserId, Watermark};
 pub use language::Language;
 pub use money::{Money, Stars};
 pub use note::{Hidden, Note, Quantity, Signature};
+pub use overrides::CatalogOverrides;
 pub use reasons::{DeadLetterReason, Failure, RefundCause, Stall, SupplierFailure};
 pub use sale::{Admission, Sale};
 pub use states::{
