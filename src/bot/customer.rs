@@ -230,9 +230,10 @@ async fn category_view(
     let mut rows: Vec<Vec<Option<InlineKeyboardButton>>> = products
         .iter()
         .map(|p| {
+            let name = shop.product_name(&p.id, lang, &p.name);
             let label = match (p.sellable(now, shop.catalog_max_age), p.stars) {
-                (Ok(()), Some(stars)) => format!("{} — ⭐ {}", p.name, stars.get()),
-                _ => format!("{} — {}", p.name, t(lang, "product-unavailable-short")),
+                (Ok(()), Some(stars)) => format!("{name} — ⭐ {}", stars.get()),
+                _ => format!("{name} — {}", t(lang, "product-unavailable-short")),
             };
             vec![button(
                 label,
@@ -286,8 +287,9 @@ async fn product_view(
             )]]),
         ));
     };
-    let mut text = format!("<b>{}</b>", escape(&p.name));
-    if let Some(d) = &p.description {
+    let mut text = format!("<b>{}</b>", escape(shop.product_name(&p.id, lang, &p.name)));
+    let description = shop.overrides.description(&p.id, lang);
+    if let Some(d) = description.or(p.description.as_deref()) {
         text.push_str(&format!("\n{}", escape(d)));
     }
     let back = match &p.category {
@@ -424,7 +426,7 @@ async fn next_note(talk: &Talk<'_>, product: &CatalogProduct, dialogue: Dialogue
         "note-ask",
         &[
             ("field", arg(&escape(&field_label(lang, &field.name)))),
-            ("product", arg(&escape(&product.name))),
+            ("product", arg(&escape(shop.product_name(&product.id, lang, &product.name)))),
         ],
     );
     send(bot, chat, text, keyboard(rows)).await;

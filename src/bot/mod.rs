@@ -86,6 +86,17 @@ impl Shop {
         self.clock.now_ms()
     }
 
+    /// A product's name as a `lang` buyer reads it: the shop's own
+    /// (`CATALOG_OVERRIDES`), else the catalog's.
+    pub(crate) fn product_name<'a>(
+        &'a self,
+        id: &crate::domain::ProductId,
+        lang: Language,
+        catalog: &'a str,
+    ) -> &'a str {
+        self.overrides.name(id, lang).unwrap_or(catalog)
+    }
+
     fn is_admin(&self, user: i64) -> bool {
         self.admins.contains(&user)
     }

@@ -141,9 +141,7 @@ impl Words<'_> {
         let p = self.p;
         let product = self
             .shop
-            .overrides
-            .name(&p.product_id, self.lang)
-            .unwrap_or(&p.product_name);
+            .product_name(&p.product_id, self.lang, &p.product_name);
         let mut args = vec![
             ("purchase", num(p.id)),
             ("product", arg(&escape(product))),
