@@ -847,7 +847,11 @@ mod tests {
         assert!(err.to_string().contains("unknown language \"fr\""), "{err}");
         let missing = dir.join("missing.toml");
         let err = load(&[("CATALOG_OVERRIDES", missing.to_str().unwrap())]).unwrap_err();
-        assert!(err.to_string().starts_with("CATALOG_OVERRIDES: cannot read"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("CATALOG_OVERRIDES: cannot read"),
+            "{err}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -426,7 +426,10 @@ async fn next_note(talk: &Talk<'_>, product: &CatalogProduct, dialogue: Dialogue
         "note-ask",
         &[
             ("field", arg(&escape(&field_label(lang, &field.name)))),
-            ("product", arg(&escape(shop.product_name(&product.id, lang, &product.name)))),
+            (
+                "product",
+                arg(&escape(shop.product_name(&product.id, lang, &product.name))),
+            ),
         ],
     );
     send(bot, chat, text, keyboard(rows)).await;

@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
+use fluent_bundle::FluentValue;
 use teloxide::prelude::*;
 use teloxide::types::{MessageId, ParseMode};
-use fluent_bundle::FluentValue;
 use tokio::task::JoinHandle;
 
 use super::{Shop, escape};

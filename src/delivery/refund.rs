@@ -51,7 +51,9 @@ pub async fn buyer_reason_key(store: &Store, p: &Purchase) -> Result<String, Sto
             .iter()
             .rev()
             .find(|e| e.kind == EventKind::RefundNeeded.as_str());
-        if last_refund.is_some_and(|e| e.from_state.as_deref() == Some(PurchaseState::OnHold.as_str())) {
+        if last_refund
+            .is_some_and(|e| e.from_state.as_deref() == Some(PurchaseState::OnHold.as_str()))
+        {
             return Ok("refund-reason-not-restocked".to_owned());
         }
     }

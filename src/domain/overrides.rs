@@ -57,15 +57,21 @@ impl CatalogOverrides {
                 .map(|s| text.get(..s.start).unwrap_or(text).matches('\n').count() + 1);
             let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
             let message = e.message().lines().next().unwrap_or("").trim().to_owned();
-            invalid("catalog overrides", format!("{at}not valid TOML ({message})"))
+            invalid(
+                "catalog overrides",
+                format!("{at}not valid TOML ({message})"),
+            )
         })?;
         let mut texts = HashMap::new();
         for (product, item) in doc.as_table().iter() {
-            let id = ProductId::parse(product).map_err(|e| {
-                invalid("catalog overrides", format!("[{product}]: {}", e.problem))
-            })?;
+            let id = ProductId::parse(product)
+                .map_err(|e| invalid("catalog overrides", format!("[{product}]: {}", e.problem)))?;
             let Some(fields) = item.as_table_like() else {
-                return Err(at(product, "", "expected a table of name.<language> and description.<language>"));
+                return Err(at(
+                    product,
+                    "",
+                    "expected a table of name.<language> and description.<language>",
+                ));
             };
             for (key, value) in fields.iter() {
                 let field = Field::parse(key).ok_or_else(|| {
@@ -75,8 +81,8 @@ impl CatalogOverrides {
                     return Err(at(product, key, "expected <key>.<language> = \"text\""));
                 };
                 for (code, text) in langs.iter() {
-                    let lang = language(code)
-                        .ok_or_else(|| at(product, key, &unknown_language(code)))?;
+                    let lang =
+                        language(code).ok_or_else(|| at(product, key, &unknown_language(code)))?;
                     let text = checked_text(text.as_str(), field)
                         .map_err(|problem| at(product, &format!("{key}.{code}"), problem))?;
                     texts.insert((id.clone(), field, lang), text);
@@ -119,7 +125,10 @@ fn language(code: &str) -> Option<Language> {
 
 fn unknown_language(code: &str) -> String {
     let known: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
-    format!("unknown language {code:?} (expected {})", known.join(" or "))
+    format!(
+        "unknown language {code:?} (expected {})",
+        known.join(" or ")
+    )
 }
 
 /// A text as the buyer will read it: a non-empty string of printable
@@ -178,15 +187,24 @@ mod tests {
     #[test]
     fn a_malformed_file_is_refused_on_one_line_saying_where() {
         for (text, says) in [
-            ("[product_steam_10\nname.hi = \"x\"", "line 1: not valid TOML"),
-            ("[p]\nname.fr = \"x\"", "[p] name: unknown language \"fr\" (expected en or hi)"),
+            (
+                "[product_steam_10\nname.hi = \"x\"",
+                "line 1: not valid TOML",
+            ),
+            (
+                "[p]\nname.fr = \"x\"",
+                "[p] name: unknown language \"fr\" (expected en or hi)",
+            ),
             ("[p]\ntitle.hi = \"x\"", "[p] title: unknown key"),
             ("[p]\nname.hi = 3", "[p] name.hi: expected a quoted text"),
             ("[p]\nname.hi = \"  \"", "[p] name.hi: is empty"),
             ("[p]\nname = \"x\"", "[p] name: expected <key>.<language>"),
             ("p = 1", "[p]: expected a table"),
             ("[\"a b\"]\nname.hi = \"x\"", "[a b]: only letters"),
-            ("[p]\nname.hi = \"a\\u0007b\"", "[p] name.hi: contains control characters"),
+            (
+                "[p]\nname.hi = \"a\\u0007b\"",
+                "[p] name.hi: contains control characters",
+            ),
         ] {
             let err = CatalogOverrides::parse(text).unwrap_err().to_string();
             assert!(err.contains(says), "{text:?}: {err}");

@@ -34,10 +34,15 @@ async fn a_hindi_buyer_reads_the_shops_hindi_name_and_an_english_buyer_the_catal
     let list = app.message(&ravi, menu.message_id);
     let labels: Vec<String> = list.buttons().into_iter().map(|b| b.text).collect();
     assert!(
-        labels.iter().any(|l| l.starts_with("स्टीम वॉलेट कार्ड $10 — ⭐")),
+        labels
+            .iter()
+            .any(|l| l.starts_with("स्टीम वॉलेट कार्ड $10 — ⭐")),
         "{labels:?}"
     );
-    assert!(!labels.iter().any(|l| l.contains("Steam Wallet $10")), "{labels:?}");
+    assert!(
+        !labels.iter().any(|l| l.contains("Steam Wallet $10")),
+        "{labels:?}"
+    );
     app.press(&ravi, &list, "स्टीम वॉलेट कार्ड").await;
     let card = app.message(&ravi, menu.message_id);
     let text = card.text.clone().unwrap_or_default();
@@ -54,9 +59,9 @@ async fn a_hindi_buyer_reads_the_shops_hindi_name_and_an_english_buyer_the_catal
         .wait_for_message(
             ravi.id,
             |m| {
-                m.text.as_deref().is_some_and(|t| {
-                    t.contains("ऑर्डर #") && t.contains("(स्टीम वॉलेट कार्ड $10 × 1)")
-                })
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("ऑर्डर #") && t.contains("(स्टीम वॉलेट कार्ड $10 × 1)"))
             },
             WAIT,
         )
@@ -68,7 +73,12 @@ async fn a_hindi_buyer_reads_the_shops_hindi_name_and_an_english_buyer_the_catal
     app.press(&buyer, &menu, "Gift cards").await;
     let list = app.message(&buyer, menu.message_id);
     let labels: Vec<String> = list.buttons().into_iter().map(|b| b.text).collect();
-    assert!(labels.iter().any(|l| l.starts_with("Steam Wallet $10 — ⭐")), "{labels:?}");
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.starts_with("Steam Wallet $10 — ⭐")),
+        "{labels:?}"
+    );
     app.stop().await;
 }
 
@@ -78,8 +88,14 @@ async fn a_hindi_buyer_reads_the_shops_hindi_name_and_an_english_buyer_the_catal
 #[test]
 fn a_malformed_overrides_file_stops_the_start_with_one_line() {
     for (content, problem) in [
-        ("[product_steam_10]\nname.fr = \"Carte\"\n", "unknown language \"fr\""),
-        ("[product_steam_10\nname.hi = \"x\"\n", "line 1: not valid TOML"),
+        (
+            "[product_steam_10]\nname.fr = \"Carte\"\n",
+            "unknown language \"fr\"",
+        ),
+        (
+            "[product_steam_10\nname.hi = \"x\"\n",
+            "line 1: not valid TOML",
+        ),
     ] {
         let dir = TempDir::new();
         let file = dir.path().join("overrides.toml");

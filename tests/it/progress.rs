@@ -19,6 +19,7 @@ use crate::support::{TestDb, wait_for};
 
 on_both_engines!(
     a_held_purchase_tells_the_buyer_the_time_left_then_refunds_saying_why,
+    a_hold_lifted_by_a_top_up_goes_back_to_work_and_delivers,
     a_stalled_purchase_says_it_takes_longer_than_usual_then_points_to_support,
 );
 
@@ -90,7 +91,13 @@ fn assert_no_internal_words(app: &TestApp, chat: i64) {
     seen.extend(progress_edits(app, chat));
     for text in seen {
         let lower = text.to_lowercase();
-        for word in ["supplier", "dead letter", "dead_letter", "on_hold", "सप्लायर"] {
+        for word in [
+            "supplier",
+            "dead letter",
+            "dead_letter",
+            "on_hold",
+            "सप्लायर",
+        ] {
             assert!(!lower.contains(word), "{word:?} shown to the buyer: {text}");
         }
     }
@@ -146,6 +153,39 @@ async fn a_held_purchase_tells_the_buyer_the_time_left_then_refunds_saying_why(d
     app.stop().await;
 }
 
+/// The shop tops up while the buyer waits: the message goes from
+/// "restocking" back to "ordering it now", then to delivered.
+async fn a_hold_lifted_by_a_top_up_goes_back_to_work_and_delivers(db: &TestDb) {
+    let app = TestApp::spawn_with(db, SimOptions::default(), |s| {
+        s.insert("BALANCE_WAIT_SECS".to_owned(), "600".to_owned());
+    })
+    .await;
+    wait_for("the stored supplier balance", WAIT, || async {
+        db.store.supplier_balance("USD").await.unwrap()
+    })
+    .await;
+    let full = app.sim().balance();
+    app.sim().set_balance(Money::parse("0").unwrap());
+    let buyer = asha();
+    let p = buy_one(&app, db, &buyer).await;
+    let held = wait_for_edit(&app, buyer.id, "restocking").await;
+    assert!(held.contains("more than 10 minutes"), "{held}");
+    app.sim().set_balance(full);
+    wait_for_state(db, p.id, PurchaseState::Delivered).await;
+    app.api
+        .wait_for_message(buyer.id, |m| has(m, "is delivered"), WAIT)
+        .await;
+    let edits = progress_edits(&app, buyer.id);
+    let at = |needle: &str| edits.iter().position(|e| e.contains(needle));
+    let (held, resumed) = (at("restocking"), at("Ordering it now"));
+    assert!(
+        held.is_some() && resumed.is_some() && held < resumed,
+        "held, then back to work: {edits:#?}"
+    );
+    assert_no_internal_words(&app, buyer.id);
+    app.stop().await;
+}
+
 /// An order the supplier sits on: past `STALL_ALERT_SECS` the buyer reads
 /// that it takes longer than usual and the shop is watching; once it is
 /// handed to a person, the message says so and points to /support — in
@@ -169,7 +209,10 @@ async fn a_stalled_purchase_says_it_takes_longer_than_usual_then_points_to_suppo
         .api
         .wait_for_message(buyer.id, |m| has(m, "/support"), WAIT)
         .await;
-    assert!(has(&handed, "a person from the shop is now looking at it"), "{handed:?}");
+    assert!(
+        has(&handed, "a person from the shop is now looking at it"),
+        "{handed:?}"
+    );
     assert!(has(&handed, &format!("Order #{}", p.id)), "{handed:?}");
     assert_no_internal_words(&app, buyer.id);
 
@@ -183,7 +226,11 @@ async fn a_stalled_purchase_says_it_takes_longer_than_usual_then_points_to_suppo
         .expect("the pre-checkout is accepted");
     wait_for_edit(&app, ravi.id, "सामान्य से ज़्यादा समय लग रहा है").await;
     app.api
-        .wait_for_message(ravi.id, |m| has(m, "/support") && has(m, "दुकान का एक व्यक्ति"), WAIT)
+        .wait_for_message(
+            ravi.id,
+            |m| has(m, "/support") && has(m, "दुकान का एक व्यक्ति"),
+            WAIT,
+        )
         .await;
     assert_no_internal_words(&app, ravi.id);
     app.stop().await;
