@@ -3,6 +3,14 @@
 //! each step (from the event stream), and the admins' alerts (from the
 //! alert outbox). One process does each at a time (a lease), so several
 //! replicas do not send an alert twice.
+//!
+//! A buyer is never left guessing: their message says, in their words and
+//! naming no internal part, that the order is placed; that the shop is
+//! restocking (with the minutes left before an automatic refund); that it
+//! takes longer than usual (once the stall sweep alerted the admins); how
+//! many codes of how many arrived; that a person took it over (and
+//! `/support`); that it was refunded, and why. Each step is an event the
+//! transition wrote in its own transaction: nothing here polls.
 
 use std::time::Duration;
 
