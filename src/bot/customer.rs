@@ -598,7 +598,7 @@ async fn orders_view(
                 format!(
                     "#{} {} × {} — {}",
                     p.id,
-                    p.product_name,
+                    shop.product_name(&p.product_id, lang, &p.product_name),
                     p.quantity.get(),
                     t(lang, state_key(p.state))
                 ),
@@ -643,7 +643,14 @@ async fn order_view(talk: &Talk<'_>, id: i64) -> HandlerResult {
         "order-status",
         &[
             ("purchase", num(p.id)),
-            ("product", arg(&escape(&p.product_name))),
+            (
+                "product",
+                arg(&escape(shop.product_name(
+                    &p.product_id,
+                    lang,
+                    &p.product_name,
+                ))),
+            ),
             ("quantity", num(p.quantity.get())),
             ("state", arg(&t(lang, state_key(p.state)))),
         ],

@@ -67,6 +67,14 @@ async fn a_hindi_buyer_reads_the_shops_hindi_name_and_an_english_buyer_the_catal
         )
         .await;
 
+    // And so does their order list.
+    let orders = app.say(&ravi, "/orders").await;
+    let labels: Vec<String> = orders.buttons().into_iter().map(|b| b.text).collect();
+    assert!(
+        labels.iter().any(|l| l.contains("स्टीम वॉलेट कार्ड $10 × 1")),
+        "{labels:?}"
+    );
+
     // An English buyer: the supplier's name, as before.
     let buyer = asha();
     let menu = app.say(&buyer, "/start").await;
