@@ -51,6 +51,7 @@ mod ops;
 mod payments;
 mod refunds;
 mod replicas;
+mod runtime;
 mod shop_mode;
 mod sim;
 mod store;
