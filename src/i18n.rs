@@ -280,12 +280,27 @@ mod tests {
     fn a_difference_in_shape_is_caught() {
         let base = "a = { $n ->\n    [one] x\n   *[other] y { $m }\n}\n    .title = t\n";
         let cases = [
-            ("b = { $n ->\n    [one] x\n   *[other] y { $m }\n}\n    .title = t\n", "id"),
-            ("a = { $n ->\n    [one] x\n   *[other] y { $m }\n}\n    .label = t\n", "attribute"),
-            ("a = { $n ->\n    [one] x\n   *[other] y { $k }\n}\n    .title = t\n", "variable"),
-            ("a = { $m ->\n    [one] x { $n }\n   *[other] y\n}\n    .title = t\n", "selector variable"),
+            (
+                "b = { $n ->\n    [one] x\n   *[other] y { $m }\n}\n    .title = t\n",
+                "id",
+            ),
+            (
+                "a = { $n ->\n    [one] x\n   *[other] y { $m }\n}\n    .label = t\n",
+                "attribute",
+            ),
+            (
+                "a = { $n ->\n    [one] x\n   *[other] y { $k }\n}\n    .title = t\n",
+                "variable",
+            ),
+            (
+                "a = { $m ->\n    [one] x { $n }\n   *[other] y\n}\n    .title = t\n",
+                "selector variable",
+            ),
             ("a = { $n } y { $m }\n    .title = t\n", "no selector"),
-            ("a = { $n ->\n    [few] x\n   *[other] y { $m }\n}\n    .title = t\n", "variant keys"),
+            (
+                "a = { $n ->\n    [few] x\n   *[other] y { $m }\n}\n    .title = t\n",
+                "variant keys",
+            ),
         ];
         assert!(differences(base, base).is_empty());
         for (other, what) in cases {
@@ -424,11 +439,46 @@ mod tests {
         }
         assert!(bad.is_empty(), "{bad:#?}");
         let cases = [
-            ("refund-done", "stars", "1 Star for", "2 Stars for", "1 Star रिफ़ंड कर दिया गया", "2 Stars रिफ़ंड कर दिए गए"),
-            ("quantity-stock", "stock", "Only 1 is left", "Only 2 are left", "सिर्फ़ 1 बचा है", "सिर्फ़ 2 बचे हैं"),
-            ("invoice-description", "quantity", "Your code comes", "Your codes come", "आपका कोड इसी चैट में आ जाएगा", "आपके कोड इसी चैट में आ जाएँगे"),
-            ("admin-unpriced", "count", "1 purchase had", "2 purchases had", "1 ख़रीद की", "2 ख़रीदों की"),
-            ("admin-balance-spent", "orders", "(1 order)", "(2 orders)", "(1 ऑर्डर)", "(2 ऑर्डर)"),
+            (
+                "refund-done",
+                "stars",
+                "1 Star for",
+                "2 Stars for",
+                "1 Star रिफ़ंड कर दिया गया",
+                "2 Stars रिफ़ंड कर दिए गए",
+            ),
+            (
+                "quantity-stock",
+                "stock",
+                "Only 1 is left",
+                "Only 2 are left",
+                "सिर्फ़ 1 बचा है",
+                "सिर्फ़ 2 बचे हैं",
+            ),
+            (
+                "invoice-description",
+                "quantity",
+                "Your code comes",
+                "Your codes come",
+                "आपका कोड इसी चैट में आ जाएगा",
+                "आपके कोड इसी चैट में आ जाएँगे",
+            ),
+            (
+                "admin-unpriced",
+                "count",
+                "1 purchase had",
+                "2 purchases had",
+                "1 ख़रीद की",
+                "2 ख़रीदों की",
+            ),
+            (
+                "admin-balance-spent",
+                "orders",
+                "(1 order)",
+                "(2 orders)",
+                "(1 ऑर्डर)",
+                "(2 ऑर्डर)",
+            ),
         ];
         for (key, count, en1, en2, hi1, hi2) in cases {
             for (lang, n, want) in [
