@@ -323,7 +323,7 @@ audit-age-minutes = { $n ->
    *[other] { $n } मिनट
 }
 audit-age-hours = { $n ->
-    [one] 1 घंटा
+    [one] 1 घंटे
    *[other] { $n } घंटे
 }
 audit-age-days = { $n ->

@@ -438,6 +438,11 @@ mod tests {
             }
         }
         assert!(bad.is_empty(), "{bad:#?}");
+    }
+
+    /// The counts buyers and admins see most, with 1 and with 2.
+    #[test]
+    fn the_most_seen_counts_choose_their_words() {
         let cases = [
             (
                 "refund-done",
