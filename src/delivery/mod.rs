@@ -470,7 +470,7 @@ fn message_parts_plain(p: &Purchase, language: Language, codes: &[Code]) -> Vec<
             ("quantity", num(p.quantity.get())),
         ],
     );
-    let mut parts = render::render(&header, codes);
+    let mut parts = render::render(&header, codes, language);
     let total = parts.len();
     if total > 1 {
         for (n, part) in parts.iter_mut().enumerate() {

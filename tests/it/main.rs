@@ -45,6 +45,7 @@ mod client;
 mod crash;
 mod delivery;
 mod engine;
+mod language;
 mod logs;
 mod money_core;
 mod ops;
