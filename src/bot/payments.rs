@@ -65,33 +65,34 @@ pub(super) async fn offer(
             shop.now(),
         )
         .await?;
-    send_invoice(bot, chat, lang, &offer, checkout.payload.clone()).await
+    let name = shop.product_name(&offer.product.id, lang, &offer.product.name);
+    send_invoice(bot, chat, lang, &offer, name, checkout.payload.clone()).await
 }
 
-/// The invoice for an open checkout, in Stars, its title and lines
-/// clipped to Telegram's limits.
+/// The invoice for an open checkout, in Stars and in the buyer's
+/// language, its title, price label and description clipped to
+/// Telegram's limits.
 async fn send_invoice(
     bot: &Bot,
     chat: ChatId,
     lang: Language,
     offer: &intake::Offer,
+    name: &str,
     payload: String,
 ) -> HandlerResult {
     let Ok(amount) = u32::try_from(offer.stars) else {
         say(bot, chat, t(lang, "quantity-too-large")).await;
         return Ok(());
     };
+    let quantity = offer.quantity.get();
     bot.send_invoice(
         chat,
-        clip(&offer.product.name, TITLE_MAX),
-        clip(&invoice_description(lang, offer), DESCRIPTION_MAX),
+        fitted(lang, "invoice-title", name, quantity, TITLE_MAX),
+        clip(&invoice_description(lang, offer, name), DESCRIPTION_MAX),
         payload,
         "XTR",
         vec![LabeledPrice::new(
-            clip(
-                &format!("{} × {}", offer.product.name, offer.quantity.get()),
-                TITLE_MAX,
-            ),
+            fitted(lang, "invoice-price-label", name, quantity, TITLE_MAX),
             amount,
         )],
     )
@@ -99,18 +100,45 @@ async fn send_invoice(
     Ok(())
 }
 
-/// What is bought, and the note fields given, as the invoice says it.
-fn invoice_description(lang: Language, offer: &intake::Offer) -> String {
+/// The text `key` about `quantity` × `product` in at most `max`
+/// characters: the product's name is shortened first, so that the words
+/// around it stay whole.
+fn fitted(lang: Language, key: &str, product: &str, quantity: i64, max: usize) -> String {
+    let render = |name: &str| {
+        i18n::text(
+            lang,
+            key,
+            &[("product", arg(name)), ("quantity", num(quantity))],
+        )
+    };
+    let around = render("").chars().count();
+    clip(
+        &render(&clip(product, max.saturating_sub(around).max(1))),
+        max,
+    )
+}
+
+/// What is bought (`name`, as the buyer reads it), and the note fields
+/// given (each under its label), as the invoice says it.
+fn invoice_description(lang: Language, offer: &intake::Offer, name: &str) -> String {
     let mut description = i18n::text(
         lang,
         "invoice-description",
         &[
-            ("product", arg(&offer.product.name)),
+            ("product", arg(name)),
             ("quantity", num(offer.quantity.get())),
         ],
     );
     for (field, value) in offer.note.fields() {
-        description.push_str(&format!("\n{field}: {value}"));
+        description.push('\n');
+        description.push_str(&i18n::text(
+            lang,
+            "invoice-note-line",
+            &[
+                ("field", arg(&super::customer::field_label(lang, field))),
+                ("value", arg(value)),
+            ],
+        ));
     }
     description
 }
@@ -133,7 +161,7 @@ async fn demo_purchase(talk: &Talk<'_>, offer: &intake::Offer) -> HandlerResult 
         progress_text(
             lang,
             id,
-            &offer.product.name,
+            shop.product_name(&offer.product.id, lang, &offer.product.name),
             offer.quantity,
             "progress-ordering"
         )
@@ -310,8 +338,8 @@ async fn tell_payer(
     match outcome {
         PaymentOutcome::Ordered(id) => {
             if let Some(p) = shop.store.purchase(id).await? {
-                let text =
-                    progress_text(lang, id, &p.product_name, p.quantity, "progress-ordering");
+                let name = shop.product_name(&p.product_id, lang, &p.product_name);
+                let text = progress_text(lang, id, name, p.quantity, "progress-ordering");
                 if let Some(m) = say(bot, chat, text).await {
                     shop.store
                         .set_progress_message(id, i64::from(m.id.0))

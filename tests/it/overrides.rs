@@ -1,7 +1,7 @@
 //! `CATALOG_OVERRIDES`: the shop's own product names and descriptions per
 //! language. A Hindi buyer reads the Hindi name in the catalog list, on the
-//! product card and in their progress message; an English buyer still
-//! reads the supplier's; a malformed file stops the start with one line.
+//! product card, the invoice, their progress message and /orders; an
+//! English buyer still reads the supplier's; a malformed file stops the start with one line.
 
 use crate::bot::asha;
 use crate::support::app::{TestApp, WAIT};
@@ -51,6 +51,16 @@ async fn a_hindi_buyer_reads_the_shops_hindi_name_and_an_english_buyer_the_catal
     // Paid: the progress message names it the same way.
     app.press(&ravi, &card, "× 1").await;
     let invoice = app.api.invoices().pop().expect("an invoice");
+    // The invoice names it so too (title, price line, description).
+    assert!(invoice.title.contains("स्टीम वॉलेट कार्ड $10"), "{invoice:?}");
+    assert!(
+        invoice.prices[0].0.contains("स्टीम वॉलेट कार्ड $10"),
+        "{invoice:?}"
+    );
+    assert!(
+        invoice.description.contains("स्टीम वॉलेट कार्ड $10"),
+        "{invoice:?}"
+    );
     app.api
         .checkout(&ravi, &invoice.payload, invoice.total_amount, WAIT)
         .await

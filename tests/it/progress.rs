@@ -138,10 +138,13 @@ async fn a_held_purchase_tells_the_buyer_the_time_left_then_refunds_saying_why(d
     let why = "the shop could not restock this product in time";
     let progress = app
         .api
-        .wait_for_message(buyer.id, |m| has(m, "could not be completed"), WAIT)
+        .wait_for_message(buyer.id, |m| has(m, "↩️ Your Stars for order #"), WAIT)
         .await;
-    assert!(has(&progress, why), "{progress:?}");
-    assert!(has(&progress, "your Stars were refunded"), "{progress:?}");
+    assert!(has(&progress, &format!("order #{}", p.id)), "{progress:?}");
+    assert!(
+        has(&progress, &format!("were refunded: {why}")),
+        "{progress:?}"
+    );
     let notice = app
         .api
         .wait_for_message(buyer.id, |m| has(m, "have been refunded"), WAIT)
