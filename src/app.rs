@@ -246,6 +246,7 @@ fn shop(rt: &Runtime, config: &Config, engine: Engine, supplier: &Supplier) -> S
         instance_id: config.instance_id.clone(),
         stars_per_usd: config.stars_per_usd,
         overrides: config.catalog_overrides.clone(),
+        support_contact: config.support_contact.clone(),
     })
 }
 

@@ -101,6 +101,8 @@ pub struct Config {
     pub foxreload_mock_orders: bool,
     pub database_url: DatabaseUrl,
     pub admin_ids: Vec<UserId>,
+    /// Shown in the support texts when set: `@username` or an https link.
+    pub support_contact: Option<String>,
     pub http_addr: Option<SocketAddr>,
     pub webhook_url: Option<Url>,
     /// Checked on every webhook request (`X-Telegram-Bot-Api-Secret-Token`).
@@ -181,6 +183,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "ADMIN_IDS",
         "",
         "Comma-separated Telegram user ids allowed to use admin commands",
+    ),
+    (
+        "SUPPORT_CONTACT",
+        "",
+        "Shown in the support texts: a Telegram @username or an https:// link; empty: none",
     ),
     (
         "HTTP_ADDR",
@@ -438,6 +445,34 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         }
     }
 
+    /// `@name` (5 to 32 of A-Z, a-z, 0-9 and _, as Telegram allows; the
+    /// `@` may be left out) or an https link, as buyers will read it.
+    fn support_contact(&self) -> Result<Option<String>, ConfigError> {
+        let value = self.raw("SUPPORT_CONTACT");
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let name = value.strip_prefix('@').unwrap_or(&value);
+        let username = (5..=32).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if username {
+            return Ok(Some(format!("@{name}")));
+        }
+        let link = Url::parse(&value)
+            .is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()))
+            && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+        if link {
+            return Ok(Some(value));
+        }
+        Err(ConfigError::new(
+            "SUPPORT_CONTACT",
+            format!(
+                "expected a Telegram @username (5 to 32 of A-Z, a-z, 0-9, _) or an https:// link, got {value:?}"
+            ),
+        ))
+    }
+
     fn catalog_categories(&self) -> Result<Vec<String>, ConfigError> {
         let categories = self.list("CATALOG_CATEGORIES");
         if let Some(bad) = categories.iter().find(|c| {
@@ -522,6 +557,7 @@ impl Config {
             foxreload_mock_orders: r.bool("FOXRELOAD_MOCK_ORDERS")?,
             database_url: database_url(&r)?,
             admin_ids,
+            support_contact: r.support_contact()?,
             http_addr,
             webhook_url: r.optional_url("WEBHOOK_URL")?,
             webhook_secret: r.secret("WEBHOOK_SECRET")?,
@@ -853,6 +889,33 @@ mod tests {
             "{err}"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_support_contact_is_a_username_or_an_https_link() {
+        let contact = |v: &str| load(&[("SUPPORT_CONTACT", v)]).map(|c| c.support_contact);
+        assert_eq!(contact("").unwrap(), None);
+        assert_eq!(
+            contact("@shop_help").unwrap().as_deref(),
+            Some("@shop_help")
+        );
+        assert_eq!(contact("shop_help").unwrap().as_deref(), Some("@shop_help"));
+        assert_eq!(
+            contact("https://t.me/shop_help").unwrap().as_deref(),
+            Some("https://t.me/shop_help")
+        );
+        for bad in [
+            "@abc",
+            "@1shop",
+            "@shop help",
+            "http://t.me/x",
+            "ftp://x",
+            "mail me",
+        ] {
+            let err = contact(bad).unwrap_err();
+            assert_eq!(err.name, "SUPPORT_CONTACT", "{bad}");
+            assert!(err.to_string().contains("@username"), "{err}");
+        }
     }
 
     #[test]

@@ -123,6 +123,7 @@ mod tests {
             "delivery-",
             "admin-",
             "code-label-",
+            "support-",
         ];
         let sources = [
             include_str!("bot/mod.rs"),
@@ -139,6 +140,7 @@ mod tests {
             include_str!("bot/admin/words.rs"),
             include_str!("bot/commands.rs"),
             include_str!("bot/callback.rs"),
+            include_str!("bot/support.rs"),
             include_str!("delivery/mod.rs"),
             include_str!("delivery/refund.rs"),
             include_str!("delivery/render.rs"),
@@ -343,6 +345,7 @@ mod tests {
             ("bot/admin/words.rs", include_str!("bot/admin/words.rs")),
             ("bot/commands.rs", include_str!("bot/commands.rs")),
             ("bot/callback.rs", include_str!("bot/callback.rs")),
+            ("bot/support.rs", include_str!("bot/support.rs")),
             ("delivery/mod.rs", include_str!("delivery/mod.rs")),
             ("delivery/refund.rs", include_str!("delivery/refund.rs")),
         ];

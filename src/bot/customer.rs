@@ -1,6 +1,7 @@
 //! What a customer does: /start (and deep links), browsing the catalog,
 //! choosing a quantity, giving the note fields a product asks for, /orders,
-//! /language, /help, /paysupport. Anything else gets a polite answer.
+//! /language, /help. /support, /paysupport and free text that answers no
+//! question of the bot's go to the support line (`support`).
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::callback::Callback;
 use super::commands::{self, Command};
+use super::support::{self, Written};
 use super::{
     HandlerResult, Pressed, Shop, Talk, admin, escape, payments, say, send, show, t, user_id,
 };
@@ -22,7 +24,8 @@ use crate::store::{CatalogProduct, PurchaseFilter, Unavailable};
 const PAGE: i64 = 8;
 /// Purchases per page of /orders.
 const ORDERS_PAGE: i64 = 8;
-/// Longest text we read from a customer; longer is answered politely.
+/// Longest command or note answer we read; longer is answered politely.
+/// (A message for the support line may be longer: `support::MAX_CHARS`.)
 const MAX_INPUT: usize = 512;
 
 /// A conversation in progress, kept in `dialogues`.
@@ -59,13 +62,9 @@ pub async fn on_message(bot: Bot, shop: Shop, msg: Message) -> HandlerResult {
     let chat = msg.chat.id;
     let lang = shop.language(from, chat.0).await;
     let Some(text) = msg.text() else {
-        say(&bot, chat, t(lang, "unknown-text")).await;
+        say(&bot, chat, t(lang, "support-text-only")).await;
         return Ok(());
     };
-    if text.len() > MAX_INPUT {
-        say(&bot, chat, t(lang, "unknown-text")).await;
-        return Ok(());
-    }
     let talk = Talk {
         bot: &bot,
         shop: &shop,
@@ -73,27 +72,24 @@ pub async fn on_message(bot: Bot, shop: Shop, msg: Message) -> HandlerResult {
         lang,
         user,
     };
+    let written = Written {
+        message_id: i64::from(msg.id.0),
+        from,
+        reply_to: msg.reply_to_message().map(|m| i64::from(m.id.0)),
+    };
     if let Some((command, argument)) = commands::split(text) {
-        return on_command(&talk, &command, argument).await;
+        return on_command(&talk, &written, &command, argument).await;
     }
-    match shop.store.dialogue(user).await? {
-        Some(state) => match serde_json::from_value::<Dialogue>(state) {
-            Ok(dialogue) => on_note_text(&talk, dialogue, text).await,
-            Err(_) => {
-                shop.store.clear_dialogue(user).await?;
-                say(&bot, chat, t(lang, "unknown-text")).await;
-                Ok(())
-            }
-        },
-        None => {
-            say(&bot, chat, t(lang, "unknown-text")).await;
-            Ok(())
-        }
+    // An admin's reply to a ticket is the shop's answer to its buyer.
+    if shop.is_admin(user.0) && support::answer(&talk, &written, text).await? {
+        return Ok(());
     }
+    on_free_text(&talk, &written, text).await
 }
 
-/// A typed command: its name (lower case) and what follows it.
-async fn on_command(talk: &Talk<'_>, name: &str, argument: &str) -> HandlerResult {
+/// Text that is no command: the answer to the note field being asked, or
+/// else a message for the support line.
+async fn on_free_text(talk: &Talk<'_>, written: &Written<'_>, text: &str) -> HandlerResult {
     let Talk {
         bot,
         shop,
@@ -101,15 +97,59 @@ async fn on_command(talk: &Talk<'_>, name: &str, argument: &str) -> HandlerResul
         lang,
         user,
     } = *talk;
-    match Command::parse(name) {
+    match shop.store.dialogue(user).await? {
+        Some(_) if text.len() > MAX_INPUT => {
+            say(bot, chat, t(lang, "unknown-text")).await;
+            Ok(())
+        }
+        Some(state) => match serde_json::from_value::<Dialogue>(state) {
+            Ok(dialogue) => on_note_text(talk, dialogue, text).await,
+            Err(_) => {
+                shop.store.clear_dialogue(user).await?;
+                say(bot, chat, t(lang, "unknown-text")).await;
+                Ok(())
+            }
+        },
+        // Admins answer by replying to a ticket; their own text goes nowhere.
+        None if shop.is_admin(user.0) => {
+            say(bot, chat, t(lang, "support-admin-hint")).await;
+            Ok(())
+        }
+        None => support::from_buyer(talk, written, text).await,
+    }
+}
+
+/// A typed command: its name (lower case) and what follows it.
+async fn on_command(
+    talk: &Talk<'_>,
+    written: &Written<'_>,
+    name: &str,
+    argument: &str,
+) -> HandlerResult {
+    let Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        user,
+    } = *talk;
+    let command = Command::parse(name);
+    let to_support = matches!(command, Some(Command::Support | Command::PaySupport));
+    if argument.len() > MAX_INPUT && !to_support {
+        say(bot, chat, t(lang, "unknown-text")).await;
+        return Ok(());
+    }
+    match command {
         Some(Command::Start) => start(talk, argument).await,
         Some(Command::Help) => {
             say(bot, chat, t(lang, "help")).await;
             Ok(())
         }
-        Some(Command::PaySupport) => {
-            say(bot, chat, t(lang, "paysupport")).await;
-            Ok(())
+        Some(Command::Support) if argument.is_empty() => support::ask(talk).await,
+        Some(Command::PaySupport) if argument.is_empty() => support::pay_support(talk).await,
+        Some(Command::Support | Command::PaySupport) => {
+            shop.store.clear_dialogue(user).await?;
+            support::from_buyer(talk, written, argument).await
         }
         Some(Command::Cancel) => {
             shop.store.clear_dialogue(user).await?;
@@ -665,7 +705,7 @@ fn language_keyboard() -> InlineKeyboardMarkup {
     ]])
 }
 
-fn state_key(state: PurchaseState) -> &'static str {
+pub(super) fn state_key(state: PurchaseState) -> &'static str {
     use PurchaseState::*;
     match state {
         Delivered => "state-delivered",
@@ -872,7 +912,8 @@ async fn on_step(talk: &Talk<'_>, callback: Callback) -> HandlerResult {
         | Callback::Orders { .. }
         | Callback::Admin { .. }
         | Callback::Reorder { .. }
-        | Callback::OrphanRefund { .. } => {}
+        | Callback::OrphanRefund { .. }
+        | Callback::CloseTicket { .. } => {}
     }
     Ok(())
 }

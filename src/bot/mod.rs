@@ -6,9 +6,11 @@
 //! pressed twice.
 //!
 //! - `customer`: /start and deep links, the catalog, note fields, /orders,
-//!   /language, /help, /paysupport
+//!   /language, /help, and routing free text to `support`
 //! - `payments`: the invoice, pre-checkout, the payment, the sweep of
 //!   `getStarTransactions` for payments whose update was lost
+//! - `support`: /support, /paysupport and free text become a buyer's
+//!   ticket, passed to the admins; their replies reach the buyer; /tickets
 //! - `progress`: the buyer's progress message and the admins' alerts, from
 //!   the event stream
 //! - `admin`: /stalled, /balance, /order, /stats, /audit and their buttons
@@ -23,6 +25,7 @@ mod customer;
 mod listener;
 mod payments;
 mod progress;
+mod support;
 pub mod telegram;
 
 use std::sync::Arc;
@@ -68,6 +71,8 @@ pub struct ShopInner {
     pub stars_per_usd: rust_decimal::Decimal,
     /// The shop's own product names per language (`CATALOG_OVERRIDES`).
     pub overrides: Arc<crate::domain::CatalogOverrides>,
+    /// Shown in the support texts when set (`SUPPORT_CONTACT`).
+    pub support_contact: Option<String>,
 }
 
 impl std::ops::Deref for Shop {
