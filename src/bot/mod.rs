@@ -49,6 +49,7 @@ pub use callback::Callback;
 pub use listener::run_polling;
 pub use payments::sweep_star_transactions;
 pub use progress::spawn as progress_tasks;
+pub use support::MESSAGES_PER_WINDOW as SUPPORT_MESSAGES_PER_WINDOW;
 
 type HandlerResult = anyhow::Result<()>;
 

@@ -59,5 +59,8 @@ mod shop_mode;
 mod sim;
 mod store;
 mod stream;
+// The support line (tests/it/support.rs would clash with `support`, the
+// shared test infrastructure above).
+mod support_line;
 mod telegram;
 mod webhook;
