@@ -402,8 +402,8 @@ support-closed = दुकान के साथ आपकी बातची�
 support-admin-hint = किसी ख़रीदार को जवाब देने के लिए उसके टिकट वाले संदेश पर रिप्लाई करें। /tickets में खुले टिकट दिखते हैं।
 support-language-en = अंग्रेज़ी
 support-language-hi = हिन्दी
-support-ticket-new = 🆕 <b>टिकट #{ $ticket }</b>: { $buyer } (id { $id }), भाषा: { $language }
-support-ticket-more = 💬 <b>टिकट #{ $ticket }</b>: { $buyer } (id { $id }) का एक और संदेश, भाषा: { $language }
+support-ticket-new = 🆕 <b>टिकट #{ $ticket }</b>: { $buyer } (आईडी { $id }), भाषा: { $language }
+support-ticket-more = 💬 <b>टिकट #{ $ticket }</b>: { $buyer } (आईडी { $id }) का एक और संदेश, भाषा: { $language }
 support-ticket-no-orders = अभी तक कोई ऑर्डर नहीं।
 support-ticket-order = #{ $purchase } { $product } × { $quantity }: { $state }, { $age } पहले
 support-ticket-hint = <i>जवाब देने के लिए इस संदेश पर रिप्लाई करें।</i>
@@ -415,7 +415,7 @@ support-tickets-title = 💬 { $total ->
     [one] { $total } खुला टिकट
    *[other] { $total } खुले टिकट
 }, सबसे लंबे इंतज़ार वाले पहले:
-support-tickets-item = <b>#{ $ticket }</b> { $buyer } (id { $id }), आख़िरी संदेश { $age } पहले:
+support-tickets-item = <b>#{ $ticket }</b> { $buyer } (आईडी { $id }), आख़िरी संदेश { $age } पहले:
     { $snippet }
 support-button-close = ✖️ #{ $ticket } बंद करें
 support-closed-done = टिकट #{ $ticket } बंद कर दिया गया; ख़रीदार को बता दिया गया।

@@ -62,7 +62,14 @@ pub async fn on_message(bot: Bot, shop: Shop, msg: Message) -> HandlerResult {
     let chat = msg.chat.id;
     let lang = shop.language(from, chat.0).await;
     let Some(text) = msg.text() else {
-        say(&bot, chat, t(lang, "support-text-only")).await;
+        // A photo or sticker: the support line passes on text only.
+        let asked = shop.store.dialogue(user).await?.is_some();
+        let key = if asked || shop.is_admin(user.0) {
+            "unknown-text"
+        } else {
+            "support-text-only"
+        };
+        say(&bot, chat, t(lang, key)).await;
         return Ok(());
     };
     let talk = Talk {

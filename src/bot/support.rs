@@ -222,7 +222,7 @@ fn buyer_name(user: &User) -> String {
 
 /// Sends the message to every admin chat under the ticket's header, each
 /// copy recorded so that a reply to it finds the ticket. Whether any
-/// admin got it.
+/// admin got it. One admin's failure does not keep it from the others.
 async fn pass_on(
     talk: &Talk<'_>,
     from: &User,
@@ -235,14 +235,25 @@ async fn pass_on(
     } = *talk;
     let mut reached = false;
     for admin in &shop.admins {
-        let admin_lang = shop.store.language_of(UserId(*admin)).await?;
+        let admin_lang = shop
+            .store
+            .language_of(UserId(*admin))
+            .await
+            .unwrap_or(Language::En);
         let header = header(talk, admin_lang, from, ticket, new, lang).await?;
         let html = format!("{header}\n\n<blockquote>{}</blockquote>", escape(body));
-        if let Some(sent) = send(bot, ChatId(*admin), html, None).await {
-            shop.store
-                .record_support_copy(*admin, i64::from(sent.id.0), ticket)
-                .await?;
-            reached = true;
+        let Some(sent) = send(bot, ChatId(*admin), html, None).await else {
+            continue;
+        };
+        reached = true;
+        // Without the copy a reply to it finds no ticket; the admin can
+        // still answer a later message of the buyer's.
+        if let Err(e) = shop
+            .store
+            .record_support_copy(*admin, i64::from(sent.id.0), ticket)
+            .await
+        {
+            tracing::warn!(admin, ticket, error = %e, "could not record a ticket's copy");
         }
     }
     Ok(reached)

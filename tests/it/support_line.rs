@@ -19,6 +19,7 @@ on_both_engines!(
     the_same_message_delivered_twice_is_passed_on_once,
     a_buyer_who_writes_too_much_is_asked_to_wait_and_nothing_more_is_passed_on,
     tickets_lists_the_open_ones_and_the_close_button_closes_one,
+    a_buyer_is_told_when_no_admin_can_be_reached,
 );
 
 fn owner() -> TgUser {
@@ -298,5 +299,16 @@ async fn tickets_lists_the_open_ones_and_the_close_button_closes_one(db: &TestDb
         .filter(|m| m.text.as_deref().is_some_and(|t| t.contains("is closed")))
         .count();
     assert_eq!(closings, 1);
+    app.stop().await;
+}
+
+/// The admin never opened the bot (Telegram refuses to write to them): the
+/// buyer is told their message did not get through, not that it did.
+async fn a_buyer_is_told_when_no_admin_can_be_reached(db: &TestDb) {
+    let app = TestApp::spawn(db).await;
+    let buyer = asha();
+    let told = app.say(&buyer, "Hello, anyone?").await.text.unwrap();
+    assert!(told.contains("could not reach the shop"), "{told}");
+    assert!(copies(&app, "anyone").is_empty());
     app.stop().await;
 }
