@@ -7,10 +7,11 @@
 use serde_json::json;
 
 use crate::bot::{asha, buy_to_invoice, wait_for_codes};
-use crate::support::TestDb;
 use crate::support::app::{ADMIN, TestApp, WAIT};
 use crate::support::bot_api::{SentMessage, TgUser};
+use crate::support::{TestDb, wait_for};
 use foxbot::bot::SUPPORT_MESSAGES_PER_WINDOW;
+use foxbot::domain::PurchaseState;
 use foxbot::foxreload::sim::SimOptions;
 
 on_both_engines!(
@@ -87,6 +88,11 @@ async fn a_buyers_message_reaches_the_admin_with_their_orders_and_the_reply_reac
         .await
         .expect("paid");
     wait_for_codes(&app, &buyer).await;
+    wait_for("the purchase delivered", WAIT, || async {
+        let p = db.store.purchase(1).await.ok()??;
+        (p.state == PurchaseState::Delivered).then_some(())
+    })
+    .await;
 
     let ack = app.say(&buyer, "My code <b>does not</b> work").await;
     let ack = ack.text.unwrap();
