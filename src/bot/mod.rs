@@ -193,8 +193,10 @@ async fn first_sight(update: Update, shop: Shop) -> bool {
     }
 }
 
-/// The commands menu, per language (`setMyCommands`); admins see theirs too.
-pub async fn set_commands(bot: &Bot, admins: &[i64]) -> anyhow::Result<()> {
+/// The commands menu, per language (`setMyCommands`); admins see theirs
+/// too, in the language they chose with `/language` if they did (a restart
+/// must not take their choice back).
+pub async fn set_commands(bot: &Bot, admins: &[i64], store: &Store) -> anyhow::Result<()> {
     for lang in [Language::En, Language::Hi] {
         let commands = commands::customer_menu(lang);
         let mut request = bot.set_my_commands(commands.clone());
@@ -217,6 +219,13 @@ pub async fn set_commands(bot: &Bot, admins: &[i64]) -> anyhow::Result<()> {
             }
         }
     }
+    for admin in admins {
+        if let Some(lang) = store.chosen_language(UserId(*admin)).await?
+            && let Err(e) = commands::set_chat_menu(bot, ChatId(*admin), lang, true).await
+        {
+            tracing::warn!(admin, error = %e, "could not set the admin's chosen menu");
+        }
+    }
     Ok(())
 }
 
@@ -225,9 +234,11 @@ pub async fn set_commands(bot: &Bot, admins: &[i64]) -> anyhow::Result<()> {
 pub async fn set_commands_at_start(
     bot: Bot,
     admins: Vec<i64>,
+    store: Store,
     shutdown: watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
-    let first = tokio::time::timeout(Duration::from_secs(5), set_commands(&bot, &admins)).await;
+    let first =
+        tokio::time::timeout(Duration::from_secs(5), set_commands(&bot, &admins, &store)).await;
     if matches!(first, Ok(Ok(()))) {
         return None;
     }
@@ -241,7 +252,7 @@ pub async fn set_commands_at_start(
             if *stop.borrow() {
                 break;
             }
-            match set_commands(&bot, &admins).await {
+            match set_commands(&bot, &admins, &store).await {
                 Ok(()) => {
                     tracing::info!("the command menus are set");
                     break;
@@ -392,11 +403,15 @@ pub async fn start(
     rt: &Runtime,
 ) -> anyhow::Result<(Vec<tokio::task::JoinHandle<()>>, Option<axum::Router>)> {
     let bot = telegram.bot();
-    let mut tasks: Vec<tokio::task::JoinHandle<()>> =
-        set_commands_at_start(bot.clone(), shop.admins.clone(), rt.stopped())
-            .await
-            .into_iter()
-            .collect();
+    let mut tasks: Vec<tokio::task::JoinHandle<()>> = set_commands_at_start(
+        bot.clone(),
+        shop.admins.clone(),
+        shop.store.clone(),
+        rt.stopped(),
+    )
+    .await
+    .into_iter()
+    .collect();
     tasks.extend(progress_tasks(bot.clone(), shop.clone(), rt));
     if !shop.demo {
         tasks.push(payments::spawn_star_sweep(

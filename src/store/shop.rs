@@ -728,6 +728,19 @@ impl Store {
         }))
     }
 
+    /// The language `user` chose with `/language`, if they did.
+    pub async fn chosen_language(&self, user: UserId) -> Result<Option<Language>> {
+        let code: Option<String> = with_db!(&self.db, db => {
+            sqlx::query_scalar(
+                "SELECT language FROM customers WHERE user_id = $1 AND language_set = 1",
+            )
+            .bind(user.0)
+            .fetch_optional(db)
+            .await?
+        });
+        Ok(code.map(|c| Language::from_code(Some(&c))))
+    }
+
     /// `/language`: the customer's choice, kept over Telegram's.
     pub async fn choose_language(
         &self,

@@ -160,6 +160,10 @@ async fn an_admin_who_chooses_hindi_keeps_the_admin_commands_in_hindi(db: &TestD
         );
         assert!(menu.iter().any(|(_, d)| d.contains("कैटलॉग")), "{menu:?}");
     }
+    // A restart sets the menus again: the admin's choice stands.
+    let app = app.restart(db).await;
+    let menu = app.api.menu_in_chat(ADMIN, "en").expect("a menu");
+    assert!(menu.iter().any(|(_, d)| d.contains("कैटलॉग")), "{menu:?}");
     // Back to English: so is the menu, in an app set to Hindi too.
     choose_language(&app, &admin, "English", "Catalog").await;
     let menu = app.api.menu_in_chat(ADMIN, "hi").expect("a menu");

@@ -216,4 +216,14 @@ impl TestApp {
             app.shutdown().await;
         }
     }
+
+    /// Stops the shop and starts it again on the same database and the same
+    /// fake Telegram (which keeps what it recorded), as a restart would.
+    pub async fn restart(mut self, db: &TestDb) -> TestApp {
+        if let Some(app) = self.app.take() {
+            app.shutdown().await;
+        }
+        let TestApp { api, .. } = self;
+        Self::spawn_on(db, api, |_| {}).await
+    }
 }
