@@ -13,7 +13,9 @@ use tokio::task::JoinHandle;
 
 use super::{BoxFuture, Notifier, OutgoingMessage};
 use crate::clock::{Millis, SharedClock, millis};
-use crate::domain::{AlertKind, DeadLetterReason, Owner, PurchaseSource, PurchaseState, UserId};
+use crate::domain::{
+    AlertKind, Args, DeadLetterReason, Owner, PurchaseSource, PurchaseState, UserId,
+};
 use crate::engine::transitions;
 use crate::i18n::{self, arg, num};
 use crate::runtime::{self, Loop, Pace, Runtime, backoff};
@@ -247,16 +249,17 @@ impl Inner {
         if !tx.transition(&t, now).await?.applied() {
             return Ok(());
         }
-        let text = format!(
-            "Purchase #{} was not paid in Stars ({}), so nothing was refunded automatically: {reason}. Settle it with the buyer.",
-            p.id,
-            p.source.as_str()
-        );
+        // Not paid in Stars: nothing went back, the admins settle it.
+        let args = Args::new()
+            .text("how", "by-hand")
+            .num("purchase", p.id)
+            .text("source", p.source.as_str())
+            .text("reason", reason);
         tx.raise_alert(
             AlertKind::Refund,
             Some(p.id),
             Some(&format!("cancelled:{}", p.id)),
-            &text,
+            &args,
             now,
         )
         .await?;
