@@ -29,6 +29,7 @@ macro_rules! on_both_engines {
 }
 
 mod admin;
+mod admin_alerts;
 mod architecture;
 mod audit;
 mod bench;
