@@ -46,6 +46,7 @@ mod client;
 mod crash;
 mod delivery;
 mod engine;
+mod locales;
 mod logs;
 mod money_core;
 mod ops;
