@@ -108,7 +108,10 @@ cmd-stats = Today's figures
 admin-failed = Something went wrong; see the logs. Check the purchase with /order before trying again.
 admin-stalled-none = Nothing needs attention: no dead letters, and nothing unfinished for longer than { $threshold }.
 admin-stalled-title = ⚠️ Needing attention: { $total } (dead letters, and purchases unfinished for longer than { $threshold }), oldest first.
-admin-stalled-more = …and { $more } more. Settle these, then send /stalled again.
+admin-stalled-more = { $more ->
+        [one] …and { $more } more. Settle these, then send /stalled again.
+       *[other] …and { $more } more. Settle these, then send /stalled again.
+    }
 admin-stalled-item = <b>#{ $purchase }</b> { $product } × { $quantity } · { $stars } ⭐
 admin-stalled-state = state: { $state } for { $age } (bought { $since } ago)
 admin-stalled-error = last error: { $error }
@@ -161,8 +164,14 @@ admin-balance-line = { $currency }: { $amount }
 admin-balance-runway = At that rate, the { $currency } balance lasts about { $span }.
 admin-balance-error = Could not read the supplier balance: { $error }
 admin-balance-no-spend = Nothing was paid to the supplier in the last 24 h.
-admin-balance-spent = Paid to the supplier in the last 24 h: { $amounts } ({ $orders } orders).
-admin-unpriced = { $count } purchase(s) had no known price and are not counted.
+admin-balance-spent = { $orders ->
+        [one] Paid to the supplier in the last 24 h: { $amounts } ({ $orders } order).
+       *[other] Paid to the supplier in the last 24 h: { $amounts } ({ $orders } orders).
+    }
+admin-unpriced = { $count ->
+        [one] { $count } purchase had no known price and is not counted.
+       *[other] { $count } purchases had no known price and are not counted.
+    }
 admin-order-usage = Usage: /order 42, /order #42, a supplier order id, or a Telegram charge id.
 admin-order-not-found = No purchase matches { $reference }.
 admin-order-title = <b>Purchase #{ $purchase }</b>: { $product } × { $quantity }
@@ -171,7 +180,10 @@ admin-order-charge = Telegram charge: <code>{ $charge }</code>
 admin-order-created = recorded { $at } UTC
 admin-order-timeline = Timeline (UTC):
 admin-order-no-events = No events recorded.
-admin-order-more = …{ $more } older events not shown.
+admin-order-more = { $more ->
+        [one] …{ $more } older event not shown.
+       *[other] …{ $more } older events not shown.
+    }
 admin-stats-title = 📊 Today, { $day } (UTC)
 admin-stats-purchases = Purchases: { $n }
 admin-stats-delivered = Delivered: { $n }

@@ -105,7 +105,10 @@ cmd-stats = आज के आँकड़े
 admin-failed = कुछ गड़बड़ हो गई; लॉग देखें। दोबारा कोशिश करने से पहले /order से ख़रीद जाँच लें।
 admin-stalled-none = ध्यान देने लायक कुछ नहीं: कोई ख़रीद अटकी नहीं है, और कोई भी { $threshold } से ज़्यादा समय से अधूरी नहीं है।
 admin-stalled-title = ⚠️ ध्यान चाहिए: { $total } (अटकी हुई ख़रीदें, और { $threshold } से ज़्यादा समय से अधूरी ख़रीदें), सबसे पुरानी पहले।
-admin-stalled-more = …और { $more } बाक़ी हैं। इन्हें निपटाकर /stalled फिर भेजें।
+admin-stalled-more = { $more ->
+        [one] …और { $more } बाक़ी है। इन्हें निपटाकर /stalled फिर भेजें।
+       *[other] …और { $more } बाक़ी हैं। इन्हें निपटाकर /stalled फिर भेजें।
+    }
 admin-stalled-item = <b>#{ $purchase }</b> { $product } × { $quantity } · { $stars } ⭐
 admin-stalled-state = स्थिति: { $state }, { $age } से (ख़रीद { $since } पहले हुई)
 admin-stalled-error = आख़िरी त्रुटि: { $error }
@@ -158,8 +161,14 @@ admin-balance-line = { $currency }: { $amount }
 admin-balance-runway = इस दर से { $currency } बैलेंस लगभग { $span } चलेगा।
 admin-balance-error = सप्लायर बैलेंस पढ़ा नहीं जा सका: { $error }
 admin-balance-no-spend = पिछले 24 घंटों में सप्लायर को कोई भुगतान नहीं हुआ।
-admin-balance-spent = पिछले 24 घंटों में सप्लायर को भुगतान: { $amounts } ({ $orders } ऑर्डर)।
-admin-unpriced = { $count } ख़रीदों की क़ीमत पता नहीं थी, इसलिए वे इस जोड़ में शामिल नहीं हैं।
+admin-balance-spent = { $orders ->
+        [one] पिछले 24 घंटों में सप्लायर को भुगतान: { $amounts } ({ $orders } ऑर्डर)।
+       *[other] पिछले 24 घंटों में सप्लायर को भुगतान: { $amounts } ({ $orders } ऑर्डर)।
+    }
+admin-unpriced = { $count ->
+        [one] { $count } ख़रीद की क़ीमत पता नहीं थी, इसलिए वह इस जोड़ में शामिल नहीं है।
+       *[other] { $count } ख़रीदों की क़ीमत पता नहीं थी, इसलिए वे इस जोड़ में शामिल नहीं हैं।
+    }
 admin-order-usage = इस्तेमाल: /order 42, /order #42, सप्लायर ऑर्डर आईडी, या Telegram चार्ज आईडी।
 admin-order-not-found = { $reference } से कोई ख़रीद मेल नहीं खाती।
 admin-order-title = <b>ख़रीद #{ $purchase }</b>: { $product } × { $quantity }
@@ -168,7 +177,10 @@ admin-order-charge = Telegram चार्ज: <code>{ $charge }</code>
 admin-order-created = दर्ज हुई: { $at } UTC
 admin-order-timeline = घटनाक्रम (UTC):
 admin-order-no-events = कोई घटना दर्ज नहीं है।
-admin-order-more = …{ $more } पुरानी घटनाएँ नहीं दिखाई गईं।
+admin-order-more = { $more ->
+        [one] …{ $more } पुरानी घटना नहीं दिखाई गई।
+       *[other] …{ $more } पुरानी घटनाएँ नहीं दिखाई गईं।
+    }
 admin-stats-title = 📊 आज, { $day } (UTC)
 admin-stats-purchases = ख़रीदें: { $n }
 admin-stats-delivered = डिलीवर हुईं: { $n }

@@ -376,7 +376,7 @@ async fn balance_order_and_stats_show_a_delivered_purchase(db: &TestDb) {
         .text
         .unwrap();
     assert!(text.contains(&format!("USD: {balance}")), "{text}");
-    assert!(text.contains("9.20 USD (1 orders)"), "{text}");
+    assert!(text.contains("9.20 USD (1 order)"), "{text}");
     assert!(text.contains("lasts about"), "{text}");
 
     let timeline = ask(&app, &admin, &format!("/order {}", p.id), "Timeline")
