@@ -131,10 +131,10 @@ mod tests {
 
     #[test]
     fn arguments_are_stored_as_a_json_object_and_read_back_the_same() {
-        let args = Args::new()
-            .num("purchase", 7)
-            .text("order", "o-1")
-            .phrase("reason", Phrase::new("dead-letter-stays-active").num("pays", 3));
+        let args = Args::new().num("purchase", 7).text("order", "o-1").phrase(
+            "reason",
+            Phrase::new("dead-letter-stays-active").num("pays", 3),
+        );
         let json = args.to_json();
         assert_eq!(
             json,

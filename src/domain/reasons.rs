@@ -166,14 +166,18 @@ impl Stall {
             Some(e) => Phrase::new("stall-last-error").text("error", e),
             None => Phrase::new("stall-no-error"),
         };
-        let id = |name: &str| Phrase::new(&format!("stall-{name}")).phrase("since", Phrase::span(self.waited_ms));
+        let id = |name: &str| {
+            Phrase::new(&format!("stall-{name}")).phrase("since", Phrase::span(self.waited_ms))
+        };
         match self.state {
             PurchaseState::WaitingSupplier => {
                 let status = match self.supplier_status.as_deref() {
                     Some(s) => Phrase::new("stall-status").text("status", s),
                     None => Phrase::new("stall-status-unfinished"),
                 };
-                id("waiting-supplier").text("order", order).phrase("status", status)
+                id("waiting-supplier")
+                    .text("order", order)
+                    .phrase("status", status)
             }
             PurchaseState::Ordering => id("ordering").phrase("last", last),
             PurchaseState::Submitting | PurchaseState::Reconciling => {
@@ -184,7 +188,9 @@ impl Stall {
             }
             PurchaseState::Delivering => id("delivering"),
             PurchaseState::Refunding => id("refunding"),
-            other => id("other").text("state", other.as_str()).phrase("last", last),
+            other => id("other")
+                .text("state", other.as_str())
+                .phrase("last", last),
         }
     }
 }

@@ -35,9 +35,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
 use crate::config::Config;
-use crate::domain::{
-    AlertKind, Args, DeadLetterReason, Money, Owner, PurchaseState, RefundCause,
-};
+use crate::domain::{AlertKind, Args, DeadLetterReason, Money, Owner, PurchaseState, RefundCause};
 use crate::foxreload::{FoxReload, SupplierError};
 use crate::runtime::{self, Loop, Pace, Runtime, backoff};
 use crate::store::{AttemptState, Cas, Purchase, Store, StoreError, Transition, Tx};

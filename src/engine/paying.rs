@@ -563,7 +563,14 @@ fn partial_alert(p: &Purchase, order: &Order, tally: &Tally) -> Args {
         .num("arrived", tally.arrived)
         .num("ordered", tally.ordered)
         .num("missing", tally.missing())
-        .text("errors", if errors.is_empty() { "-".to_owned() } else { errors })
+        .text(
+            "errors",
+            if errors.is_empty() {
+                "-".to_owned()
+            } else {
+                errors
+            },
+        )
 }
 
 #[cfg(test)]

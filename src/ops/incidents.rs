@@ -27,8 +27,7 @@ const POLLER_SILENCE: Duration = Duration::from_secs(120);
 pub fn judge(facts: &IncidentFacts, now: Millis) -> Vec<(&'static str, Option<Phrase>)> {
     let finished = facts.delivered_recently + facts.failed_recently;
     // Fewer than 99 % delivered, with enough traffic to say so.
-    let degraded = (finished >= MIN_FINISHED
-        && facts.delivered_recently * 100 < finished * 99)
+    let degraded = (finished >= MIN_FINISHED && facts.delivered_recently * 100 < finished * 99)
         .then(|| {
             Phrase::new("incident-delivery-degraded")
                 .num("failed", facts.failed_recently)
@@ -44,7 +43,8 @@ pub fn judge(facts: &IncidentFacts, now: Millis) -> Vec<(&'static str, Option<Ph
         && facts
             .poller_lease_expires_at
             .is_none_or(|at| now.saturating_sub(at) > millis(POLLER_SILENCE));
-    let poller = stuck.then(|| Phrase::new("incident-poller-stopped").num("count", facts.waiting_supplier));
+    let poller =
+        stuck.then(|| Phrase::new("incident-poller-stopped").num("count", facts.waiting_supplier));
     vec![
         ("delivery_degraded", degraded),
         ("dead_letters", dead),

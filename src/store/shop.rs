@@ -5,8 +5,8 @@
 use super::{NewPurchase, Result, Store, StoreError, with_db, with_tx};
 use crate::clock::Millis;
 use crate::domain::{
-    Admission, AlertKind, Args, ClientRef, EventKind, Language, Money, Note, ProductId, PurchaseSource,
-    PurchaseState, Quantity, RefundReason, Sale, UserId,
+    Admission, AlertKind, Args, ClientRef, EventKind, Language, Money, Note, ProductId,
+    PurchaseSource, PurchaseState, Quantity, RefundReason, Sale, UserId,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

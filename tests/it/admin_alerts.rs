@@ -117,7 +117,10 @@ async fn an_alert_stored_before_arguments_is_sent_as_it_was_written(db: &TestDb)
     let text = shown.text.unwrap();
     // (The fake shows the text as a client would: markup read, entities
     // decoded; the old words were escaped, or they would not read back.)
-    assert!(text.starts_with("⚠️ refund\n"), "the kind as its title: {text}");
+    assert!(
+        text.starts_with("⚠️ refund\n"),
+        "the kind as its title: {text}"
+    );
     assert!(text.contains("the old <words>"), "{text}");
     wait_for("the old alert marked sent", WAIT, || async {
         let unsent = db.store.unsent_alerts(10).await.unwrap();

@@ -36,9 +36,18 @@ const MIN_WORDS: usize = 3;
 
 /// Modules that write for the operator only, never to a chat.
 const ALLOWED_FILES: &[(&str, &str)] = &[
-    ("ops/http.rs", "the HTTP endpoints (/healthz, /readyz, /metrics), for probes and the operator"),
-    ("runtime/health.rs", "readiness reasons, served by /readyz to the operator"),
-    ("bot/telegram.rs", "the Telegram adapter's error values, for logs (a refusal reaches an alert as Telegram's own words)"),
+    (
+        "ops/http.rs",
+        "the HTTP endpoints (/healthz, /readyz, /metrics), for probes and the operator",
+    ),
+    (
+        "runtime/health.rs",
+        "readiness reasons, served by /readyz to the operator",
+    ),
+    (
+        "bot/telegram.rs",
+        "the Telegram adapter's error values, for logs (a refusal reaches an alert as Telegram's own words)",
+    ),
 ];
 
 /// Calls whose literals are not read by buyers or admins (a name matches
@@ -53,8 +62,14 @@ const ALLOWED_CALLS: &[(&str, &str)] = &[
     ("error", "#[error(…)]: an error's Display, for logs"),
     ("Err", "an error value: logged, or an error's Display"),
     ("Corrupt", "StoreError::Corrupt: an error value, for logs"),
-    ("context", "anyhow context, for the operator's log or terminal"),
-    ("with_context", "anyhow context, for the operator's log or terminal"),
+    (
+        "context",
+        "anyhow context, for the operator's log or terminal",
+    ),
+    (
+        "with_context",
+        "anyhow context, for the operator's log or terminal",
+    ),
     ("anyhow!", "an error for logs"),
     ("bail!", "an error for logs"),
     ("ensure!", "an error for logs"),
@@ -63,26 +78,56 @@ const ALLOWED_CALLS: &[(&str, &str)] = &[
     ("panic!", "a panic message, for a developer"),
     ("debug_assert!", "a broken invariant, for a developer"),
     ("debug_assert_eq!", "a broken invariant, for a developer"),
-    ("reschedule", "a purchase's last_error while it waits: English for /order and the logs"),
-    ("create_rejected", "a purchase's last_error while it waits: English for /order and the logs"),
-    ("to_reconciling", "a purchase's last_error while it waits: English for /order and the logs"),
-    ("retry", "a refund's last error while it waits: English for /order and the logs"),
-    ("Undecidable", "why the history cannot decide: English evidence for last_error (a known gap: it also reaches the dead-letter alert as an argument)"),
+    (
+        "reschedule",
+        "a purchase's last_error while it waits: English for /order and the logs",
+    ),
+    (
+        "create_rejected",
+        "a purchase's last_error while it waits: English for /order and the logs",
+    ),
+    (
+        "to_reconciling",
+        "a purchase's last_error while it waits: English for /order and the logs",
+    ),
+    (
+        "retry",
+        "a refund's last error while it waits: English for /order and the logs",
+    ),
+    (
+        "Undecidable",
+        "why the history cannot decide: English evidence for last_error (a known gap: it also reaches the dead-letter alert as an argument)",
+    ),
 ];
 
 /// Literals allowed by name, each with its reason.
 const ALLOWED_LITERALS: &[(&str, &str)] = &[
-    ("the buyer blocked the bot", "a delivery record's error: English for /order and the logs"),
-    ("the supplier answered with another order", "a SupplierError's reason: an error's Display, for logs"),
-    ("an unreadable row without an id at position {position}", "evidence for Undecidable (above)"),
-    ("unresolved attempt found", "an event's JSON detail: English for /order and the logs"),
-    ("refunded by an admin", "a purchase's last_error: English for /order and the logs"),
+    (
+        "the buyer blocked the bot",
+        "a delivery record's error: English for /order and the logs",
+    ),
+    (
+        "the supplier answered with another order",
+        "a SupplierError's reason: an error's Display, for logs",
+    ),
+    (
+        "an unreadable row without an id at position {position}",
+        "evidence for Undecidable (above)",
+    ),
+    (
+        "unresolved attempt found",
+        "an event's JSON detail: English for /order and the logs",
+    ),
+    (
+        "refunded by an admin",
+        "a purchase's last_error: English for /order and the logs",
+    ),
 ];
 
 fn is_allowed_call(name: &str) -> bool {
-    ALLOWED_CALLS.iter().any(|(call, _)| {
-        *call == name || name.ends_with(&format!("::{call}"))
-    })
+    ALLOWED_CALLS
+        .iter()
+        .any(|(call, _)| *call == name || name.ends_with(&format!("::{call}")))
 }
 
 /// A string literal found in source text: its value and the calls (the
@@ -160,7 +205,10 @@ fn starts_string(chars: &[char], i: usize) -> bool {
     match chars[i] {
         '"' => true,
         _ if after_ident => false,
-        'b' => chars.get(i + 1) == Some(&'"') || chars.get(i + 1) == Some(&'r') && starts_string(chars, i + 1),
+        'b' => {
+            chars.get(i + 1) == Some(&'"')
+                || chars.get(i + 1) == Some(&'r') && starts_string(chars, i + 1)
+        }
         _ => {
             let mut j = i + 1;
             while chars.get(j) == Some(&'#') {
@@ -234,9 +282,11 @@ fn is_sentence(literal: &str) -> bool {
     let key_shaped = literal
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_:.".contains(c));
-    let sql = ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "CREATE", "ALTER", "DROP"]
-        .iter()
-        .any(|k| literal.trim_start().starts_with(k));
+    let sql = [
+        "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "CREATE", "ALTER", "DROP",
+    ]
+    .iter()
+    .any(|k| literal.trim_start().starts_with(k));
     // One token (a header name, a constant) is no sentence.
     let one_token = !literal.trim().contains(char::is_whitespace);
     if key_shaped || sql || one_token {
@@ -345,7 +395,10 @@ fn the_rule_finds_a_planted_sentence_and_leaves_logs_keys_sql_and_tests_alone() 
         ]
     );
     assert!(is_sentence("ख़रीद पर ध्यान चाहिए"), "any script");
-    assert!(!is_sentence("{icon} <b>{}</b>\n{}"), "markup and placeholders");
+    assert!(
+        !is_sentence("{icon} <b>{}</b>\n{}"),
+        "markup and placeholders"
+    );
     assert!(!is_sentence("%Y-%m-%d %H:%M"), "a time format");
     assert!(!is_sentence("admin-span-hours"), "a message id");
     assert!(!is_sentence("two words"), "fewer than {MIN_WORDS} words");
@@ -380,10 +433,7 @@ fn walk_pattern(p: &ast::Pattern<&str>, selects: &mut Vec<String>, vars: &mut Ve
 
 fn walk_expression(e: &ast::Expression<&str>, selects: &mut Vec<String>, vars: &mut Vec<String>) {
     match e {
-        ast::Expression::Select {
-            selector,
-            variants,
-        } => {
+        ast::Expression::Select { selector, variants } => {
             let keys: Vec<String> = variants
                 .iter()
                 .map(|v| {
@@ -458,13 +508,12 @@ fn both_languages_have_the_same_messages_variables_and_selectors() {
 
 /// Every phrase the alerts, reasons and incidents can store is worded in
 /// both languages: defined, and with every variable given.
-#[test]
-fn every_stored_phrase_is_worded_in_both_languages() {
+/// The phrases every dead-letter reason, stall and refund cause stores.
+fn reason_phrases() -> Vec<foxbot::domain::Phrase> {
     use foxbot::domain::{
-        AlertKind, DeadLetterReason as D, Failure, Language, Money, Phrase, PurchaseState,
-        RefundCause as R, Stall, SupplierFailure, SupplierOrderId,
+        DeadLetterReason as D, Failure, Money, Phrase, PurchaseState, RefundCause as R, Stall,
+        SupplierFailure, SupplierOrderId,
     };
-    use foxbot::store::IncidentFacts;
     let stall = |state, last: Option<&str>, status: Option<&str>| Stall {
         state,
         waited_ms: 7_300_000,
@@ -517,6 +566,14 @@ fn every_stored_phrase_is_worded_in_both_languages() {
     ] {
         phrases.push(cause.phrase());
     }
+    phrases
+}
+
+/// The phrases of every incident while it holds, and of its name.
+fn incident_phrases() -> Vec<foxbot::domain::Phrase> {
+    use foxbot::domain::Phrase;
+    use foxbot::store::IncidentFacts;
+    let mut phrases = Vec::new();
     let all = IncidentFacts {
         dead_letters: 1,
         stalled: 2,
@@ -526,23 +583,44 @@ fn every_stored_phrase_is_worded_in_both_languages() {
         failed_recently: 9,
         waiting_supplier: 2,
         poller_lease_expires_at: None,
-        ..Default::default()
     };
     for (name, holds) in foxbot::ops::incidents::judge(&all, 10_000_000) {
         phrases.push(holds.unwrap_or_else(|| panic!("{name} holds")));
-        phrases.push(Phrase::new(&format!("incident-name-{}", name.replace('_', "-"))));
+        phrases.push(Phrase::new(&format!(
+            "incident-name-{}",
+            name.replace('_', "-")
+        )));
     }
+    phrases
+}
+
+/// Every phrase the alerts, reasons and incidents can store is worded in
+/// both languages: defined, and with every variable given.
+#[test]
+fn every_stored_phrase_is_worded_in_both_languages() {
+    use foxbot::domain::{AlertKind, DeadLetterReason, Language};
+    let phrases: Vec<_> = reason_phrases()
+        .into_iter()
+        .chain(incident_phrases())
+        .collect();
     let plain = |s: &str| s.to_owned();
     for lang in Language::ALL {
         for p in &phrases {
             let text = foxbot::i18n::phrase(lang, p, &plain);
-            assert!(text != p.id && !text.contains('{'), "{lang:?} {p:?}: {text}");
+            assert!(
+                text != p.id && !text.contains('{'),
+                "{lang:?} {p:?}: {text}"
+            );
         }
         for kind in AlertKind::ALL {
             let key = foxbot::i18n::alert_key(kind.as_str());
             assert_ne!(foxbot::i18n::text(lang, &key, &[]), key, "{lang:?}");
         }
     }
-    let hi = foxbot::i18n::phrase(Language::Hi, &D::StaysActive { pays: 3 }.phrase(), &plain);
+    let hi = foxbot::i18n::phrase(
+        Language::Hi,
+        &DeadLetterReason::StaysActive { pays: 3 }.phrase(),
+        &plain,
+    );
     assert!(hi.contains("भुगतान-अनुरोधों"), "{hi}");
 }

@@ -82,12 +82,11 @@ impl Drop for TempDir {
 pub fn alert_text(alert: &foxbot::store::Alert, lang: foxbot::domain::Language) -> String {
     use foxbot::store::AlertContent;
     match alert.content().expect("the alert's arguments read back") {
-        AlertContent::Args(args) => foxbot::i18n::with_args(
-            lang,
-            &foxbot::i18n::alert_key(&alert.kind),
-            &args,
-            &|s| s.to_owned(),
-        ),
+        AlertContent::Args(args) => {
+            foxbot::i18n::with_args(lang, &foxbot::i18n::alert_key(&alert.kind), &args, &|s| {
+                s.to_owned()
+            })
+        }
         AlertContent::Legacy(detail) => detail,
     }
 }
