@@ -1,9 +1,9 @@
 # foxbot — English. Every text a user sees comes from here or from hi.ftl.
 
-welcome = Welcome! Browse the catalog, pay in Telegram Stars and get your codes right here.
+welcome = Welcome! Browse the catalog, pay in Telegram Stars and get your codes right here. To switch between English and हिन्दी, send /language.
 help = Commands:
     /start — the catalog
-    /orders — your purchases, and their codes again
+    /orders — your orders, and their codes again
     /language — English or हिन्दी
     /paysupport — payments and refunds
     /cancel — stop what you started
@@ -20,7 +20,7 @@ refund-done = { $stars ->
     [one] Your { $stars } Star for order #{ $purchase } has been refunded: { $reason }
    *[other] Your { $stars } Stars for order #{ $purchase } have been refunded: { $reason }
 }
-refund-reason-supplier = the supplier could not fulfil it.
+refund-reason-supplier = it could not be fulfilled.
 refund-reason-paid-twice = this invoice had already been paid; your first payment bought the order.
 refund-reason-amount-mismatch = the amount paid did not match the invoice.
 refund-reason-unavailable = the product could no longer be sold.
@@ -35,7 +35,7 @@ unknown-command = I don't know that command. /help lists what I can do.
 unknown-text = Sorry, I didn't understand that. Use the buttons, or /start for the catalog and /help for help.
 language-choose = Choose your language:
 language-set = Language set to English.
-demo-banner = 🧪 <b>Demo shop</b>: orders go to a simulated supplier and nothing is paid.
+demo-banner = 🧪 <b>Demo shop</b>: a test shop — orders are not real and nothing is paid.
 demo-price = (demo: no payment is taken)
 catalog-empty = Nothing is for sale right now. Please try again later.
 catalog-choose-category = Choose a category:
@@ -55,7 +55,10 @@ note-ask = { $product } needs your <b>{ $field }</b>. Please send it.
 note-invalid = That { $field } does not look right: { $problem }. Please send it again, or /cancel.
 note-missing = Please give your { $field } first.
 note-problem-empty = it is empty
-note-problem-too-long = it is longer than { $max } characters
+note-problem-too-long = { $max ->
+    [one] it is longer than { $max } character
+   *[other] it is longer than { $max } characters
+}
 note-problem-control = it contains characters that cannot be used
 note-problem-zero-width = it contains an invisible zero-width character ({ $code }), often pasted along with it
 note-problem-bidi = it contains an invisible text-direction mark ({ $code }) that can change how it reads
@@ -66,10 +69,19 @@ note-field-player-id = player ID
 note-field-server = server
 note-field-email = e-mail address
 note-field-account = account
-quantity-limits = You can buy { $min } to { $max } at a time.
-quantity-stock = Only { $stock } left in stock.
+quantity-limits = { $max ->
+    [one] You can buy only { $max } at a time.
+   *[other] You can buy { $min } to { $max } at a time.
+}
+quantity-stock = { $stock ->
+    [one] Only { $stock } is left in stock.
+   *[other] Only { $stock } are left in stock.
+}
 quantity-too-large = That order is too large to pay in one invoice.
-invoice-description = { $quantity } × { $product }
+invoice-description = { $quantity ->
+    [one] { $quantity } × { $product }. Your code comes to this chat right after payment.
+   *[other] { $quantity } × { $product }. Your codes come to this chat right after payment.
+}
 state-in-progress = in progress
 state-delivering = sending codes
 state-delivered = delivered
@@ -77,9 +89,9 @@ state-refunding = being refunded
 state-refunded = refunded
 state-cancelled = cancelled
 state-attention = being looked at by the shop
-orders-none = You have no purchases yet. /start shows the catalog.
-orders-title = Your purchases (newest first). Tap one to see it, and its codes:
-order-not-found = No such purchase of yours.
+orders-none = You have no orders yet. /start shows the catalog.
+orders-title = Your orders (newest first). Tap one to see it, and its codes:
+order-not-found = You have no such order.
 order-status = Order #{ $purchase }: { $product } × { $quantity } — { $state }.
 progress-ordering = 💳 Payment received for order #{ $purchase } ({ $product } × { $quantity }). Ordering it now…
 progress-paid = ⏳ Order #{ $purchase } ({ $product } × { $quantity }) is placed; your codes come as soon as it is ready.
@@ -95,7 +107,7 @@ checkout-try-again = Something went wrong on our side. Please try again in a min
 payment-will-refund = We received your payment, but cannot use it for an order ({ $reason }) It will be refunded automatically (reference #{ $purchase }).
 payment-unknown = We received a payment we cannot match to an invoice. The shop has been alerted and will refund it.
 cmd-start = Catalog
-cmd-orders = Your purchases and codes
+cmd-orders = Your orders and codes
 cmd-language = Change language
 cmd-help = Help
 cmd-paysupport = Payments and refunds
@@ -165,13 +177,13 @@ admin-balance-runway = At that rate, the { $currency } balance lasts about { $sp
 admin-balance-error = Could not read the supplier balance: { $error }
 admin-balance-no-spend = Nothing was paid to the supplier in the last 24 h.
 admin-balance-spent = { $orders ->
-        [one] Paid to the supplier in the last 24 h: { $amounts } ({ $orders } order).
-       *[other] Paid to the supplier in the last 24 h: { $amounts } ({ $orders } orders).
-    }
+    [one] Paid to the supplier in the last 24 h: { $amounts } ({ $orders } order).
+   *[other] Paid to the supplier in the last 24 h: { $amounts } ({ $orders } orders).
+}
 admin-unpriced = { $count ->
-        [one] { $count } purchase had no known price and is not counted.
-       *[other] { $count } purchases had no known price and are not counted.
-    }
+    [one] { $count } purchase had no known price and is not counted.
+   *[other] { $count } purchases had no known price and are not counted.
+}
 admin-order-usage = Usage: /order 42, /order #42, a supplier order id, or a Telegram charge id.
 admin-order-not-found = No purchase matches { $reference }.
 admin-order-title = <b>Purchase #{ $purchase }</b>: { $product } × { $quantity }
@@ -181,9 +193,9 @@ admin-order-created = recorded { $at } UTC
 admin-order-timeline = Timeline (UTC):
 admin-order-no-events = No events recorded.
 admin-order-more = { $more ->
-        [one] …{ $more } older event not shown.
-       *[other] …{ $more } older events not shown.
-    }
+    [one] …{ $more } older event not shown.
+   *[other] …{ $more } older events not shown.
+}
 admin-stats-title = 📊 Today, { $day } (UTC)
 admin-stats-purchases = Purchases: { $n }
 admin-stats-delivered = Delivered: { $n }
@@ -461,3 +473,17 @@ supplier-failure-cancelled = the supplier cancelled the order{ $said }
 supplier-failure-delivered-nothing = the supplier completed the order but delivered nothing{ $said }
 supplier-said = : { $said }
 supplier-said-nothing = { "" }
+
+## Buyer localisation (issue #15): the invoice, the note fields confirmed
+## before it, and the labels of the codes' parts.
+invoice-title = Order: { $product }
+invoice-price-label = Price: { $quantity } × { $product }
+invoice-note-line = { $field }: { $value }
+note-confirm-title = Please check what you entered for { $product } × { $quantity }:
+note-confirm-line = { $field }: <b>{ $value }</b>
+note-confirm-question = Is this right? The invoice comes next.
+note-confirm-button = ✅ Yes, that's right
+note-edit-button = ✏️ Change
+code-label-code = Code
+code-label-pin = PIN
+code-label-serial = Serial no.

@@ -1,9 +1,9 @@
 # foxbot — हिन्दी. en.ftl के हर संदेश का अनुवाद यहाँ होना चाहिए।
 
-welcome = आपका स्वागत है! कैटलॉग देखें, Telegram Stars से भुगतान करें और अपने कोड यहीं पाएँ।
+welcome = आपका स्वागत है! कैटलॉग देखें, Telegram Stars से भुगतान करें और अपने कोड यहीं पाएँ। English या हिन्दी चुनने के लिए /language भेजें।
 help = कमांड:
     /start — कैटलॉग
-    /orders — आपकी खरीदारी, और उनके कोड दोबारा
+    /orders — आपके ऑर्डर, और उनके कोड दोबारा
     /language — English या हिन्दी
     /paysupport — भुगतान और रिफ़ंड
     /cancel — जो शुरू किया उसे रोकें
@@ -16,30 +16,33 @@ delivery-part = (भाग { $n } / { $total })
 delivery-view-again = ये कोड आप कभी भी /orders से दोबारा देख सकते हैं।
 
 ## Refunds
-refund-done = ऑर्डर #{ $purchase } के आपके { $stars } Stars वापस कर दिए गए हैं: { $reason }
-refund-reason-supplier = सप्लायर इसे पूरा नहीं कर सका।
-refund-reason-paid-twice = इस बिल का भुगतान पहले ही हो चुका था; ऑर्डर आपके पहले भुगतान से ख़रीदा गया है।
+refund-done = { $stars ->
+    [one] ऑर्डर #{ $purchase } का आपका { $stars } Star रिफ़ंड कर दिया गया है: { $reason }
+   *[other] ऑर्डर #{ $purchase } के आपके { $stars } Stars रिफ़ंड कर दिए गए हैं: { $reason }
+}
+refund-reason-supplier = यह ऑर्डर पूरा नहीं हो सका।
+refund-reason-paid-twice = इस बिल का भुगतान पहले ही हो चुका था; आपका ऑर्डर पहले भुगतान से हो गया है।
 refund-reason-amount-mismatch = भुगतान की गई राशि बिल से मेल नहीं खाती थी।
-refund-reason-unavailable = यह प्रोडक्ट अब बेचा नहीं जा सकता था।
-refund-reason-admin = दुकान ने इसे वापस कर दिया।
+refund-reason-unavailable = यह प्रोडक्ट अब उपलब्ध नहीं था।
+refund-reason-admin = दुकान ने इसे रिफ़ंड कर दिया।
 
 ## The shop front
 paysupport = <b>भुगतान और रिफ़ंड</b>
     भुगतान Telegram Stars में होता है। अगर हम आपका ऑर्डर नहीं पहुँचा पाते, तो आपके Stars अपने-आप लौटा दिए जाते हैं और आपको यहीं संदेश मिलता है।
     अगर कुछ गड़बड़ लगे, तो अपने ऑर्डर नंबर (/orders देखें) के साथ इसी चैट में लिखें: दुकान के मालिक इसे पढ़ते हैं।
-cancelled = रद्द कर दिया। /start से कैटलॉग फिर देखें।
+cancelled = रद्द कर दिया गया। कैटलॉग फिर से देखने के लिए /start भेजें।
 unknown-command = मैं यह कमांड नहीं जानता। /help में देखें कि मैं क्या कर सकता हूँ।
 unknown-text = माफ़ कीजिए, मैं समझ नहीं पाया। बटन इस्तेमाल करें, या कैटलॉग के लिए /start और मदद के लिए /help भेजें।
 language-choose = अपनी भाषा चुनें:
 language-set = भाषा हिन्दी कर दी गई है।
-demo-banner = 🧪 <b>डेमो दुकान</b>: ऑर्डर एक नकली सप्लायर को जाते हैं और कोई भुगतान नहीं लिया जाता।
+demo-banner = 🧪 <b>डेमो दुकान</b>: यह टेस्ट के लिए है — ऑर्डर असली नहीं होते और कोई भुगतान नहीं लिया जाता।
 demo-price = (डेमो: कोई भुगतान नहीं लिया जाता)
 catalog-empty = अभी कुछ भी बिक्री के लिए नहीं है। कृपया थोड़ी देर बाद कोशिश करें।
-catalog-choose-category = श्रेणी चुनें:
+catalog-choose-category = कैटेगरी चुनें:
 catalog-choose-product = प्रोडक्ट चुनें:
 product-unavailable-short = उपलब्ध नहीं
 product-unknown = यह प्रोडक्ट अब कैटलॉग में नहीं है। /start से देखें कि क्या उपलब्ध है।
-product-price = कीमत: ⭐ { $stars } प्रति नग
+product-price = क़ीमत: ⭐ { $stars } प्रति पीस
 product-stock = स्टॉक में: { $stock }
 product-choose-quantity = कितने चाहिए?
 product-out-of-stock = अभी स्टॉक में नहीं है।
@@ -48,51 +51,63 @@ button-back = ◀️ वापस
 button-cancel = ✖️ रद्द करें
 button-expired = यह बटन अब काम नहीं करता। फिर से शुरू करने के लिए /start भेजें।
 button-private-only = यह बटन सिर्फ़ मेरे साथ आपकी निजी चैट में काम करता है। अपने ऑर्डर देखने के लिए वहीं खोलें।
-note-ask = { $product } के लिए आपका <b>{ $field }</b> चाहिए। कृपया भेजें।
-note-invalid = यह { $field } सही नहीं लगता: { $problem }। कृपया दोबारा भेजें, या /cancel करें।
-note-missing = कृपया पहले अपना { $field } दें।
+note-ask = { $product } के लिए <b>{ $field }</b> चाहिए। कृपया यहाँ भेजें।
+note-invalid = { $field } में गड़बड़ी है: { $problem }। कृपया दोबारा भेजें, या /cancel भेजें।
+note-missing = कृपया पहले { $field } भेजें।
 note-problem-empty = यह ख़ाली है
-note-problem-too-long = यह { $max } अक्षरों से लंबा है
+note-problem-too-long = { $max ->
+    [one] इसमें { $max } से ज़्यादा अक्षर हैं
+   *[other] इसमें { $max } से ज़्यादा अक्षर हैं
+}
 note-problem-control = इसमें ऐसे अक्षर हैं जो इस्तेमाल नहीं किए जा सकते
 note-problem-zero-width = इसमें एक अदृश्य (ज़ीरो-विड्थ) अक्षर ({ $code }) है, जो अक्सर कॉपी-पेस्ट के साथ आ जाता है
 note-problem-bidi = इसमें एक अदृश्य दिशा-चिह्न ({ $code }) है, जो इसे पढ़ने का क्रम बदल सकता है
-note-problem-option = यह इनमें से एक होना चाहिए: { $options }
+note-problem-option = इनमें से कोई एक चुनें: { $options }
 note-problem-email = यह ई-मेल पता नहीं है
 note-problem-number = यह एक संख्या होनी चाहिए
 note-field-player-id = प्लेयर आईडी
 note-field-server = सर्वर
 note-field-email = ई-मेल पता
-note-field-account = खाता
-quantity-limits = एक बार में { $min } से { $max } तक ख़रीदे जा सकते हैं।
-quantity-stock = स्टॉक में सिर्फ़ { $stock } बचे हैं।
+note-field-account = अकाउंट
+quantity-limits = { $max ->
+    [one] एक बार में सिर्फ़ { $max } ख़रीदा जा सकता है।
+   *[other] एक बार में { $min } से { $max } तक ख़रीदे जा सकते हैं।
+}
+quantity-stock = { $stock ->
+    [one] स्टॉक में सिर्फ़ { $stock } बचा है।
+   *[other] स्टॉक में सिर्फ़ { $stock } बचे हैं।
+}
 quantity-too-large = यह ऑर्डर एक बिल में भुगतान के लिए बहुत बड़ा है।
-invoice-description = { $quantity } × { $product }
-state-in-progress = प्रक्रिया में
+invoice-description = { $quantity ->
+    [one] { $quantity } × { $product }। भुगतान होते ही आपका कोड इसी चैट में आ जाएगा।
+   *[other] { $quantity } × { $product }। भुगतान होते ही आपके कोड इसी चैट में आ जाएँगे।
+}
+state-in-progress = प्रोसेस हो रहा है
 state-delivering = कोड भेजे जा रहे हैं
-state-delivered = पहुँचा दिया गया
+state-delivered = डिलीवर हो गया
 state-refunding = रिफ़ंड हो रहा है
 state-refunded = रिफ़ंड हो गया
-state-cancelled = रद्द
+state-cancelled = रद्द हो गया
 state-attention = दुकान इसे देख रही है
-orders-none = आपने अभी तक कुछ नहीं ख़रीदा है। /start से कैटलॉग देखें।
-orders-title = आपकी ख़रीदारी (नई पहले)। देखने और कोड पाने के लिए किसी पर टैप करें:
-order-not-found = आपकी ऐसी कोई ख़रीदारी नहीं है।
+orders-none = आपका अभी तक कोई ऑर्डर नहीं है। कैटलॉग देखने के लिए /start भेजें।
+orders-title = आपके ऑर्डर (नए पहले)। किसी ऑर्डर और उसके कोड देखने के लिए उस पर टैप करें:
+order-not-found = आपका ऐसा कोई ऑर्डर नहीं है।
 order-status = ऑर्डर #{ $purchase }: { $product } × { $quantity } — { $state }।
-progress-ordering = 💳 ऑर्डर #{ $purchase } ({ $product } × { $quantity }) का भुगतान मिल गया। अब ऑर्डर किया जा रहा है…
-progress-paid = ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) दे दिया गया है; तैयार होते ही आपके कोड आ जाएँगे।
-progress-delivered = ✅ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) पहुँचा दिया गया: आपके कोड नीचे वाले संदेश में हैं।
-progress-refunded = ↩️ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) पूरा नहीं हो सका; आपके Stars लौटा दिए गए।
-progress-cancelled = ऑर्डर #{ $purchase } ({ $product } × { $quantity }) रद्द हो गया; दुकान आपसे हिसाब कर लेगी।
+progress-ordering = 💳 ऑर्डर #{ $purchase } ({ $product } × { $quantity }) का भुगतान मिल गया। आपका ऑर्डर प्रोसेस हो रहा है…
+progress-paid = ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) प्रोसेस हो रहा है; तैयार होते ही आपके कोड यहीं आ जाएँगे।
+progress-delivered = ✅ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) डिलीवर हो गया है: आपके कोड नीचे वाले संदेश में हैं।
+progress-refunded = ↩️ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) पूरा नहीं हो सका; आपके Stars रिफ़ंड कर दिए गए हैं।
+progress-cancelled = ऑर्डर #{ $purchase } ({ $product } × { $quantity }) रद्द कर दिया गया है; पैसों के बारे में दुकान आपसे ख़ुद बात करेगी।
 progress-attention = ⚠️ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) में उम्मीद से ज़्यादा समय लग रहा है। दुकान को सूचना दे दी गई है और वह इसे ठीक करेगी।
 checkout-unknown = यह बिल अब मान्य नहीं है। कृपया /start से फिर शुरू करें।
 checkout-already-paid = इस बिल का भुगतान पहले ही हो चुका है।
-checkout-price-changed = इस बिल के बाद कीमत बदल गई है। कृपया /start से फिर शुरू करें।
+checkout-price-changed = यह बिल बनने के बाद क़ीमत बदल गई है। कृपया /start से फिर शुरू करें।
 checkout-unavailable = यह प्रोडक्ट अभी बेचा नहीं जा सकता।
 checkout-try-again = हमारी तरफ़ से कुछ गड़बड़ हुई। कृपया एक मिनट बाद फिर कोशिश करें।
-payment-will-refund = आपका भुगतान मिल गया, पर इसे ऑर्डर में इस्तेमाल नहीं किया जा सकता ({ $reason }) यह अपने-आप लौटा दिया जाएगा (संदर्भ #{ $purchase })।
-payment-unknown = हमें एक ऐसा भुगतान मिला जिसे किसी बिल से मिलाया नहीं जा सका। दुकान को सूचना दे दी गई है और वह इसे लौटा देगी।
+payment-will-refund = आपका भुगतान मिल गया, पर इससे ऑर्डर नहीं हो सकता ({ $reason }) यह अपने-आप रिफ़ंड कर दिया जाएगा (रेफ़रेंस #{ $purchase })।
+payment-unknown = हमें एक ऐसा भुगतान मिला जो हमारे किसी बिल से नहीं जुड़ता। दुकान को सूचना दे दी गई है और वह इसे रिफ़ंड कर देगी।
 cmd-start = कैटलॉग
-cmd-orders = आपकी ख़रीदारी और कोड
+cmd-orders = आपके ऑर्डर और कोड
 cmd-language = भाषा बदलें
 cmd-help = मदद
 cmd-paysupport = भुगतान और रिफ़ंड
@@ -142,7 +157,7 @@ admin-refused-busy = अभी एक वर्कर #{ $purchase } पर क�
 admin-refused-delivering = #{ $purchase } के कोड अभी भेजे जा रहे हैं; उसके पूरा होने तक रुकें।
 admin-refused-create-in-doubt = अभी पता नहीं कि #{ $purchase } के लिए सप्लायर ऑर्डर बना है या नहीं, इसलिए अभी रिफ़ंड करने से भुगतान किया हुआ ऑर्डर पीछे छूट सकता है। मिलान पूरा होने (या ख़रीद के अटकने) तक रुकें।
 admin-refused-no-order = #{ $purchase } का पढ़ने लायक कोई सप्लायर ऑर्डर नहीं है। फिर चलाने पर इसका सुरक्षित मिलान या ऑर्डर होता है।
-admin-refused-unclear = #{ $purchase } के एक से ज़्यादा अनुरोधों से ऑर्डर बना हो सकता है, इसलिए फिर चलाने पर दूसरे ऑर्डर का भुगतान हो सकता है। सप्लायर खाता जाँचें, फिर रिफ़ंड करें या बंद करें।
+admin-refused-unclear = #{ $purchase } के एक से ज़्यादा अनुरोधों से ऑर्डर बना हो सकता है, इसलिए फिर चलाने पर दूसरे ऑर्डर का भुगतान हो सकता है। सप्लायर अकाउंट जाँचें, फिर रिफ़ंड करें या बंद करें।
 admin-refused-still-worked = #{ $purchase } पर अभी काम चल रहा है ({ $state }); हाथ से केवल अटकी हुई ख़रीद या अटका हुआ रिफ़ंड बंद किया जाता है।
 admin-done-due-now = 🔄 #{ $purchase } अब तैयार है; उसका वर्कर इसे दोबारा देखेगा।
 admin-done-retry = ▶️ #{ $purchase } फिर से काम पर है: { $state }।
@@ -162,13 +177,13 @@ admin-balance-runway = इस दर से { $currency } बैलेंस ल
 admin-balance-error = सप्लायर बैलेंस पढ़ा नहीं जा सका: { $error }
 admin-balance-no-spend = पिछले 24 घंटों में सप्लायर को कोई भुगतान नहीं हुआ।
 admin-balance-spent = { $orders ->
-        [one] पिछले 24 घंटों में सप्लायर को भुगतान: { $amounts } ({ $orders } ऑर्डर)।
-       *[other] पिछले 24 घंटों में सप्लायर को भुगतान: { $amounts } ({ $orders } ऑर्डर)।
-    }
+    [one] पिछले 24 घंटों में सप्लायर को भुगतान: { $amounts } ({ $orders } ऑर्डर)।
+   *[other] पिछले 24 घंटों में सप्लायर को भुगतान: { $amounts } ({ $orders } ऑर्डर)।
+}
 admin-unpriced = { $count ->
-        [one] { $count } ख़रीद की क़ीमत पता नहीं थी, इसलिए वह इस जोड़ में शामिल नहीं है।
-       *[other] { $count } ख़रीदों की क़ीमत पता नहीं थी, इसलिए वे इस जोड़ में शामिल नहीं हैं।
-    }
+    [one] { $count } ख़रीद की क़ीमत पता नहीं थी, इसलिए वह इस जोड़ में शामिल नहीं है।
+   *[other] { $count } ख़रीदों की क़ीमत पता नहीं थी, इसलिए वे इस जोड़ में शामिल नहीं हैं।
+}
 admin-order-usage = इस्तेमाल: /order 42, /order #42, सप्लायर ऑर्डर आईडी, या Telegram चार्ज आईडी।
 admin-order-not-found = { $reference } से कोई ख़रीद मेल नहीं खाती।
 admin-order-title = <b>ख़रीद #{ $purchase }</b>: { $product } × { $quantity }
@@ -178,9 +193,9 @@ admin-order-created = दर्ज हुई: { $at } UTC
 admin-order-timeline = घटनाक्रम (UTC):
 admin-order-no-events = कोई घटना दर्ज नहीं है।
 admin-order-more = { $more ->
-        [one] …{ $more } पुरानी घटना नहीं दिखाई गई।
-       *[other] …{ $more } पुरानी घटनाएँ नहीं दिखाई गईं।
-    }
+    [one] …{ $more } पुरानी घटना नहीं दिखाई गई।
+   *[other] …{ $more } पुरानी घटनाएँ नहीं दिखाई गईं।
+}
 admin-stats-title = 📊 आज, { $day } (UTC)
 admin-stats-purchases = ख़रीदें: { $n }
 admin-stats-delivered = डिलीवर हुईं: { $n }
@@ -458,3 +473,17 @@ supplier-failure-cancelled = सप्लायर ने ऑर्डर रद
 supplier-failure-delivered-nothing = सप्लायर ने ऑर्डर पूरा बताया, पर कुछ भी डिलीवर नहीं किया{ $said }
 supplier-said = : { $said }
 supplier-said-nothing = { "" }
+
+## Buyer localisation (issue #15): the invoice, the note fields confirmed
+## before it, and the labels of the codes' parts.
+invoice-title = ऑर्डर: { $product }
+invoice-price-label = क़ीमत: { $quantity } × { $product }
+invoice-note-line = { $field }: { $value }
+note-confirm-title = { $product } × { $quantity } के लिए आपने यह जानकारी दी है, कृपया जाँच लें:
+note-confirm-line = { $field }: <b>{ $value }</b>
+note-confirm-question = क्या यह सही है? इसके बाद भुगतान का बिल आएगा।
+note-confirm-button = ✅ हाँ, सही है
+note-edit-button = ✏️ बदलें
+code-label-code = कोड
+code-label-pin = पिन
+code-label-serial = सीरियल नंबर

@@ -47,7 +47,7 @@ impl App {
         let rt = Runtime::new(store.clone(), clock, config.instance_id.clone(), stopped);
         let telegram = Arc::new(Telegram::connect(&token, config.telegram_api_url.clone()));
 
-        let (engine, mut tasks) = start_workers(&rt, &config, &supplier.client, &telegram);
+        let (engine, mut tasks) = start_workers(&rt, &config, &supplier, &telegram);
         let shop = shop(&rt, &config, engine, &supplier);
         let (bot_tasks, webhook) =
             crate::bot::start(&telegram, shop, listening(&config), &rt).await?;
@@ -188,10 +188,11 @@ impl Supplier {
 fn start_workers(
     rt: &Runtime,
     config: &Config,
-    supplier: &FoxReload,
+    supplier: &Supplier,
     telegram: &Arc<Telegram>,
 ) -> (Engine, Vec<JoinHandle<()>>) {
     let (store, clock) = (rt.store().clone(), rt.clock().clone());
+    let (demo, supplier) = (supplier.demo.is_some(), &supplier.client);
     let engine = Engine::new(
         store.clone(),
         supplier.clone(),
@@ -221,7 +222,6 @@ fn start_workers(
         catalog,
     ));
     tasks.push(crate::ops::incidents::spawn(rt, supplier.clone()));
-    let demo = config.foxreload_api_key.is_none();
     let ledgers = crate::ops::audit::Ledgers {
         supplier: supplier.clone(),
         // A demo shop takes no Stars: Telegram is not read.

@@ -172,6 +172,7 @@ mod tests {
             "refund-",
             "delivery-",
             "admin-",
+            "code-label-",
         ];
         let sources = [
             include_str!("bot/mod.rs"),
@@ -190,6 +191,7 @@ mod tests {
             include_str!("bot/callback.rs"),
             include_str!("delivery/mod.rs"),
             include_str!("delivery/refund.rs"),
+            include_str!("delivery/render.rs"),
             include_str!("engine/paying.rs"),
         ];
         let defined = keys(SOURCES[0].2);
@@ -212,41 +214,147 @@ mod tests {
         assert!(missing.is_empty(), "not in en.ftl: {missing:?}");
     }
 
-    /// Each message's variables (`$name`), from the file's text.
-    fn variables(text: &str) -> std::collections::BTreeMap<String, Vec<String>> {
-        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        let mut current: Option<String> = None;
-        for line in text.lines() {
-            let starts_message =
-                line.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && line.contains(" =");
-            if starts_message {
-                current = line.split(" =").next().map(|id| id.trim().to_owned());
-            } else if line.starts_with('#') || line.trim().is_empty() {
-                current = None;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use fluent_syntax::ast;
+
+    /// What a message looks like from the code's side: its attributes,
+    /// the variables it reads, and each selector (in the value or an
+    /// attribute) with the variable it selects on and its variant keys.
+    #[derive(Debug, Default, PartialEq)]
+    struct Shape {
+        attributes: BTreeSet<String>,
+        variables: BTreeSet<String>,
+        selectors: BTreeSet<(String, String, Vec<String>)>,
+    }
+
+    fn shapes(text: &str) -> BTreeMap<String, Shape> {
+        let resource = fluent_syntax::parser::parse(text).expect("the file parses");
+        let mut out = BTreeMap::new();
+        for entry in resource.body {
+            let ast::Entry::Message(m) = entry else {
+                continue;
+            };
+            let mut shape = Shape::default();
+            if let Some(value) = &m.value {
+                walk_pattern(value, "", &mut shape);
             }
-            let Some(id) = &current else { continue };
-            let vars = out.entry(id.clone()).or_default();
-            for part in line.split('$').skip(1) {
-                let name: String = part
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            for attribute in &m.attributes {
+                shape.attributes.insert(attribute.id.name.to_owned());
+                walk_pattern(&attribute.value, attribute.id.name, &mut shape);
+            }
+            out.insert(m.id.name.to_owned(), shape);
+        }
+        out
+    }
+
+    fn walk_pattern(pattern: &ast::Pattern<&str>, part: &str, shape: &mut Shape) {
+        for element in &pattern.elements {
+            if let ast::PatternElement::Placeable { expression } = element {
+                walk_expression(expression, part, shape);
+            }
+        }
+    }
+
+    fn walk_expression(expression: &ast::Expression<&str>, part: &str, shape: &mut Shape) {
+        match expression {
+            ast::Expression::Select { selector, variants } => {
+                let on = match selector {
+                    ast::InlineExpression::VariableReference { id } => id.name.to_owned(),
+                    other => format!("{other:?}"),
+                };
+                let keys = variants
+                    .iter()
+                    .map(|v| match &v.key {
+                        ast::VariantKey::Identifier { name } => (*name).to_owned(),
+                        ast::VariantKey::NumberLiteral { value } => (*value).to_owned(),
+                    })
                     .collect();
-                if !name.is_empty() && !vars.contains(&name) {
-                    vars.push(name);
+                shape.selectors.insert((part.to_owned(), on, keys));
+                walk_inline(selector, part, shape);
+                for variant in variants {
+                    walk_pattern(&variant.value, part, shape);
                 }
             }
-            vars.sort();
+            ast::Expression::Inline(inline) => walk_inline(inline, part, shape),
+        }
+    }
+
+    fn walk_inline(inline: &ast::InlineExpression<&str>, part: &str, shape: &mut Shape) {
+        match inline {
+            ast::InlineExpression::VariableReference { id } => {
+                shape.variables.insert(id.name.to_owned());
+            }
+            ast::InlineExpression::Placeable { expression } => {
+                walk_expression(expression, part, shape)
+            }
+            ast::InlineExpression::FunctionReference { arguments, .. } => {
+                for argument in &arguments.positional {
+                    walk_inline(argument, part, shape);
+                }
+                for named in &arguments.named {
+                    walk_inline(&named.value, part, shape);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Where two files' messages differ in ids, attributes, variables or
+    /// selectors, one line each.
+    fn differences(en: &str, hi: &str) -> Vec<String> {
+        let (en, hi) = (shapes(en), shapes(hi));
+        let mut out = Vec::new();
+        for id in en.keys().chain(hi.keys()).collect::<BTreeSet<_>>() {
+            match (en.get(id), hi.get(id)) {
+                (Some(a), Some(b)) if a != b => out.push(format!("{id}: en {a:?}, hi {b:?}")),
+                (Some(_), None) => out.push(format!("{id}: not in hi.ftl")),
+                (None, Some(_)) => out.push(format!("{id}: not in en.ftl")),
+                _ => {}
+            }
         }
         out
     }
 
     #[test]
-    fn both_languages_use_the_same_variables_in_each_message() {
-        let en = variables(SOURCES[0].2);
-        let hi = variables(SOURCES[1].2);
-        assert!(en.values().any(|v| !v.is_empty()), "variables are found");
-        for (id, vars) in &en {
-            assert_eq!(Some(vars), hi.get(id), "variables of {id}");
+    fn both_languages_have_the_same_ids_attributes_variables_and_selectors() {
+        let found = differences(SOURCES[0].2, SOURCES[1].2);
+        assert!(found.is_empty(), "en.ftl and hi.ftl differ: {found:#?}");
+        let en = shapes(SOURCES[0].2);
+        assert!(en.values().any(|s| !s.variables.is_empty()));
+        assert!(en.values().any(|s| !s.selectors.is_empty()));
+    }
+
+    /// The comparison above can fail: each kind of difference is caught.
+    #[test]
+    fn a_difference_in_shape_is_caught() {
+        let base = "a = { $n ->\n    [one] x\n   *[other] y { $m }\n}\n    .title = t\n";
+        let cases = [
+            (
+                "b = { $n ->\n    [one] x\n   *[other] y { $m }\n}\n    .title = t\n",
+                "id",
+            ),
+            (
+                "a = { $n ->\n    [one] x\n   *[other] y { $m }\n}\n    .label = t\n",
+                "attribute",
+            ),
+            (
+                "a = { $n ->\n    [one] x\n   *[other] y { $k }\n}\n    .title = t\n",
+                "variable",
+            ),
+            (
+                "a = { $m ->\n    [one] x { $n }\n   *[other] y\n}\n    .title = t\n",
+                "selector variable",
+            ),
+            ("a = { $n } y { $m }\n    .title = t\n", "no selector"),
+            (
+                "a = { $n ->\n    [few] x\n   *[other] y { $m }\n}\n    .title = t\n",
+                "variant keys",
+            ),
+        ];
+        assert!(differences(base, base).is_empty());
+        for (other, what) in cases {
+            assert!(!differences(base, other).is_empty(), "{what} not caught");
         }
     }
 
@@ -329,6 +437,115 @@ mod tests {
             }
         }
         assert!(found.is_empty(), "user text written in code: {found:#?}");
+    }
+
+    /// `key` in `lang` with every variable 7 but `count` (its value), and
+    /// whether Fluent reported an error (a missing variable, say).
+    fn render_with(lang: Language, key: &str, count: &str, value: i64) -> (String, bool) {
+        let bundle = get(lang).expect("bundle");
+        let pattern = bundle
+            .get_message(key)
+            .and_then(|m| m.value())
+            .expect("message");
+        let mut args = FluentArgs::new();
+        for name in &shapes(SOURCES[0].2)[key].variables {
+            args.set(name.clone(), if name == count { value } else { 7 });
+        }
+        let mut errors = Vec::new();
+        let out = bundle.format_pattern(pattern, Some(&args), &mut errors);
+        (out.into_owned(), !errors.is_empty())
+    }
+
+    /// Every message that shows a count chooses its words by it, in both
+    /// languages: no "1 orders", no "1 Stars", no "purchase(s)".
+    #[test]
+    fn counts_of_one_and_two_read_right_in_both_languages() {
+        let one_plural = |text: &str| {
+            let words: Vec<&str> = text.split_whitespace().collect();
+            words.windows(2).any(|w| {
+                let noun = w[1].trim_end_matches(|c: char| !c.is_alphabetic());
+                w[0].ends_with('1')
+                    && !w[0].ends_with("11")
+                    && noun.len() > 2
+                    && noun.ends_with('s')
+                    && !["has", "was"].contains(&noun)
+            })
+        };
+        let mut bad = Vec::new();
+        for (key, shape) in shapes(SOURCES[0].2) {
+            assert!(!SOURCES[0].2.contains("(s)"), "a (s) plural in en.ftl");
+            for (_, count, _) in &shape.selectors {
+                for lang in Language::ALL {
+                    let (one, failed_one) = render_with(lang, &key, count, 1);
+                    let (two, failed_two) = render_with(lang, &key, count, 2);
+                    if failed_one || failed_two {
+                        bad.push(format!("{key} ({lang:?}): Fluent errors"));
+                    }
+                    if lang == Language::En && (one_plural(&one) || one.replace('1', "2") == two) {
+                        bad.push(format!("{key} with {count} = 1: {one}"));
+                    }
+                }
+            }
+        }
+        assert!(bad.is_empty(), "{bad:#?}");
+    }
+
+    /// The counts buyers and admins see most, with 1 and with 2.
+    #[test]
+    fn the_most_seen_counts_choose_their_words() {
+        let cases = [
+            (
+                "refund-done",
+                "stars",
+                "1 Star for",
+                "2 Stars for",
+                "1 Star रिफ़ंड कर दिया गया",
+                "2 Stars रिफ़ंड कर दिए गए",
+            ),
+            (
+                "quantity-stock",
+                "stock",
+                "Only 1 is left",
+                "Only 2 are left",
+                "सिर्फ़ 1 बचा है",
+                "सिर्फ़ 2 बचे हैं",
+            ),
+            (
+                "invoice-description",
+                "quantity",
+                "Your code comes",
+                "Your codes come",
+                "आपका कोड इसी चैट में आ जाएगा",
+                "आपके कोड इसी चैट में आ जाएँगे",
+            ),
+            (
+                "admin-unpriced",
+                "count",
+                "1 purchase had",
+                "2 purchases had",
+                "1 ख़रीद की",
+                "2 ख़रीदों की",
+            ),
+            (
+                "admin-balance-spent",
+                "orders",
+                "(1 order)",
+                "(2 orders)",
+                "(1 ऑर्डर)",
+                "(2 ऑर्डर)",
+            ),
+        ];
+        for (key, count, en1, en2, hi1, hi2) in cases {
+            for (lang, n, want) in [
+                (Language::En, 1, en1),
+                (Language::En, 2, en2),
+                (Language::Hi, 1, hi1),
+                (Language::Hi, 2, hi2),
+            ] {
+                let (text, _) = render_with(lang, key, count, n);
+                assert!(text.contains(want), "{key} {lang:?} {n}: {text}");
+            }
+        }
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub enum Callback {
     NoteOption { index: usize },
     /// Stop asking note fields.
     Cancel,
+    /// The note fields shown are right: on to the invoice.
+    NotesConfirm,
+    /// The note fields shown are to be given again, from the first.
+    NotesEdit,
     /// The buyer's purchases, a page.
     Orders { page: u32 },
     /// One of the buyer's purchases, with its codes.
@@ -109,6 +113,8 @@ impl Callback {
                 index: number(i)? as usize,
             },
             ["x"] => Callback::Cancel,
+            ["nc"] => Callback::NotesConfirm,
+            ["ne"] => Callback::NotesEdit,
             ["ol", page] => Callback::Orders {
                 page: number(page)?,
             },
@@ -162,6 +168,8 @@ impl Callback {
             Callback::Quantity { id, quantity } => format!("q:{id}:{quantity}"),
             Callback::NoteOption { index } => format!("nv:{index}"),
             Callback::Cancel => "x".to_owned(),
+            Callback::NotesConfirm => "nc".to_owned(),
+            Callback::NotesEdit => "ne".to_owned(),
             Callback::Orders { page } => format!("ol:{page}"),
             Callback::Order { id } => format!("o:{id}"),
             Callback::Language { code } => format!("lang:{code}"),
@@ -279,6 +287,8 @@ mod tests {
             },
             Callback::NoteOption { index: 3 },
             Callback::Cancel,
+            Callback::NotesConfirm,
+            Callback::NotesEdit,
             Callback::Orders { page: 1 },
             Callback::Order { id: 42 },
             Callback::Language {

@@ -3,7 +3,8 @@
 //! from [`COMMANDS`]; the `/help` text (in the locales) is held to it by a
 //! test.
 
-use teloxide::types::BotCommand;
+use teloxide::prelude::*;
+use teloxide::types::{BotCommand, BotCommandScope, Recipient};
 
 use super::t;
 use crate::domain::Language;
@@ -123,6 +124,39 @@ pub fn customer_menu(lang: Language) -> Vec<BotCommand> {
 /// What admins see below the customers' menu, in `lang`.
 pub fn admin_menu(lang: Language) -> Vec<BotCommand> {
     menu(lang, true)
+}
+
+/// The menu of one private chat, in the language its user chose with
+/// `/language`: a chat's own menu comes before the menus set per language
+/// for everyone. An admin's chat keeps the admin commands; the admins'
+/// menus set at the start per Telegram language are replaced too, or they
+/// would come first.
+pub async fn set_chat_menu(
+    bot: &Bot,
+    chat: ChatId,
+    lang: Language,
+    admin: bool,
+) -> Result<(), teloxide::RequestError> {
+    let mut commands = customer_menu(lang);
+    if admin {
+        commands.extend(admin_menu(lang));
+    }
+    let scope = BotCommandScope::Chat {
+        chat_id: Recipient::Id(chat),
+    };
+    bot.set_my_commands(commands.clone())
+        .scope(scope.clone())
+        .await?;
+    for other in Language::ALL
+        .into_iter()
+        .filter(|l| admin && *l != Language::En)
+    {
+        bot.set_my_commands(commands.clone())
+            .scope(scope.clone())
+            .language_code(other.code())
+            .await?;
+    }
+    Ok(())
 }
 
 fn menu(lang: Language, admin: bool) -> Vec<BotCommand> {

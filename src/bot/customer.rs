@@ -35,6 +35,13 @@ pub enum Dialogue {
         quantity: i64,
         values: BTreeMap<String, String>,
     },
+    /// Every note field given, shown with its label for the buyer to
+    /// confirm (on to the invoice) or change (asked again from the first).
+    Confirm {
+        product: String,
+        quantity: i64,
+        values: BTreeMap<String, String>,
+    },
 }
 
 /// Every message that is not a payment.
@@ -379,16 +386,17 @@ async fn begin_checkout(talk: &Talk<'_>, product: &CatalogProduct, quantity: i64
         say(bot, chat, explain(lang, &IntakeError::Unavailable(e))).await;
         return Ok(());
     }
-    let dialogue = Dialogue::Notes {
-        product: product.id.as_str().to_owned(),
-        quantity,
-        values: BTreeMap::new(),
-    };
-    next_note(talk, product, dialogue).await
+    next_note(talk, product, quantity, BTreeMap::new()).await
 }
 
-/// Asks the next note field, or makes the offer when all are given.
-async fn next_note(talk: &Talk<'_>, product: &CatalogProduct, dialogue: Dialogue) -> HandlerResult {
+/// Asks the next note field; when all are given, shows them to be
+/// confirmed, or makes the offer at once for a product that asks none.
+async fn next_note(
+    talk: &Talk<'_>,
+    product: &CatalogProduct,
+    quantity: i64,
+    values: BTreeMap<String, String>,
+) -> HandlerResult {
     let Talk {
         bot,
         shop,
@@ -396,17 +404,29 @@ async fn next_note(talk: &Talk<'_>, product: &CatalogProduct, dialogue: Dialogue
         lang,
         user,
     } = *talk;
-    let Dialogue::Notes {
-        quantity, values, ..
-    } = &dialogue;
     let Some(field) = product
         .note_fields
         .iter()
         .find(|f| !values.contains_key(&f.name))
     else {
-        shop.store.clear_dialogue(user).await?;
-        let note = Note::new(values.clone())?;
-        return payments::offer(talk, product, *quantity, note).await;
+        if product.note_fields.is_empty() {
+            shop.store.clear_dialogue(user).await?;
+            return payments::offer(talk, product, quantity, Note::new(values)?).await;
+        }
+        let dialogue = Dialogue::Confirm {
+            product: product.id.as_str().to_owned(),
+            quantity,
+            values,
+        };
+        shop.store
+            .set_dialogue(user, &serde_json::to_value(&dialogue)?, shop.now())
+            .await?;
+        return show_notes(talk, product, &dialogue).await;
+    };
+    let dialogue = Dialogue::Notes {
+        product: product.id.as_str().to_owned(),
+        quantity,
+        values,
     };
     shop.store
         .set_dialogue(user, &serde_json::to_value(&dialogue)?, shop.now())
@@ -431,8 +451,92 @@ async fn next_note(talk: &Talk<'_>, product: &CatalogProduct, dialogue: Dialogue
     Ok(())
 }
 
+/// The note fields given, each under its label in the product's order,
+/// with the buttons to confirm them or give them again.
+async fn show_notes(
+    talk: &Talk<'_>,
+    product: &CatalogProduct,
+    dialogue: &Dialogue,
+) -> HandlerResult {
+    let Dialogue::Confirm {
+        quantity, values, ..
+    } = dialogue
+    else {
+        return Ok(());
+    };
+    let lang = talk.lang;
+    let mut lines = vec![i18n::text(
+        lang,
+        "note-confirm-title",
+        &[
+            ("product", arg(&escape(&product.name))),
+            ("quantity", num(*quantity)),
+        ],
+    )];
+    for field in &product.note_fields {
+        if let Some(value) = values.get(&field.name) {
+            lines.push(i18n::text(
+                lang,
+                "note-confirm-line",
+                &[
+                    ("field", arg(&escape(&field_label(lang, &field.name)))),
+                    ("value", arg(&escape(value))),
+                ],
+            ));
+        }
+    }
+    lines.push(String::new());
+    lines.push(t(lang, "note-confirm-question"));
+    let markup = keyboard(vec![
+        vec![
+            button(t(lang, "note-confirm-button"), &Callback::NotesConfirm),
+            button(t(lang, "note-edit-button"), &Callback::NotesEdit),
+        ],
+        vec![button(t(lang, "button-cancel"), &Callback::Cancel)],
+    ]);
+    send(talk.bot, talk.chat, lines.join("\n"), markup).await;
+    Ok(())
+}
+
+/// The confirm or edit button under the note fields shown: confirm makes
+/// the offer, edit asks every field again from the first. A press when no
+/// confirmation is pending (already pressed, or cancelled) is expired.
+async fn on_notes_button(talk: &Talk<'_>, confirmed: bool) -> HandlerResult {
+    let Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        user,
+    } = *talk;
+    let dialogue = shop
+        .store
+        .dialogue(user)
+        .await?
+        .and_then(|d| serde_json::from_value::<Dialogue>(d).ok());
+    let Some(Dialogue::Confirm {
+        product,
+        quantity,
+        values,
+    }) = dialogue
+    else {
+        say(bot, chat, t(lang, "button-expired")).await;
+        return Ok(());
+    };
+    let Some(p) = catalog_product(shop, &product).await? else {
+        shop.store.clear_dialogue(user).await?;
+        say(bot, chat, t(lang, "product-unknown")).await;
+        return Ok(());
+    };
+    if !confirmed {
+        return next_note(talk, &p, quantity, BTreeMap::new()).await;
+    }
+    shop.store.clear_dialogue(user).await?;
+    payments::offer(talk, &p, quantity, Note::new(values)?).await
+}
+
 /// A note field's name as the buyer reads it.
-fn field_label(lang: Language, name: &str) -> String {
+pub(super) fn field_label(lang: Language, name: &str) -> String {
     let key = format!("note-field-{}", name.replace('_', "-"));
     let label = i18n::text(lang, &key, &[]);
     if label == key { name.to_owned() } else { label }
@@ -447,15 +551,21 @@ async fn on_note_text(talk: &Talk<'_>, dialogue: Dialogue, text: &str) -> Handle
         lang,
         user,
     } = *talk;
-    let Dialogue::Notes {
-        product,
-        quantity,
-        mut values,
-    } = dialogue;
-    let Some(p) = catalog_product(shop, &product).await? else {
+    let (Dialogue::Notes { product, .. } | Dialogue::Confirm { product, .. }) = &dialogue;
+    let Some(p) = catalog_product(shop, product).await? else {
         shop.store.clear_dialogue(user).await?;
         say(bot, chat, t(lang, "product-unknown")).await;
         return Ok(());
+    };
+    // Text while the fields are shown for confirmation: shown again, with
+    // the buttons that answer it.
+    let Dialogue::Notes {
+        quantity,
+        mut values,
+        ..
+    } = dialogue
+    else {
+        return show_notes(talk, &p, &dialogue).await;
     };
     let Some(field) = p.note_fields.iter().find(|f| !values.contains_key(&f.name)) else {
         shop.store.clear_dialogue(user).await?;
@@ -464,12 +574,7 @@ async fn on_note_text(talk: &Talk<'_>, dialogue: Dialogue, text: &str) -> Handle
     match intake::note_value(field, text) {
         Ok(value) => {
             values.insert(field.name.clone(), value);
-            let next = Dialogue::Notes {
-                product,
-                quantity,
-                values,
-            };
-            next_note(talk, &p, next).await
+            next_note(talk, &p, quantity, values).await
         }
         Err(problem) => {
             let text = i18n::text(
@@ -723,6 +828,8 @@ async fn on_step(talk: &Talk<'_>, callback: Callback) -> HandlerResult {
             }
         },
         Callback::NoteOption { index } => on_note_option(talk, index).await?,
+        Callback::NotesConfirm => on_notes_button(talk, true).await?,
+        Callback::NotesEdit => on_notes_button(talk, false).await?,
         Callback::Cancel => {
             shop.store.clear_dialogue(user).await?;
             say(bot, chat, t(lang, "cancelled")).await;
@@ -732,6 +839,12 @@ async fn on_step(talk: &Talk<'_>, callback: Callback) -> HandlerResult {
             let chosen = Language::from_code(Some(&code));
             shop.store.choose_language(user, chosen, shop.now()).await?;
             say(bot, chat, t(chosen, "language-set")).await;
+            // The menu follows the choice; a menu that cannot be set now
+            // leaves the old one, and the choice stands.
+            let admin = shop.is_admin(user.0);
+            if let Err(e) = commands::set_chat_menu(bot, chat, chosen, admin).await {
+                tracing::warn!(error = %e, "could not set the chat's command menu");
+            }
         }
         // Views (shown by `view`) and admin buttons (routed before here).
         Callback::Categories

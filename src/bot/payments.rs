@@ -68,8 +68,9 @@ pub(super) async fn offer(
     send_invoice(bot, chat, lang, &offer, checkout.payload.clone()).await
 }
 
-/// The invoice for an open checkout, in Stars, its title and lines
-/// clipped to Telegram's limits.
+/// The invoice for an open checkout, in Stars and in the buyer's
+/// language, its title, price label and description clipped to
+/// Telegram's limits.
 async fn send_invoice(
     bot: &Bot,
     chat: ChatId,
@@ -81,15 +82,25 @@ async fn send_invoice(
         say(bot, chat, t(lang, "quantity-too-large")).await;
         return Ok(());
     };
+    let quantity = offer.quantity.get();
     bot.send_invoice(
         chat,
-        clip(&offer.product.name, TITLE_MAX),
+        fitted(
+            lang,
+            "invoice-title",
+            &offer.product.name,
+            quantity,
+            TITLE_MAX,
+        ),
         clip(&invoice_description(lang, offer), DESCRIPTION_MAX),
         payload,
         "XTR",
         vec![LabeledPrice::new(
-            clip(
-                &format!("{} × {}", offer.product.name, offer.quantity.get()),
+            fitted(
+                lang,
+                "invoice-price-label",
+                &offer.product.name,
+                quantity,
                 TITLE_MAX,
             ),
             amount,
@@ -99,7 +110,26 @@ async fn send_invoice(
     Ok(())
 }
 
-/// What is bought, and the note fields given, as the invoice says it.
+/// The text `key` about `quantity` × `product` in at most `max`
+/// characters: the product's name is shortened first, so that the words
+/// around it stay whole.
+fn fitted(lang: Language, key: &str, product: &str, quantity: i64, max: usize) -> String {
+    let render = |name: &str| {
+        i18n::text(
+            lang,
+            key,
+            &[("product", arg(name)), ("quantity", num(quantity))],
+        )
+    };
+    let around = render("").chars().count();
+    clip(
+        &render(&clip(product, max.saturating_sub(around).max(1))),
+        max,
+    )
+}
+
+/// What is bought, and the note fields given (each under its label), as
+/// the invoice says it.
 fn invoice_description(lang: Language, offer: &intake::Offer) -> String {
     let mut description = i18n::text(
         lang,
@@ -110,7 +140,15 @@ fn invoice_description(lang: Language, offer: &intake::Offer) -> String {
         ],
     );
     for (field, value) in offer.note.fields() {
-        description.push_str(&format!("\n{field}: {value}"));
+        description.push('\n');
+        description.push_str(&i18n::text(
+            lang,
+            "invoice-note-line",
+            &[
+                ("field", arg(&super::customer::field_label(lang, field))),
+                ("value", arg(value)),
+            ],
+        ));
     }
     description
 }

@@ -27,7 +27,7 @@ use crate::clock::{Millis, SharedClock, millis};
 use crate::domain::{Code, DeadLetterReason, Language, Owner, PurchaseState};
 use crate::engine::transitions;
 use crate::i18n::{self, num};
-use crate::runtime::{self, Loop, Pace, Runtime, backoff};
+use crate::runtime::{self, ClaimWork, Runtime, backoff};
 use crate::store::{
     Cas, Delivery, DeliveryMove, DeliveryState, Purchase, RenderedParts, Store, StoreError,
 };
@@ -119,31 +119,31 @@ impl Deliverer {
     }
 
     /// Claims one purchase due for delivery and delivers it as far as it
-    /// can go now. Returns how many were worked (0 or 1).
+    /// can go now. Returns how many were claimed (0 or 1).
     pub async fn deliver_once(&self, worker: &str) -> Result<usize> {
-        let inner = &self.inner;
-        let claimed = runtime::claim(
-            &inner.store,
-            worker,
-            PurchaseState::owned_by(Owner::Delivery),
-            inner.cfg.lease,
-            inner.now(),
-        )
-        .await?;
-        let n = claimed.count();
-        for p in claimed.purchases {
-            inner.deliver(worker, &p).await?;
-        }
-        Ok(n)
+        runtime::claim_turn(self, worker).await
     }
 
     /// The delivery loop on `rt`.
     pub fn spawn(&self, rt: &Runtime) -> JoinHandle<()> {
-        let me = self.clone();
-        rt.spawn(Loop::worker("delivery", self.inner.cfg.idle), move |name| {
-            let me = me.clone();
-            async move { me.deliver_once(&name).await.map(Pace::worked) }
-        })
+        rt.claim_worker("delivery", self.inner.cfg.idle, self.clone())
+    }
+}
+
+impl ClaimWork for Deliverer {
+    type Error = StoreError;
+
+    fn claims(&self) -> (&Store, &'static [PurchaseState], Duration) {
+        let states = PurchaseState::owned_by(Owner::Delivery);
+        (&self.inner.store, states, self.inner.cfg.lease)
+    }
+
+    fn now(&self) -> Millis {
+        self.inner.now()
+    }
+
+    async fn work(&self, worker: &str, p: Purchase) -> Result<()> {
+        self.inner.deliver(worker, &p).await
     }
 }
 
@@ -470,7 +470,7 @@ fn message_parts_plain(p: &Purchase, language: Language, codes: &[Code]) -> Vec<
             ("quantity", num(p.quantity.get())),
         ],
     );
-    let mut parts = render::render(&header, codes);
+    let mut parts = render::render(&header, codes, language);
     let total = parts.len();
     if total > 1 {
         for (n, part) in parts.iter_mut().enumerate() {

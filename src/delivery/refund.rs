@@ -18,7 +18,7 @@ use crate::domain::{
 };
 use crate::engine::transitions;
 use crate::i18n::{self, arg, num};
-use crate::runtime::{self, Loop, Pace, Runtime, backoff};
+use crate::runtime::{self, ClaimWork, Runtime, backoff};
 use crate::store::{NewRefund, Purchase, RefundState, Store, StoreError};
 
 /// Why a refund call did not confirm.
@@ -91,31 +91,31 @@ impl Refunder {
     }
 
     /// Claims one purchase due for a refund and works it. Returns how many
-    /// were worked (0 or 1).
+    /// were claimed (0 or 1).
     pub async fn refund_once(&self, worker: &str) -> Result<usize> {
-        let inner = &self.inner;
-        let claimed = runtime::claim(
-            &inner.store,
-            worker,
-            PurchaseState::owned_by(Owner::Refunds),
-            inner.cfg.lease,
-            inner.now(),
-        )
-        .await?;
-        let n = claimed.count();
-        for p in claimed.purchases {
-            inner.refund(worker, &p).await?;
-        }
-        Ok(n)
+        runtime::claim_turn(self, worker).await
     }
 
     /// The refunds loop on `rt`.
     pub fn spawn(&self, rt: &Runtime) -> JoinHandle<()> {
-        let me = self.clone();
-        rt.spawn(Loop::worker("refunds", self.inner.cfg.idle), move |name| {
-            let me = me.clone();
-            async move { me.refund_once(&name).await.map(Pace::worked) }
-        })
+        rt.claim_worker("refunds", self.inner.cfg.idle, self.clone())
+    }
+}
+
+impl ClaimWork for Refunder {
+    type Error = StoreError;
+
+    fn claims(&self) -> (&Store, &'static [PurchaseState], Duration) {
+        let states = PurchaseState::owned_by(Owner::Refunds);
+        (&self.inner.store, states, self.inner.cfg.lease)
+    }
+
+    fn now(&self) -> Millis {
+        self.inner.now()
+    }
+
+    async fn work(&self, worker: &str, p: Purchase) -> Result<()> {
+        self.inner.refund(worker, &p).await
     }
 }
 

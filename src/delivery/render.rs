@@ -6,7 +6,8 @@
 
 use serde_json::Value;
 
-use crate::domain::Code;
+use crate::domain::{Code, Language};
+use crate::i18n;
 
 /// Telegram's limit on one message's text.
 pub const MESSAGE_LIMIT: usize = 4096;
@@ -54,8 +55,20 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// A part of a code (`{"code": …, "pin": …}`) named as the buyer reads
+/// it; a name we do not know is shown as the supplier sent it.
+fn field_label(lang: Language, name: &str) -> String {
+    let key = match name.to_ascii_lowercase().as_str() {
+        "code" => "code-label-code",
+        "pin" => "code-label-pin",
+        "serial" => "code-label-serial",
+        _ => return escape(name),
+    };
+    escape(&i18n::text(lang, key, &[]))
+}
+
 /// One code's line(s) of HTML and the plain values worth a copy button.
-fn code_lines(code: &Code) -> (Vec<String>, Vec<String>) {
+fn code_lines(code: &Code, lang: Language) -> (Vec<String>, Vec<String>) {
     let mut plain = Vec::new();
     let line = match &code.0 {
         Value::Object(fields) => {
@@ -66,7 +79,7 @@ fn code_lines(code: &Code) -> (Vec<String>, Vec<String>) {
                 .filter_map(|k| {
                     let text = scalar(&fields[k.as_str()])?;
                     plain.push(text.clone());
-                    Some(format!("{}: {}", escape(k), value_html(&text)))
+                    Some(format!("{}: {}", field_label(lang, k), value_html(&text)))
                 })
                 .collect::<Vec<_>>()
                 .join(" · ")
@@ -111,13 +124,14 @@ fn value_html(text: &str) -> String {
 }
 
 /// Renders `codes` under `header` (HTML, already escaped) into as many
-/// parts as the limit needs. A single code too long for one message is
-/// split into plain chunks, each closed in its own entity.
-pub fn render(header: &str, codes: &[Code]) -> Vec<Part> {
+/// parts as the limit needs, the codes' parts named in `lang`. A single
+/// code too long for one message is split into plain chunks, each closed
+/// in its own entity.
+pub fn render(header: &str, codes: &[Code], lang: Language) -> Vec<Part> {
     let budget = MESSAGE_LIMIT - RESERVED;
     let mut lines: Vec<(String, Vec<String>)> = Vec::new();
     for (n, code) in codes.iter().enumerate() {
-        let (html, plain) = code_lines(code);
+        let (html, plain) = code_lines(code, lang);
         for line in html {
             let numbered = if codes.len() > 1 {
                 format!("{}. {line}", n + 1)
@@ -196,16 +210,16 @@ mod tests {
             code(r#""https://redeem.example/x?a=1&b=2""#),
             code(r#"12345"#),
         ];
-        let parts = render("<b>Your codes</b>", &codes);
+        let parts = render("<b>Your codes</b>", &codes, Language::En);
         assert_eq!(parts.len(), 1);
         let html = &parts[0].html;
         assert!(html.contains("1. <code>AAAA-1111</code>"), "{html}");
         assert!(
-            html.contains("2. code: <code>BB&lt;B&gt;</code> · pin: <code>42</code>"),
+            html.contains("2. Code: <code>BB&lt;B&gt;</code> · PIN: <code>42</code>"),
             "{html}"
         );
         assert!(
-            html.contains("3. code: <code>CCCC</code> · serial: <code>S-1</code>"),
+            html.contains("3. Code: <code>CCCC</code> · Serial no.: <code>S-1</code>"),
             "{html}"
         );
         assert!(
@@ -221,7 +235,7 @@ mod tests {
         let codes: Vec<Code> = (0..900)
             .map(|n| Code(Value::String(format!("CODE-{n:06}-XYZ"))))
             .collect();
-        let parts = render("<b>Codes</b>", &codes);
+        let parts = render("<b>Codes</b>", &codes, Language::En);
         assert!(parts.len() > 1);
         let mut seen = 0;
         for p in &parts {
@@ -240,7 +254,7 @@ mod tests {
     #[test]
     fn one_huge_code_is_chunked_into_closed_entities() {
         let huge = "Z".repeat(10_000);
-        let parts = render("h", &[Code(Value::String(huge))]);
+        let parts = render("h", &[Code(Value::String(huge))], Language::En);
         let total: usize = parts.iter().map(|p| p.html.matches('Z').count()).sum();
         assert_eq!(total, 10_000);
         for p in &parts {
@@ -252,9 +266,24 @@ mod tests {
         }
     }
 
+    /// The parts of a code are named in the buyer's language; a name we
+    /// do not know stays as sent, escaped.
+    #[test]
+    fn the_parts_of_a_code_are_named_in_the_buyers_language() {
+        let codes = [code(
+            r#"{"code":"C-1","pin":"42","serial":"S-1","<x>":"y"}"#,
+        )];
+        let html = &render("h", &codes, Language::Hi)[0].html;
+        assert!(html.contains("कोड: <code>C-1</code>"), "{html}");
+        assert!(html.contains("पिन: <code>42</code>"), "{html}");
+        assert!(html.contains("सीरियल नंबर: <code>S-1</code>"), "{html}");
+        assert!(html.contains("&lt;x&gt;: <code>y</code>"), "{html}");
+        assert!(!html.contains("code:") && !html.contains("pin:"), "{html}");
+    }
+
     #[test]
     fn a_part_never_prints_its_codes() {
-        let parts = render("h", &[Code(Value::String("SECRET-1".into()))]);
+        let parts = render("h", &[Code(Value::String("SECRET-1".into()))], Language::En);
         assert!(!format!("{parts:?}").contains("SECRET"));
     }
 }

@@ -37,7 +37,7 @@ use crate::clock::{Millis, SharedClock, millis};
 use crate::config::Config;
 use crate::domain::{AlertKind, Args, DeadLetterReason, Money, Owner, PurchaseState, RefundCause};
 use crate::foxreload::{FoxReload, SupplierError};
-use crate::runtime::{self, Loop, Pace, Runtime, backoff};
+use crate::runtime::{self, ClaimWork, Loop, Pace, Runtime, backoff};
 use crate::store::{AttemptState, Cas, Purchase, Store, StoreError, Transition, Tx};
 
 pub use poller::{ListWatch, PollReport, Poller, Watch};
@@ -220,22 +220,9 @@ impl Engine {
     }
 
     /// Claims one due purchase and works it as far as it can go now.
-    /// Returns how many purchases were worked (0 or 1).
+    /// Returns how many purchases were claimed (0 or 1).
     pub async fn work_once(&self, worker: &str) -> Result<usize> {
-        let inner = &self.inner;
-        let claimed = runtime::claim(
-            &inner.store,
-            worker,
-            ENGINE_STATES,
-            inner.cfg.lease,
-            inner.now(),
-        )
-        .await?;
-        let count = claimed.count();
-        for p in claimed.purchases {
-            inner.work(worker, p).await?;
-        }
-        Ok(count)
+        runtime::claim_turn(self, worker).await
     }
 
     /// One poller cycle, if this process holds the poller lease: watches
@@ -243,6 +230,22 @@ impl Engine {
     /// have waited too long in any state.
     pub async fn poll_once(&self) -> Result<PollReport> {
         self.inner.poll_once().await
+    }
+}
+
+impl ClaimWork for Engine {
+    type Error = EngineError;
+
+    fn claims(&self) -> (&Store, &'static [PurchaseState], Duration) {
+        (&self.inner.store, ENGINE_STATES, self.inner.cfg.lease)
+    }
+
+    fn now(&self) -> Millis {
+        self.inner.now()
+    }
+
+    async fn work(&self, worker: &str, p: Purchase) -> Result<()> {
+        self.inner.work(worker, p).await
     }
 }
 

@@ -8,8 +8,9 @@
 //! ([`health`]), and is started again, with an admin alert, if it panics.
 //!
 //! The runtime knows no workflow: what a step does is the caller's. It
-//! offers the one claim of due purchases ([`claim`]) every claim worker
-//! uses, and the one [`backoff`].
+//! offers the one claim worker over due purchases ([`ClaimWork`],
+//! [`claim_turn`]) that the engine, delivery and refunds are, and the one
+//! [`backoff`].
 
 pub mod health;
 
@@ -135,6 +136,20 @@ impl Runtime {
             instance: instance.into(),
             stop,
         }
+    }
+
+    /// A claim worker named `name`: [`claim_turn`] again and again, idling
+    /// `idle` (or to the next commit) when nothing was due.
+    pub fn claim_worker<W: ClaimWork>(
+        &self,
+        name: impl Into<String>,
+        idle: Duration,
+        work: W,
+    ) -> JoinHandle<()> {
+        self.spawn(Loop::worker(name, idle), move |worker| {
+            let work = work.clone();
+            async move { claim_turn(&work, &worker).await.map(Pace::worked) }
+        })
     }
 
     /// This process's name among replicas (`INSTANCE_ID`).
@@ -292,39 +307,42 @@ impl Runtime {
     }
 }
 
-/// Claims one purchase due in `states` for `worker`, under a lease of
-/// `lease`: the one claim every claim worker (engine, delivery, refunds)
-/// makes. Rows it could not read are set aside and reported; they count
-/// as claimed, so the worker looks again at once.
-pub async fn claim(
-    store: &Store,
-    worker: &str,
-    states: &[PurchaseState],
-    lease: Duration,
-    now: Millis,
-) -> Result<Claimed, StoreError> {
+/// A claim worker's work: which purchases it claims, for how long, and
+/// what it does with one. The runtime claims, reports unreadable rows, and
+/// loops ([`Runtime::claim_worker`]); engine, delivery and refunds are
+/// claim workers.
+pub trait ClaimWork: Clone + Send + Sync + 'static {
+    type Error: Display + From<StoreError> + Send + 'static;
+
+    /// The store, the states claimed (one owner's:
+    /// `PurchaseState::owned_by`) and how long a claim holds.
+    fn claims(&self) -> (&Store, &'static [PurchaseState], Duration);
+
+    fn now(&self) -> Millis;
+
+    /// Works one claimed purchase as far as it can go now.
+    fn work(
+        &self,
+        worker: &str,
+        p: Purchase,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// One turn of a claim worker: claims one due purchase for `worker` and
+/// works it. Returns how many rows it claimed (0 or 1); an unreadable one
+/// counts (set aside and reported), so the worker looks again at once.
+pub async fn claim_turn<W: ClaimWork>(work: &W, worker: &str) -> Result<usize, W::Error> {
+    let (store, states, lease) = work.claims();
+    let now = work.now();
     let rows = store
         .claim_due(worker, states, now, millis(lease), 1)
         .await?;
     report_corrupt(store, &rows.corrupt, now).await?;
-    Ok(Claimed {
-        purchases: rows.purchases,
-        set_aside: rows.corrupt.len(),
-    })
-}
-
-/// What a [`claim`] took.
-pub struct Claimed {
-    pub purchases: Vec<Purchase>,
-    /// Unreadable rows set aside (and reported).
-    pub set_aside: usize,
-}
-
-impl Claimed {
-    /// How many rows the claim handled, readable or not.
-    pub fn count(&self) -> usize {
-        self.purchases.len() + self.set_aside
+    let claimed = rows.purchases.len() + rows.corrupt.len();
+    for p in rows.purchases {
+        work.work(worker, p).await?;
     }
+    Ok(claimed)
 }
 
 /// Rows a claim or a listing could not read: logged, and reported to the

@@ -334,3 +334,58 @@ fn the_rules_read_grouped_imports_too() {
         ["engine"]
     );
 }
+
+/// The README's map of `src/` is written from [`LAYERS`]: its `uses:`
+/// lines name exactly what the table allows, for every module the map
+/// gives one.
+#[test]
+fn the_readme_map_says_what_the_table_says() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut module: Option<String> = None;
+    let mut listing = false;
+    for line in readme.lines() {
+        let named = line
+            .strip_prefix("  ")
+            .filter(|rest| !rest.starts_with(' '))
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(|word| word.trim_end_matches('/').trim_end_matches(".rs"));
+        if let Some(name) = named.filter(|n| LAYERS.iter().any(|(m, _)| m == n)) {
+            module = Some(name.to_owned());
+            listing = false;
+            continue;
+        }
+        let Some(current) = &module else { continue };
+        let words = match line.split_once("uses:") {
+            Some((_, rest)) => {
+                listing = true;
+                rest
+            }
+            None if listing && line.starts_with("                  ") => line,
+            None => {
+                listing = false;
+                continue;
+            }
+        };
+        let set = uses.entry(current.clone()).or_default();
+        set.extend(
+            words
+                .split(',')
+                .map(|w| w.trim().to_owned())
+                .filter(|w| !w.is_empty()),
+        );
+    }
+    assert!(
+        uses.len() >= 10,
+        "the map's uses: lines were not found: {uses:?}"
+    );
+    for (module, listed) in &uses {
+        let may: BTreeSet<String> = LAYERS
+            .iter()
+            .find(|(m, _)| m == module)
+            .map(|(_, may)| may.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default();
+        assert_eq!(listed, &may, "README's uses: of {module}");
+    }
+}

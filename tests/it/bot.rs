@@ -208,7 +208,7 @@ async fn a_failed_supplier_order_is_refunded_with_a_message_in_hindi(db: &TestDb
     let list = app.message(&user, menu.message_id);
     app.press(&user, &list, "Steam Wallet").await;
     let card = app.message(&user, menu.message_id);
-    assert!(card.text.as_deref().unwrap().contains("कीमत"), "{card:?}");
+    assert!(card.text.as_deref().unwrap().contains("क़ीमत"), "{card:?}");
     app.press(&user, &card, "× 1").await;
     let invoice = app
         .api
@@ -228,12 +228,15 @@ async fn a_failed_supplier_order_is_refunded_with_a_message_in_hindi(db: &TestDb
             |m| {
                 m.text
                     .as_deref()
-                    .is_some_and(|t| t.contains("वापस कर दिए गए"))
+                    .is_some_and(|t| t.contains("रिफ़ंड कर दिए गए"))
             },
             WAIT,
         )
         .await;
-    assert!(notice.text.unwrap().contains("सप्लायर"));
+    // The reason names no internal part ("supplier").
+    let notice = notice.text.unwrap();
+    assert!(notice.contains("पूरा नहीं हो सका"), "{notice}");
+    assert!(!notice.contains("सप्लायर"), "{notice}");
     // Hindi throughout: no English text reached this user.
     for m in app.api.sent_messages(user.id) {
         let text = m.text.unwrap_or_default();
@@ -279,12 +282,19 @@ async fn a_product_with_a_note_field_asks_for_it_and_the_value_reaches_the_suppl
     );
     let bidi = app.say(&user, "\u{202E}3215").await;
     assert!(bidi.text.unwrap().contains("text-direction mark (U+202E)"));
-    app.api.text(&user, "5123");
+    // The value is shown under its label, and confirmed.
+    let shown = app.say(&user, "5123").await;
+    let text = shown.text.as_deref().unwrap();
+    assert!(text.contains("player ID: 5123"), "{text}");
+    app.press(&user, &shown, "✅ Yes, that's right").await;
     let invoice = app
         .api
         .wait("the invoice", WAIT, |api| api.invoices().pop())
         .await;
-    assert!(invoice.description.contains("5123"), "{invoice:?}");
+    assert!(
+        invoice.description.contains("player ID: 5123"),
+        "{invoice:?}"
+    );
     app.api
         .checkout(&user, &invoice.payload, invoice.total_amount, WAIT)
         .await
@@ -321,7 +331,7 @@ async fn a_button_from_another_user_or_forged_data_changes_nothing(db: &TestDb) 
     app.api
         .callback(&mallory, menu.message_id, &format!("o:{purchase}"));
     let answer = app.next_message(&mallory, before).await;
-    assert!(answer.text.as_deref().unwrap().contains("No such purchase"));
+    assert!(answer.text.as_deref().unwrap().contains("no such order"));
     // Forged and oversized data: answered as expired, nothing sent.
     for data in [
         "o:1:2",

@@ -471,11 +471,6 @@ fn inline_name(e: &ast::InlineExpression<&str>, vars: &mut Vec<String>) -> Strin
     }
 }
 
-/// Messages whose Hindi lacks a plural selector the English has, until
-/// the Hindi review of issue #15 (another part) adds it. An entry that no
-/// longer differs fails the test: take it out.
-const AWAITING_HINDI_REVIEW: &[&str] = &["refund-done"];
-
 #[test]
 fn both_languages_have_the_same_messages_variables_and_selectors() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
@@ -487,23 +482,12 @@ fn both_languages_have_the_same_messages_variables_and_selectors() {
     };
     assert_eq!(only(&en, &hi), Vec::<String>::new(), "only in en.ftl");
     assert_eq!(only(&hi, &en), Vec::<String>::new(), "only in hi.ftl");
-    let differ: Vec<&String> = en
+    let differ: Vec<String> = en
         .iter()
         .filter(|(id, shape)| hi.get(*id) != Some(shape))
-        .map(|(id, _)| id)
+        .map(|(id, shape)| format!("{id}: en {shape:?}, hi {:?}", hi[id]))
         .collect();
-    let unexpected: Vec<String> = differ
-        .iter()
-        .filter(|id| !AWAITING_HINDI_REVIEW.contains(&id.as_str()))
-        .map(|id| format!("{id}: en {:?}, hi {:?}", en[*id], hi[*id]))
-        .collect();
-    assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
-    for id in AWAITING_HINDI_REVIEW {
-        assert!(
-            differ.iter().any(|d| d == id),
-            "{id} is the same in both files now: take it out of AWAITING_HINDI_REVIEW"
-        );
-    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
 
 /// Every phrase the alerts, reasons and incidents can store is worded in

@@ -110,7 +110,11 @@ async fn a_failed_order_refunds_the_stars_once_and_tells_the_buyer(db: &TestDb) 
     let told = s.notifier.asked();
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].chat_id, 501);
-    assert!(told[0].html.contains("50 Stars वापस"), "{}", told[0].html);
+    assert!(
+        told[0].html.contains("50 Stars रिफ़ंड कर दिए गए"),
+        "{}",
+        told[0].html
+    );
     s.run().await;
     assert_eq!(s.payments.calls().len(), 1, "never again");
 }

@@ -127,6 +127,27 @@ impl FakeBotApi {
             .map(|set| set.commands.clone())
     }
 
+    /// The menu a user whose Telegram language is `language_code` sees in
+    /// their private chat `chat_id`, found as Telegram finds it: the chat's
+    /// own (for that language, then for all), then all private chats',
+    /// then the default's.
+    pub fn menu_in_chat(&self, chat_id: i64, language_code: &str) -> Option<Vec<(String, String)>> {
+        let scopes = [
+            json!({"type": "chat", "chat_id": chat_id}),
+            json!({"type": "all_private_chats"}),
+            json!({"type": "default"}),
+        ];
+        let state = self.shared.lock();
+        scopes.iter().find_map(|scope| {
+            [language_code, ""].into_iter().find_map(|language| {
+                state
+                    .commands
+                    .get(&(scope_key(scope), language.to_owned()))
+                    .map(|set| set.commands.clone())
+            })
+        })
+    }
+
     pub fn webhook_url(&self) -> Option<String> {
         self.shared.lock().webhook.clone()
     }
