@@ -121,8 +121,8 @@ admin-failed = Something went wrong; see the logs. Check the purchase with /orde
 admin-stalled-none = Nothing needs attention: no dead letters, and nothing unfinished for longer than { $threshold }.
 admin-stalled-title = ⚠️ Needing attention: { $total } (dead letters, and purchases unfinished for longer than { $threshold }), oldest first.
 admin-stalled-more = { $more ->
-        [one] …and { $more } more. Settle these, then send /stalled again.
-       *[other] …and { $more } more. Settle these, then send /stalled again.
+        [one] …and { $more } more purchase. Settle these, then send /stalled again.
+       *[other] …and { $more } more purchases. Settle these, then send /stalled again.
     }
 admin-stalled-item = <b>#{ $purchase }</b> { $product } × { $quantity } · { $stars } ⭐
 admin-stalled-state = state: { $state } for { $age } (bought { $since } ago)
@@ -358,22 +358,15 @@ audit-anomaly-delivered-without-paid-order = Purchase { $purchase } is delivered
 ## Admin: alerts and the reasons they give, worded in each admin's language
 ## (issue #15). An alert is stored as its kind and arguments and worded
 ## from `alert-<kind>` when sent; reasons and spans are nested messages.
-alert-legacy = { $kind ->
-        [recovered] ✅
-        [incident] 🔴
-        [dead_letter] 🔴
-        [supplier_auth] 🔴
-       *[other] ⚠️
-    } <b>{ $title }</b>
+alert-legacy = ⚠️ <b>{ $title }</b>
     { $detail }
 alert-dead-letter = 🔴 <b>Dead letter</b>
     Purchase #{ $purchase } needs attention: { $reason }
-alert-refund = { $how ->
-        [by-hand] ⚠️ <b>Not refunded</b>
-            Purchase #{ $purchase } was not paid in Stars ({ $source }), so nothing was refunded automatically: { $reason }. Settle it with the buyer.
-       *[other] ↩️ <b>Refund</b>
-            Purchase #{ $purchase } will be refunded: { $reason }
-    }
+alert-refund = { $outcome }
+alert-refund-stars = ↩️ <b>Refund</b>
+    Purchase #{ $purchase } will be refunded: { $reason }
+alert-refund-by-hand = ⚠️ <b>Not refunded</b>
+    Purchase #{ $purchase } was not paid in Stars ({ $source }), so nothing was refunded automatically: { $reason }. Settle it with the buyer.
 alert-stall = ⚠️ <b>Stall</b>
     Purchase #{ $purchase }: { $stall }
 alert-low-balance = ⚠️ <b>Low supplier balance</b>

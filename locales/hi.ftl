@@ -358,22 +358,15 @@ audit-anomaly-delivered-without-paid-order = ख़रीद { $purchase } ड�
 ## Admin: alerts and the reasons they give, worded in each admin's language
 ## (issue #15). An alert is stored as its kind and arguments and worded
 ## from `alert-<kind>` when sent; reasons and spans are nested messages.
-alert-legacy = { $kind ->
-        [recovered] ✅
-        [incident] 🔴
-        [dead_letter] 🔴
-        [supplier_auth] 🔴
-       *[other] ⚠️
-    } <b>{ $title }</b>
+alert-legacy = ⚠️ <b>{ $title }</b>
     { $detail }
 alert-dead-letter = 🔴 <b>अटकी हुई ख़रीद</b>
     ख़रीद #{ $purchase } पर ध्यान चाहिए: { $reason }
-alert-refund = { $how ->
-        [by-hand] ⚠️ <b>रिफ़ंड नहीं हुआ</b>
-            ख़रीद #{ $purchase } का भुगतान Stars में नहीं हुआ था ({ $source }), इसलिए अपने-आप कुछ रिफ़ंड नहीं हुआ: { $reason }। पैसों का हिसाब ख़रीदार से करें।
-       *[other] ↩️ <b>रिफ़ंड</b>
-            ख़रीद #{ $purchase } का रिफ़ंड होगा: { $reason }
-    }
+alert-refund = { $outcome }
+alert-refund-stars = ↩️ <b>रिफ़ंड</b>
+    ख़रीद #{ $purchase } का रिफ़ंड होगा: { $reason }
+alert-refund-by-hand = ⚠️ <b>रिफ़ंड नहीं हुआ</b>
+    ख़रीद #{ $purchase } का भुगतान Stars में नहीं हुआ था ({ $source }), इसलिए अपने-आप कुछ रिफ़ंड नहीं हुआ: { $reason }। पैसों का हिसाब ख़रीदार से करें।
 alert-stall = ⚠️ <b>देरी</b>
     ख़रीद #{ $purchase }: { $stall }
 alert-low-balance = ⚠️ <b>सप्लायर बैलेंस कम है</b>

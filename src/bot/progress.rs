@@ -211,7 +211,6 @@ fn alert_text(alert: &Alert, lang: Language) -> String {
             lang,
             "alert-legacy",
             &[
-                ("kind", arg(&alert.kind)),
                 ("title", arg(&escape(&alert.kind.replace('_', " ")))),
                 ("detail", arg(&escape(detail))),
             ],

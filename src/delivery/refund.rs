@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use super::{BoxFuture, Notifier, OutgoingMessage};
 use crate::clock::{Millis, SharedClock, millis};
 use crate::domain::{
-    AlertKind, Args, DeadLetterReason, Owner, PurchaseSource, PurchaseState, UserId,
+    AlertKind, Args, DeadLetterReason, Owner, Phrase, PurchaseSource, PurchaseState, UserId,
 };
 use crate::engine::transitions;
 use crate::i18n::{self, arg, num};
@@ -250,11 +250,11 @@ impl Inner {
             return Ok(());
         }
         // Not paid in Stars: nothing went back, the admins settle it.
-        let args = Args::new()
-            .text("how", "by-hand")
+        let outcome = Phrase::new("alert-refund-by-hand")
             .num("purchase", p.id)
             .text("source", p.source.as_str())
             .text("reason", reason);
+        let args = Args::new().phrase("outcome", outcome);
         tx.raise_alert(
             AlertKind::Refund,
             Some(p.id),

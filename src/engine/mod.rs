@@ -35,7 +35,9 @@ use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
 use crate::config::Config;
-use crate::domain::{AlertKind, Args, DeadLetterReason, Money, Owner, PurchaseState, RefundCause};
+use crate::domain::{
+    AlertKind, Args, DeadLetterReason, Money, Owner, Phrase, PurchaseState, RefundCause,
+};
 use crate::foxreload::{FoxReload, SupplierError};
 use crate::runtime::{self, ClaimWork, Loop, Pace, Runtime, backoff};
 use crate::store::{AttemptState, Cas, Purchase, Store, StoreError, Transition, Tx};
@@ -405,10 +407,10 @@ impl Inner {
             return Ok(Next::Stop);
         }
         if alert {
-            let args = Args::new()
-                .text("how", "stars")
+            let outcome = Phrase::new("alert-refund-stars")
                 .num("purchase", p.id)
                 .phrase("reason", reason.phrase());
+            let args = Args::new().phrase("outcome", outcome);
             let key = format!("refund:{}", p.id);
             tx.raise_alert(AlertKind::Refund, Some(p.id), Some(&key), &args, now)
                 .await?;

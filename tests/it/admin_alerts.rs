@@ -91,11 +91,6 @@ async fn an_engine_alert_reaches_a_hindi_admin_in_hindi_and_an_english_admin_in_
     for english_word in ["needs attention", "supplier order", "after", "Dead letter"] {
         assert!(!hi.contains(english_word), "{english_word:?} in {hi}");
     }
-    // The stall alert before it, likewise.
-    // (The fake shows the text as a client would, without its markup.)
-    message_with(&app, &english, &["⚠️ Stall", &id]).await;
-    message_with(&app, &hindi, &["⚠️ देरी", &id]).await;
-
     // Stored as kind and arguments, not as a sentence.
     let alerts = db.store.alerts_of(p.id).await.unwrap();
     let dead = alerts.iter().find(|a| a.kind == "dead_letter").unwrap();
