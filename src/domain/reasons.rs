@@ -402,6 +402,37 @@ mod tests {
         );
     }
 
+    /// What an alert stores for a reason: its message id and arguments,
+    /// nested where a reason holds a stall, a span or a supplier's words.
+    #[test]
+    fn reasons_are_stored_as_message_ids_with_arguments() {
+        let json = |p: Phrase| serde_json::to_string(&p).unwrap();
+        assert_eq!(
+            json(DeadLetterReason::StaysActive { pays: 3 }.phrase()),
+            r#"{"id":"dead-letter-stays-active","args":{"pays":3}}"#
+        );
+        let stall = Stall {
+            state: PurchaseState::Ordered,
+            waited_ms: 600_000,
+            order: Some(SupplierOrderId::parse("o-1").unwrap()),
+            supplier_status: None,
+            last_error: None,
+        };
+        assert_eq!(
+            json(DeadLetterReason::Stalled(stall).phrase()),
+            r#"{"id":"stall-unpaid","args":{"last":{"id":"stall-no-error","args":{}},"order":"o-1","since":{"id":"admin-span-minutes","args":{"n":10}}}}"#
+        );
+        let failure = RefundCause::Supplier(SupplierFailure {
+            kind: Failure::Cancelled,
+            cancel_reason: Some("expired".to_owned()),
+            errors: vec!["a".to_owned(), "b".to_owned()],
+        });
+        assert_eq!(
+            json(failure.phrase()),
+            r#"{"id":"supplier-failure-cancelled","args":{"said":{"id":"supplier-said","args":{"said":"expired: a; b"}}}}"#
+        );
+    }
+
     #[test]
     fn refund_causes_keep_their_words() {
         let failure = |kind, cancel_reason: Option<&str>, errors: &[&str]| {
