@@ -5,6 +5,7 @@ help = Commands:
     /start — the catalog
     /orders — your orders, and their codes again
     /language — English or हिन्दी
+    /support — write to the shop
     /paysupport — payments and refunds
     /cancel — stop what you started
     /help — this message
@@ -29,7 +30,7 @@ refund-reason-admin = the shop refunded it.
 ## The shop front
 paysupport = <b>Payments and refunds</b>
     You pay in Telegram Stars. If we cannot deliver your order, your Stars are refunded automatically and you get a message here.
-    If something looks wrong, write to this chat with your order number (see /orders): the shop owner reads it.
+    If something looks wrong, write your message here with your order number (see /orders), or use /support: it reaches the shop, and the answer comes back in this chat.
 cancelled = Cancelled. /start shows the catalog again.
 unknown-command = I don't know that command. /help lists what I can do.
 unknown-text = Sorry, I didn't understand that. Use the buttons, or /start for the catalog and /help for help.
@@ -96,9 +97,9 @@ order-status = Order #{ $purchase }: { $product } × { $quantity } — { $state 
 progress-ordering = 💳 Payment received for order #{ $purchase } ({ $product } × { $quantity }). Ordering it now…
 progress-paid = ⏳ Order #{ $purchase } ({ $product } × { $quantity }) is placed; your codes come as soon as it is ready.
 progress-delivered = ✅ Order #{ $purchase } ({ $product } × { $quantity }) is delivered: your codes are in the message below.
-progress-refunded = ↩️ Order #{ $purchase } ({ $product } × { $quantity }) could not be fulfilled; your Stars were refunded.
+progress-refunded = ↩️ Your Stars for order #{ $purchase } ({ $product } × { $quantity }) were refunded: { $reason }
 progress-cancelled = Order #{ $purchase } ({ $product } × { $quantity }) was cancelled; the shop will settle it with you.
-progress-attention = ⚠️ Order #{ $purchase } ({ $product } × { $quantity }) is taking longer than it should. The shop has been alerted and will sort it out.
+progress-attention = ⚠️ Order #{ $purchase } ({ $product } × { $quantity }) is taking longer than it should, so a person from the shop is now looking at it. To ask about it, send /support with the order number.
 checkout-unknown = This invoice is not valid any more. Please start again with /start.
 checkout-already-paid = This invoice has already been paid.
 checkout-price-changed = The price has changed since this invoice. Please start again with /start.
@@ -480,3 +481,58 @@ note-edit-button = ✏️ Change
 code-label-code = Code
 code-label-pin = PIN
 code-label-serial = Serial no.
+
+## Progress: what the buyer's message says while an order waits (issue #15)
+refund-reason-not-restocked = the shop could not restock this product in time.
+progress-slow = ⏳ Order #{ $purchase } ({ $product } × { $quantity }) is taking longer than usual. The shop is keeping an eye on it; your codes come here as soon as they are ready.
+progress-refund-slow = ⏳ The refund of order #{ $purchase } ({ $product } × { $quantity }) is taking longer than usual. The shop is keeping an eye on it; your Stars come back as soon as Telegram confirms it.
+progress-on-hold-restock = { $minutes ->
+    [one] ⏳ Order #{ $purchase } ({ $product } × { $quantity }): the shop is restocking this product, and your order goes ahead as soon as it is back. If that takes more than { $minutes } minute, your Stars are refunded automatically.
+   *[other] ⏳ Order #{ $purchase } ({ $product } × { $quantity }): the shop is restocking this product, and your order goes ahead as soon as it is back. If that takes more than { $minutes } minutes, your Stars are refunded automatically.
+}
+progress-on-hold = { $minutes ->
+    [one] ⏳ Order #{ $purchase } ({ $product } × { $quantity }): the shop is fixing a problem on its side, and your order goes ahead as soon as it is fixed. If that takes more than { $minutes } minute, your Stars are refunded automatically.
+   *[other] ⏳ Order #{ $purchase } ({ $product } × { $quantity }): the shop is fixing a problem on its side, and your order goes ahead as soon as it is fixed. If that takes more than { $minutes } minutes, your Stars are refunded automatically.
+}
+
+## Support (issue #15): the support line, tickets and /tickets
+cmd-support = Write to the shop
+cmd-tickets = Open support tickets
+support-ask = ✍️ Write your message to the shop here (your order number helps: see /orders). It goes to the people who run the shop, and their answer comes back in this chat.
+support-opened = ✅ Your message reached the shop (ticket #{ $ticket }). The answer comes here; anything more you write here is added to it.
+support-sent = ✅ Added to your ticket #{ $ticket }.
+support-wait = You have written a lot in a short time. Please wait up to { $minutes ->
+    [one] a minute
+   *[other] { $minutes } minutes
+} before writing again: the shop has your messages.
+support-unreachable = Sorry, your message could not reach the shop just now. Please try again in a few minutes.
+support-too-long = That message is too long: please keep it under { $max ->
+    [one] { $max } character
+   *[other] { $max } characters
+}, or send it in parts.
+support-text-only = I can pass only written text on to the shop. Please describe it in words, or use /start for the catalog.
+support-contact = You can also reach the shop at { $contact }.
+support-answer = 💬 <b>The shop answers:</b>
+    { $text }
+support-closed = Your conversation with the shop (ticket #{ $ticket }) is closed. If you need anything else, just write here.
+support-admin-hint = To answer a buyer, reply to their ticket's message. /tickets lists the open tickets.
+support-language-en = English
+support-language-hi = Hindi
+support-ticket-new = 🆕 <b>Ticket #{ $ticket }</b> from { $buyer } (id { $id }), language: { $language }
+support-ticket-more = 💬 <b>Ticket #{ $ticket }</b>: more from { $buyer } (id { $id }), language: { $language }
+support-ticket-no-orders = No orders yet.
+support-ticket-order = #{ $purchase } { $product } × { $quantity }: { $state }, { $age } ago
+support-ticket-hint = <i>Reply to this message to answer.</i>
+support-answer-sent = ✅ Sent to { $buyer } (ticket #{ $ticket }).
+support-answer-failed = ❌ Your answer could not reach { $buyer } (ticket #{ $ticket }): they may have blocked the bot.
+support-answer-closed = Ticket #{ $ticket } is closed; nothing was sent. The buyer's next message opens a new ticket.
+support-tickets-none = No open tickets.
+support-tickets-title = 💬 { $total ->
+    [one] { $total } open ticket
+   *[other] { $total } open tickets
+}, longest waiting first:
+support-tickets-item = <b>#{ $ticket }</b> { $buyer } (id { $id }), last message { $age } ago:
+    { $snippet }
+support-button-close = ✖️ Close #{ $ticket }
+support-closed-done = Ticket #{ $ticket } is closed; the buyer was told.
+support-closed-already = Ticket #{ $ticket } was already closed.

@@ -5,6 +5,7 @@ help = कमांड:
     /start — कैटलॉग
     /orders — आपके ऑर्डर, और उनके कोड दोबारा
     /language — English या हिन्दी
+    /support — दुकान को लिखें
     /paysupport — भुगतान और रिफ़ंड
     /cancel — जो शुरू किया उसे रोकें
     /help — यह संदेश
@@ -29,7 +30,7 @@ refund-reason-admin = दुकान ने इसे रिफ़ंड कर
 ## The shop front
 paysupport = <b>भुगतान और रिफ़ंड</b>
     भुगतान Telegram Stars में होता है। अगर हम आपका ऑर्डर नहीं पहुँचा पाते, तो आपके Stars अपने-आप लौटा दिए जाते हैं और आपको यहीं संदेश मिलता है।
-    अगर कुछ गड़बड़ लगे, तो अपने ऑर्डर नंबर (/orders देखें) के साथ इसी चैट में लिखें: दुकान के मालिक इसे पढ़ते हैं।
+    अगर कुछ गड़बड़ लगे, तो अपने ऑर्डर नंबर (/orders देखें) के साथ अपना संदेश यहीं लिखें, या /support भेजें: यह दुकान तक पहुँचेगा, और जवाब इसी चैट में आएगा।
 cancelled = रद्द कर दिया गया। कैटलॉग फिर से देखने के लिए /start भेजें।
 unknown-command = मैं यह कमांड नहीं जानता। /help में देखें कि मैं क्या कर सकता हूँ।
 unknown-text = माफ़ कीजिए, मैं समझ नहीं पाया। बटन इस्तेमाल करें, या कैटलॉग के लिए /start और मदद के लिए /help भेजें।
@@ -96,9 +97,9 @@ order-status = ऑर्डर #{ $purchase }: { $product } × { $quantity } —
 progress-ordering = 💳 ऑर्डर #{ $purchase } ({ $product } × { $quantity }) का भुगतान मिल गया। आपका ऑर्डर प्रोसेस हो रहा है…
 progress-paid = ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) प्रोसेस हो रहा है; तैयार होते ही आपके कोड यहीं आ जाएँगे।
 progress-delivered = ✅ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) डिलीवर हो गया है: आपके कोड नीचे वाले संदेश में हैं।
-progress-refunded = ↩️ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) पूरा नहीं हो सका; आपके Stars रिफ़ंड कर दिए गए हैं।
+progress-refunded = ↩️ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) के आपके Stars रिफ़ंड कर दिए गए हैं: { $reason }
 progress-cancelled = ऑर्डर #{ $purchase } ({ $product } × { $quantity }) रद्द कर दिया गया है; पैसों के बारे में दुकान आपसे ख़ुद बात करेगी।
-progress-attention = ⚠️ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) में उम्मीद से ज़्यादा समय लग रहा है। दुकान को सूचना दे दी गई है और वह इसे ठीक करेगी।
+progress-attention = ⚠️ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) में उम्मीद से ज़्यादा समय लग रहा है, इसलिए अब दुकान का एक व्यक्ति इसे देख रहा है। इसके बारे में पूछने के लिए ऑर्डर नंबर के साथ /support भेजें।
 checkout-unknown = यह बिल अब मान्य नहीं है। कृपया /start से फिर शुरू करें।
 checkout-already-paid = इस बिल का भुगतान पहले ही हो चुका है।
 checkout-price-changed = यह बिल बनने के बाद क़ीमत बदल गई है। कृपया /start से फिर शुरू करें।
@@ -480,3 +481,58 @@ note-edit-button = ✏️ बदलें
 code-label-code = कोड
 code-label-pin = पिन
 code-label-serial = सीरियल नंबर
+
+## Progress: what the buyer's message says while an order waits (issue #15)
+refund-reason-not-restocked = दुकान समय पर इस प्रोडक्ट का स्टॉक नहीं भर पाई।
+progress-slow = ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) में सामान्य से ज़्यादा समय लग रहा है। दुकान इस पर नज़र रखे हुए है; कोड तैयार होते ही यहीं आ जाएँगे।
+progress-refund-slow = ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }) के रिफ़ंड में सामान्य से ज़्यादा समय लग रहा है। दुकान इस पर नज़र रखे हुए है; Telegram की पुष्टि होते ही आपके Stars वापस आ जाएँगे।
+progress-on-hold-restock = { $minutes ->
+    [one] ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }): दुकान इस प्रोडक्ट का स्टॉक भर रही है; स्टॉक आते ही आपका ऑर्डर आगे बढ़ेगा। अगर इसमें { $minutes } मिनट से ज़्यादा लगे, तो आपके Stars अपने-आप रिफ़ंड कर दिए जाएँगे।
+   *[other] ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }): दुकान इस प्रोडक्ट का स्टॉक भर रही है; स्टॉक आते ही आपका ऑर्डर आगे बढ़ेगा। अगर इसमें { $minutes } मिनट से ज़्यादा लगें, तो आपके Stars अपने-आप रिफ़ंड कर दिए जाएँगे।
+}
+progress-on-hold = { $minutes ->
+    [one] ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }): दुकान अपनी तरफ़ की एक दिक़्क़त ठीक कर रही है; ठीक होते ही आपका ऑर्डर आगे बढ़ेगा। अगर इसमें { $minutes } मिनट से ज़्यादा लगे, तो आपके Stars अपने-आप रिफ़ंड कर दिए जाएँगे।
+   *[other] ⏳ ऑर्डर #{ $purchase } ({ $product } × { $quantity }): दुकान अपनी तरफ़ की एक दिक़्क़त ठीक कर रही है; ठीक होते ही आपका ऑर्डर आगे बढ़ेगा। अगर इसमें { $minutes } मिनट से ज़्यादा लगें, तो आपके Stars अपने-आप रिफ़ंड कर दिए जाएँगे।
+}
+
+## Support (issue #15): the support line, tickets and /tickets
+cmd-support = दुकान को लिखें
+cmd-tickets = खुले सपोर्ट टिकट
+support-ask = ✍️ दुकान के लिए अपना संदेश यहीं लिखें (ऑर्डर नंबर लिखने से मदद मिलती है: /orders देखें)। यह दुकान चलाने वालों तक पहुँचेगा, और उनका जवाब इसी चैट में आएगा।
+support-opened = ✅ आपका संदेश दुकान तक पहुँच गया है (टिकट #{ $ticket })। जवाब यहीं आएगा; आप यहाँ जो भी और लिखेंगे, वह इसी टिकट में जुड़ जाएगा।
+support-sent = ✅ आपके टिकट #{ $ticket } में जोड़ दिया गया।
+support-wait = आपने थोड़े समय में बहुत सारे संदेश भेजे हैं। कृपया दोबारा लिखने से पहले { $minutes ->
+    [one] एक मिनट
+   *[other] { $minutes } मिनट
+} तक रुकें: आपके संदेश दुकान के पास हैं।
+support-unreachable = माफ़ कीजिए, आपका संदेश अभी दुकान तक नहीं पहुँच सका। कृपया कुछ मिनट बाद फिर कोशिश करें।
+support-too-long = यह संदेश बहुत लंबा है: कृपया इसे { $max ->
+    [one] { $max } अक्षर
+   *[other] { $max } अक्षरों
+} से छोटा रखें, या हिस्सों में भेजें।
+support-text-only = मैं दुकान तक सिर्फ़ लिखा हुआ संदेश पहुँचा सकता हूँ। कृपया अपनी बात शब्दों में लिखें, या कैटलॉग के लिए /start भेजें।
+support-contact = आप दुकान से { $contact } पर भी संपर्क कर सकते हैं।
+support-answer = 💬 <b>दुकान का जवाब:</b>
+    { $text }
+support-closed = दुकान के साथ आपकी बातचीत (टिकट #{ $ticket }) बंद कर दी गई है। अगर आपको और कुछ चाहिए, तो बस यहाँ लिखें।
+support-admin-hint = किसी ख़रीदार को जवाब देने के लिए उसके टिकट वाले संदेश पर रिप्लाई करें। /tickets में खुले टिकट दिखते हैं।
+support-language-en = अंग्रेज़ी
+support-language-hi = हिन्दी
+support-ticket-new = 🆕 <b>टिकट #{ $ticket }</b>: { $buyer } (आईडी { $id }), भाषा: { $language }
+support-ticket-more = 💬 <b>टिकट #{ $ticket }</b>: { $buyer } (आईडी { $id }) का एक और संदेश, भाषा: { $language }
+support-ticket-no-orders = अभी तक कोई ऑर्डर नहीं।
+support-ticket-order = #{ $purchase } { $product } × { $quantity }: { $state }, { $age } पहले
+support-ticket-hint = <i>जवाब देने के लिए इस संदेश पर रिप्लाई करें।</i>
+support-answer-sent = ✅ { $buyer } को भेज दिया गया (टिकट #{ $ticket })।
+support-answer-failed = ❌ आपका जवाब { $buyer } तक नहीं पहुँच सका (टिकट #{ $ticket }): शायद उन्होंने बॉट को ब्लॉक कर दिया है।
+support-answer-closed = टिकट #{ $ticket } बंद है; कुछ नहीं भेजा गया। ख़रीदार का अगला संदेश नया टिकट खोलेगा।
+support-tickets-none = कोई खुला टिकट नहीं है।
+support-tickets-title = 💬 { $total ->
+    [one] { $total } खुला टिकट
+   *[other] { $total } खुले टिकट
+}, सबसे लंबे इंतज़ार वाले पहले:
+support-tickets-item = <b>#{ $ticket }</b> { $buyer } (आईडी { $id }), आख़िरी संदेश { $age } पहले:
+    { $snippet }
+support-button-close = ✖️ #{ $ticket } बंद करें
+support-closed-done = टिकट #{ $ticket } बंद कर दिया गया; ख़रीदार को बता दिया गया।
+support-closed-already = टिकट #{ $ticket } पहले ही बंद हो चुका है।

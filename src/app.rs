@@ -245,6 +245,8 @@ fn shop(rt: &Runtime, config: &Config, engine: Engine, supplier: &Supplier) -> S
         demo: supplier.demo.is_some(),
         instance_id: config.instance_id.clone(),
         stars_per_usd: config.stars_per_usd,
+        overrides: config.catalog_overrides.clone(),
+        support_contact: config.support_contact.clone(),
     })
 }
 

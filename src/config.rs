@@ -12,7 +12,7 @@ use reqwest::Url;
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::{ShopMode, UserId};
+use crate::domain::{CatalogOverrides, ShopMode, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{name}: {problem}")]
@@ -101,6 +101,8 @@ pub struct Config {
     pub foxreload_mock_orders: bool,
     pub database_url: DatabaseUrl,
     pub admin_ids: Vec<UserId>,
+    /// Shown in the support texts when set: `@username` or an https link.
+    pub support_contact: Option<String>,
     pub http_addr: Option<SocketAddr>,
     pub webhook_url: Option<Url>,
     /// Checked on every webhook request (`X-Telegram-Bot-Api-Secret-Token`).
@@ -134,6 +136,9 @@ pub struct Config {
     /// Name of this process in leases; unique per replica.
     pub instance_id: String,
     pub log_format: LogFormat,
+    /// The shop's own product names and descriptions per language, from
+    /// `CATALOG_OVERRIDES` (empty when unset).
+    pub catalog_overrides: std::sync::Arc<CatalogOverrides>,
 }
 
 /// Every setting: its name, default and meaning, in the order `.env.example`
@@ -178,6 +183,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "ADMIN_IDS",
         "",
         "Comma-separated Telegram user ids allowed to use admin commands",
+    ),
+    (
+        "SUPPORT_CONTACT",
+        "",
+        "Shown in the support texts: a Telegram @username or an https:// link; empty: none",
     ),
     (
         "HTTP_ADDR",
@@ -273,6 +283,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "Name of this process in leases; empty: host-pid-random",
     ),
     ("LOG_FORMAT", "text", "text or json"),
+    (
+        "CATALOG_OVERRIDES",
+        "",
+        "TOML file of per-language product names ([product_id] name.hi = \"…\"); empty: none",
+    ),
 ];
 
 fn default_of(name: &str) -> &'static str {
@@ -430,6 +445,34 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         }
     }
 
+    /// `@name` (5 to 32 of A-Z, a-z, 0-9 and _, as Telegram allows; the
+    /// `@` may be left out) or an https link, as buyers will read it.
+    fn support_contact(&self) -> Result<Option<String>, ConfigError> {
+        let value = self.raw("SUPPORT_CONTACT");
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let name = value.strip_prefix('@').unwrap_or(&value);
+        let username = (5..=32).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if username {
+            return Ok(Some(format!("@{name}")));
+        }
+        let link = Url::parse(&value)
+            .is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()))
+            && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+        if link {
+            return Ok(Some(value));
+        }
+        Err(ConfigError::new(
+            "SUPPORT_CONTACT",
+            format!(
+                "expected a Telegram @username (5 to 32 of A-Z, a-z, 0-9, _) or an https:// link, got {value:?}"
+            ),
+        ))
+    }
+
     fn catalog_categories(&self) -> Result<Vec<String>, ConfigError> {
         let categories = self.list("CATALOG_CATEGORIES");
         if let Some(bad) = categories.iter().find(|c| {
@@ -473,6 +516,21 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
             )),
         }
     }
+
+    /// The overrides file, read and checked now: a file that cannot be
+    /// read or does not parse stops the start rather than showing buyers
+    /// the supplier's names where the shop meant its own.
+    fn catalog_overrides(&self) -> Result<CatalogOverrides, ConfigError> {
+        let path = self.raw("CATALOG_OVERRIDES");
+        if path.is_empty() {
+            return Ok(CatalogOverrides::default());
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            ConfigError::new("CATALOG_OVERRIDES", format!("cannot read {path:?}: {e}"))
+        })?;
+        CatalogOverrides::parse(&text)
+            .map_err(|e| ConfigError::new("CATALOG_OVERRIDES", format!("{path}: {}", e.problem)))
+    }
 }
 
 impl Config {
@@ -489,6 +547,7 @@ impl Config {
         let categories = r.catalog_categories()?;
         let log_format = r.log_format()?;
         let instance_id = r.instance_id()?;
+        let catalog_overrides = std::sync::Arc::new(r.catalog_overrides()?);
 
         let config = Config {
             telegram_bot_token: r.secret("TELEGRAM_BOT_TOKEN")?,
@@ -498,6 +557,7 @@ impl Config {
             foxreload_mock_orders: r.bool("FOXRELOAD_MOCK_ORDERS")?,
             database_url: database_url(&r)?,
             admin_ids,
+            support_contact: r.support_contact()?,
             http_addr,
             webhook_url: r.optional_url("WEBHOOK_URL")?,
             webhook_secret: r.secret("WEBHOOK_SECRET")?,
@@ -521,6 +581,7 @@ impl Config {
             reconcile_max_pages: r.whole("RECONCILE_MAX_PAGES", 1, 1000)? as u32,
             instance_id,
             log_format,
+            catalog_overrides,
         };
         config.check_relations()?;
         Ok(config)
@@ -803,6 +864,57 @@ mod tests {
         for (name, default, _) in SETTINGS {
             let line = format!("\n{name}={default}\n");
             assert!(example.contains(&line), ".env.example lacks {line:?}");
+        }
+    }
+
+    #[test]
+    fn catalog_overrides_are_read_at_start_and_a_bad_file_names_the_setting() {
+        assert!(load(&[]).unwrap().catalog_overrides.is_empty());
+        let dir = std::env::temp_dir().join(format!("foxbot-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        std::fs::write(&good, "[product_steam_10]\nname.hi = \"स्टीम\"\n").unwrap();
+        let c = load(&[("CATALOG_OVERRIDES", good.to_str().unwrap())]).unwrap();
+        assert_eq!(c.catalog_overrides.len(), 1);
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[product_steam_10]\nname.fr = \"x\"\n").unwrap();
+        let err = load(&[("CATALOG_OVERRIDES", bad.to_str().unwrap())]).unwrap_err();
+        assert_eq!(err.name, "CATALOG_OVERRIDES");
+        assert!(err.to_string().contains("unknown language \"fr\""), "{err}");
+        let missing = dir.join("missing.toml");
+        let err = load(&[("CATALOG_OVERRIDES", missing.to_str().unwrap())]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("CATALOG_OVERRIDES: cannot read"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_support_contact_is_a_username_or_an_https_link() {
+        let contact = |v: &str| load(&[("SUPPORT_CONTACT", v)]).map(|c| c.support_contact);
+        assert_eq!(contact("").unwrap(), None);
+        assert_eq!(
+            contact("@shop_help").unwrap().as_deref(),
+            Some("@shop_help")
+        );
+        assert_eq!(contact("shop_help").unwrap().as_deref(), Some("@shop_help"));
+        assert_eq!(
+            contact("https://t.me/shop_help").unwrap().as_deref(),
+            Some("https://t.me/shop_help")
+        );
+        for bad in [
+            "@abc",
+            "@1shop",
+            "@shop help",
+            "http://t.me/x",
+            "ftp://x",
+            "mail me",
+        ] {
+            let err = contact(bad).unwrap_err();
+            assert_eq!(err.name, "SUPPORT_CONTACT", "{bad}");
+            assert!(err.to_string().contains("@username"), "{err}");
         }
     }
 

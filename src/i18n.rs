@@ -173,6 +173,7 @@ mod tests {
             "delivery-",
             "admin-",
             "code-label-",
+            "support-",
         ];
         let sources = [
             include_str!("bot/mod.rs"),
@@ -189,6 +190,7 @@ mod tests {
             include_str!("bot/admin/words.rs"),
             include_str!("bot/commands.rs"),
             include_str!("bot/callback.rs"),
+            include_str!("bot/support.rs"),
             include_str!("delivery/mod.rs"),
             include_str!("delivery/refund.rs"),
             include_str!("delivery/render.rs"),
@@ -393,6 +395,7 @@ mod tests {
             ("bot/admin/words.rs", include_str!("bot/admin/words.rs")),
             ("bot/commands.rs", include_str!("bot/commands.rs")),
             ("bot/callback.rs", include_str!("bot/callback.rs")),
+            ("bot/support.rs", include_str!("bot/support.rs")),
             ("delivery/mod.rs", include_str!("delivery/mod.rs")),
             ("delivery/refund.rs", include_str!("delivery/refund.rs")),
         ];

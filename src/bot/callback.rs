@@ -6,7 +6,7 @@
 use teloxide::prelude::*;
 use teloxide::types::CallbackQuery;
 
-use super::{HandlerResult, Pressed, Shop, admin, customer, payments, t};
+use super::{HandlerResult, Pressed, Shop, admin, customer, payments, support, t};
 
 /// Telegram's limit on callback data.
 pub const MAX_DATA: usize = 64;
@@ -56,6 +56,8 @@ pub enum Callback {
         /// Confirmed, by a button made at this minute since the epoch.
         confirmed: Option<i64>,
     },
+    /// An admin closes a support ticket (from /tickets).
+    CloseTicket { ticket: i64 },
 }
 
 /// What a confirm button carries: the plan the admin saw and when it was
@@ -154,6 +156,7 @@ impl Callback {
                 orphan: id(n)?,
                 confirmed: Some(canonical(minute)?),
             },
+            ["tkc", n] => Callback::CloseTicket { ticket: id(n)? },
             _ => return None,
         })
     }
@@ -205,6 +208,7 @@ impl Callback {
                 orphan,
                 confirmed: Some(minute),
             } => format!("ory:{orphan}:{minute}"),
+            Callback::CloseTicket { ticket } => format!("tkc:{ticket}"),
         };
         (Callback::parse(&data).as_ref() == Some(self)).then_some(data)
     }
@@ -245,6 +249,7 @@ pub async fn on_callback(bot: Bot, shop: Shop, q: CallbackQuery) -> HandlerResul
         Callback::OrphanRefund { orphan, confirmed } => {
             payments::on_orphan_refund(&pressed, orphan, confirmed).await
         }
+        Callback::CloseTicket { ticket } => support::on_close_button(&pressed, ticket).await,
         // A buyer's buttons act only in their own private chat: a button
         // on a message forwarded to a group would show codes to the group.
         _ if !own_private_chat(&q) => {
@@ -326,6 +331,7 @@ mod tests {
                 orphan: 3,
                 confirmed: None,
             },
+            Callback::CloseTicket { ticket: 12 },
         ];
         for c in all {
             let data = c.data().expect("fits");
@@ -366,6 +372,9 @@ mod tests {
             "roy:7:029400000",
             "ory:3",
             "ory:3:-1",
+            "tkc:0",
+            "tkc:-4",
+            "tkc:1:2",
             &"p:".repeat(40),
             "cat:x:1;DROP TABLE",
         ] {

@@ -16,6 +16,7 @@ pub enum Command {
     Orders,
     Language,
     Help,
+    Support,
     PaySupport,
     Cancel,
     /// For the ids in `ADMIN_IDS` only: anyone else gets the answer any
@@ -31,6 +32,7 @@ pub enum AdminCommand {
     Order,
     Stats,
     Audit,
+    Tickets,
 }
 
 /// One command: its name after the slash, and the key of its line in the
@@ -55,6 +57,7 @@ const COMMANDS: &[Entry] = &[
     entry(Command::Orders, "orders", Some("cmd-orders")),
     entry(Command::Language, "language", Some("cmd-language")),
     entry(Command::Help, "help", Some("cmd-help")),
+    entry(Command::Support, "support", Some("cmd-support")),
     entry(Command::PaySupport, "paysupport", Some("cmd-paysupport")),
     // Only meaningful while a note field is being asked.
     entry(Command::Cancel, "cancel", None),
@@ -82,6 +85,11 @@ const COMMANDS: &[Entry] = &[
         Command::Admin(AdminCommand::Audit),
         "audit",
         Some("cmd-audit"),
+    ),
+    entry(
+        Command::Admin(AdminCommand::Tickets),
+        "tickets",
+        Some("cmd-tickets"),
     ),
 ];
 
@@ -203,11 +211,18 @@ mod tests {
         let names = |menu: Vec<BotCommand>| menu.into_iter().map(|c| c.command).collect::<Vec<_>>();
         assert_eq!(
             names(customer_menu(Language::En)),
-            ["start", "orders", "language", "help", "paysupport"]
+            [
+                "start",
+                "orders",
+                "language",
+                "help",
+                "support",
+                "paysupport"
+            ]
         );
         assert_eq!(
             names(admin_menu(Language::Hi)),
-            ["stalled", "balance", "order", "stats", "audit"]
+            ["stalled", "balance", "order", "stats", "audit", "tickets"]
         );
         for lang in Language::ALL {
             for c in customer_menu(lang).into_iter().chain(admin_menu(lang)) {

@@ -1,6 +1,7 @@
 //! What a customer does: /start (and deep links), browsing the catalog,
 //! choosing a quantity, giving the note fields a product asks for, /orders,
-//! /language, /help, /paysupport. Anything else gets a polite answer.
+//! /language, /help. /support, /paysupport and free text that answers no
+//! question of the bot's go to the support line (`support`).
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::callback::Callback;
 use super::commands::{self, Command};
+use super::support::{self, Written};
 use super::{
     HandlerResult, Pressed, Shop, Talk, admin, escape, payments, say, send, show, t, user_id,
 };
@@ -22,7 +24,8 @@ use crate::store::{CatalogProduct, PurchaseFilter, Unavailable};
 const PAGE: i64 = 8;
 /// Purchases per page of /orders.
 const ORDERS_PAGE: i64 = 8;
-/// Longest text we read from a customer; longer is answered politely.
+/// Longest command or note answer we read; longer is answered politely.
+/// (A message for the support line may be longer: `support::MAX_CHARS`.)
 const MAX_INPUT: usize = 512;
 
 /// A conversation in progress, kept in `dialogues`.
@@ -59,13 +62,16 @@ pub async fn on_message(bot: Bot, shop: Shop, msg: Message) -> HandlerResult {
     let chat = msg.chat.id;
     let lang = shop.language(from, chat.0).await;
     let Some(text) = msg.text() else {
-        say(&bot, chat, t(lang, "unknown-text")).await;
+        // A photo or sticker: the support line passes on text only.
+        let asked = shop.store.dialogue(user).await?.is_some();
+        let key = if asked || shop.is_admin(user.0) {
+            "unknown-text"
+        } else {
+            "support-text-only"
+        };
+        say(&bot, chat, t(lang, key)).await;
         return Ok(());
     };
-    if text.len() > MAX_INPUT {
-        say(&bot, chat, t(lang, "unknown-text")).await;
-        return Ok(());
-    }
     let talk = Talk {
         bot: &bot,
         shop: &shop,
@@ -73,27 +79,24 @@ pub async fn on_message(bot: Bot, shop: Shop, msg: Message) -> HandlerResult {
         lang,
         user,
     };
+    let written = Written {
+        message_id: i64::from(msg.id.0),
+        from,
+        reply_to: msg.reply_to_message().map(|m| i64::from(m.id.0)),
+    };
     if let Some((command, argument)) = commands::split(text) {
-        return on_command(&talk, &command, argument).await;
+        return on_command(&talk, &written, &command, argument).await;
     }
-    match shop.store.dialogue(user).await? {
-        Some(state) => match serde_json::from_value::<Dialogue>(state) {
-            Ok(dialogue) => on_note_text(&talk, dialogue, text).await,
-            Err(_) => {
-                shop.store.clear_dialogue(user).await?;
-                say(&bot, chat, t(lang, "unknown-text")).await;
-                Ok(())
-            }
-        },
-        None => {
-            say(&bot, chat, t(lang, "unknown-text")).await;
-            Ok(())
-        }
+    // An admin's reply to a ticket is the shop's answer to its buyer.
+    if shop.is_admin(user.0) && support::answer(&talk, &written, text).await? {
+        return Ok(());
     }
+    on_free_text(&talk, &written, text).await
 }
 
-/// A typed command: its name (lower case) and what follows it.
-async fn on_command(talk: &Talk<'_>, name: &str, argument: &str) -> HandlerResult {
+/// Text that is no command: the answer to the note field being asked, or
+/// else a message for the support line.
+async fn on_free_text(talk: &Talk<'_>, written: &Written<'_>, text: &str) -> HandlerResult {
     let Talk {
         bot,
         shop,
@@ -101,15 +104,59 @@ async fn on_command(talk: &Talk<'_>, name: &str, argument: &str) -> HandlerResul
         lang,
         user,
     } = *talk;
-    match Command::parse(name) {
+    match shop.store.dialogue(user).await? {
+        Some(_) if text.len() > MAX_INPUT => {
+            say(bot, chat, t(lang, "unknown-text")).await;
+            Ok(())
+        }
+        Some(state) => match serde_json::from_value::<Dialogue>(state) {
+            Ok(dialogue) => on_note_text(talk, dialogue, text).await,
+            Err(_) => {
+                shop.store.clear_dialogue(user).await?;
+                say(bot, chat, t(lang, "unknown-text")).await;
+                Ok(())
+            }
+        },
+        // Admins answer by replying to a ticket; their own text goes nowhere.
+        None if shop.is_admin(user.0) => {
+            say(bot, chat, t(lang, "support-admin-hint")).await;
+            Ok(())
+        }
+        None => support::from_buyer(talk, written, text).await,
+    }
+}
+
+/// A typed command: its name (lower case) and what follows it.
+async fn on_command(
+    talk: &Talk<'_>,
+    written: &Written<'_>,
+    name: &str,
+    argument: &str,
+) -> HandlerResult {
+    let Talk {
+        bot,
+        shop,
+        chat,
+        lang,
+        user,
+    } = *talk;
+    let command = Command::parse(name);
+    let to_support = matches!(command, Some(Command::Support | Command::PaySupport));
+    if argument.len() > MAX_INPUT && !to_support {
+        say(bot, chat, t(lang, "unknown-text")).await;
+        return Ok(());
+    }
+    match command {
         Some(Command::Start) => start(talk, argument).await,
         Some(Command::Help) => {
             say(bot, chat, t(lang, "help")).await;
             Ok(())
         }
-        Some(Command::PaySupport) => {
-            say(bot, chat, t(lang, "paysupport")).await;
-            Ok(())
+        Some(Command::Support) if argument.is_empty() => support::ask(talk).await,
+        Some(Command::PaySupport) if argument.is_empty() => support::pay_support(talk).await,
+        Some(Command::Support | Command::PaySupport) => {
+            shop.store.clear_dialogue(user).await?;
+            support::from_buyer(talk, written, argument).await
         }
         Some(Command::Cancel) => {
             shop.store.clear_dialogue(user).await?;
@@ -237,9 +284,10 @@ async fn category_view(
     let mut rows: Vec<Vec<Option<InlineKeyboardButton>>> = products
         .iter()
         .map(|p| {
+            let name = shop.product_name(&p.id, lang, &p.name);
             let label = match (p.sellable(now, shop.catalog_max_age), p.stars) {
-                (Ok(()), Some(stars)) => format!("{} — ⭐ {}", p.name, stars.get()),
-                _ => format!("{} — {}", p.name, t(lang, "product-unavailable-short")),
+                (Ok(()), Some(stars)) => format!("{name} — ⭐ {}", stars.get()),
+                _ => format!("{name} — {}", t(lang, "product-unavailable-short")),
             };
             vec![button(
                 label,
@@ -293,8 +341,9 @@ async fn product_view(
             )]]),
         ));
     };
-    let mut text = format!("<b>{}</b>", escape(&p.name));
-    if let Some(d) = &p.description {
+    let mut text = format!("<b>{}</b>", escape(shop.product_name(&p.id, lang, &p.name)));
+    let description = shop.overrides.description(&p.id, lang);
+    if let Some(d) = description.or(p.description.as_deref()) {
         text.push_str(&format!("\n{}", escape(d)));
     }
     let back = match &p.category {
@@ -444,7 +493,10 @@ async fn next_note(
         "note-ask",
         &[
             ("field", arg(&escape(&field_label(lang, &field.name)))),
-            ("product", arg(&escape(&product.name))),
+            (
+                "product",
+                arg(&escape(shop.product_name(&product.id, lang, &product.name))),
+            ),
         ],
     );
     send(bot, chat, text, keyboard(rows)).await;
@@ -469,7 +521,14 @@ async fn show_notes(
         lang,
         "note-confirm-title",
         &[
-            ("product", arg(&escape(&product.name))),
+            (
+                "product",
+                arg(&escape(talk.shop.product_name(
+                    &product.id,
+                    lang,
+                    &product.name,
+                ))),
+            ),
             ("quantity", num(*quantity)),
         ],
     )];
@@ -653,7 +712,7 @@ fn language_keyboard() -> InlineKeyboardMarkup {
     ]])
 }
 
-fn state_key(state: PurchaseState) -> &'static str {
+pub(super) fn state_key(state: PurchaseState) -> &'static str {
     use PurchaseState::*;
     match state {
         Delivered => "state-delivered",
@@ -698,7 +757,7 @@ async fn orders_view(
                 format!(
                     "#{} {} × {} — {}",
                     p.id,
-                    p.product_name,
+                    shop.product_name(&p.product_id, lang, &p.product_name),
                     p.quantity.get(),
                     t(lang, state_key(p.state))
                 ),
@@ -743,7 +802,14 @@ async fn order_view(talk: &Talk<'_>, id: i64) -> HandlerResult {
         "order-status",
         &[
             ("purchase", num(p.id)),
-            ("product", arg(&escape(&p.product_name))),
+            (
+                "product",
+                arg(&escape(shop.product_name(
+                    &p.product_id,
+                    lang,
+                    &p.product_name,
+                ))),
+            ),
             ("quantity", num(p.quantity.get())),
             ("state", arg(&t(lang, state_key(p.state)))),
         ],
@@ -853,7 +919,8 @@ async fn on_step(talk: &Talk<'_>, callback: Callback) -> HandlerResult {
         | Callback::Orders { .. }
         | Callback::Admin { .. }
         | Callback::Reorder { .. }
-        | Callback::OrphanRefund { .. } => {}
+        | Callback::OrphanRefund { .. }
+        | Callback::CloseTicket { .. } => {}
     }
     Ok(())
 }

@@ -6,9 +6,11 @@
 //! pressed twice.
 //!
 //! - `customer`: /start and deep links, the catalog, note fields, /orders,
-//!   /language, /help, /paysupport
+//!   /language, /help, and routing free text to `support`
 //! - `payments`: the invoice, pre-checkout, the payment, the sweep of
 //!   `getStarTransactions` for payments whose update was lost
+//! - `support`: /support, /paysupport and free text become a buyer's
+//!   ticket, passed to the admins; their replies reach the buyer; /tickets
 //! - `progress`: the buyer's progress message and the admins' alerts, from
 //!   the event stream
 //! - `admin`: /stalled, /balance, /order, /stats, /audit and their buttons
@@ -23,6 +25,7 @@ mod customer;
 mod listener;
 mod payments;
 mod progress;
+mod support;
 pub mod telegram;
 
 use std::sync::Arc;
@@ -46,6 +49,7 @@ pub use callback::Callback;
 pub use listener::run_polling;
 pub use payments::sweep_star_transactions;
 pub use progress::spawn as progress_tasks;
+pub use support::MESSAGES_PER_WINDOW as SUPPORT_MESSAGES_PER_WINDOW;
 
 type HandlerResult = anyhow::Result<()>;
 
@@ -66,6 +70,10 @@ pub struct ShopInner {
     pub instance_id: String,
     /// The configured rate, for the ledger audit's margin estimate.
     pub stars_per_usd: rust_decimal::Decimal,
+    /// The shop's own product names per language (`CATALOG_OVERRIDES`).
+    pub overrides: Arc<crate::domain::CatalogOverrides>,
+    /// Shown in the support texts when set (`SUPPORT_CONTACT`).
+    pub support_contact: Option<String>,
 }
 
 impl std::ops::Deref for Shop {
@@ -82,6 +90,17 @@ impl Shop {
 
     fn now(&self) -> Millis {
         self.clock.now_ms()
+    }
+
+    /// A product's name as a `lang` buyer reads it: the shop's own
+    /// (`CATALOG_OVERRIDES`), else the catalog's.
+    pub(crate) fn product_name<'a>(
+        &'a self,
+        id: &crate::domain::ProductId,
+        lang: Language,
+        catalog: &'a str,
+    ) -> &'a str {
+        self.overrides.name(id, lang).unwrap_or(catalog)
     }
 
     fn is_admin(&self, user: i64) -> bool {

@@ -65,7 +65,8 @@ pub(super) async fn offer(
             shop.now(),
         )
         .await?;
-    send_invoice(bot, chat, lang, &offer, checkout.payload.clone()).await
+    let name = shop.product_name(&offer.product.id, lang, &offer.product.name);
+    send_invoice(bot, chat, lang, &offer, name, checkout.payload.clone()).await
 }
 
 /// The invoice for an open checkout, in Stars and in the buyer's
@@ -76,6 +77,7 @@ async fn send_invoice(
     chat: ChatId,
     lang: Language,
     offer: &intake::Offer,
+    name: &str,
     payload: String,
 ) -> HandlerResult {
     let Ok(amount) = u32::try_from(offer.stars) else {
@@ -85,24 +87,12 @@ async fn send_invoice(
     let quantity = offer.quantity.get();
     bot.send_invoice(
         chat,
-        fitted(
-            lang,
-            "invoice-title",
-            &offer.product.name,
-            quantity,
-            TITLE_MAX,
-        ),
-        clip(&invoice_description(lang, offer), DESCRIPTION_MAX),
+        fitted(lang, "invoice-title", name, quantity, TITLE_MAX),
+        clip(&invoice_description(lang, offer, name), DESCRIPTION_MAX),
         payload,
         "XTR",
         vec![LabeledPrice::new(
-            fitted(
-                lang,
-                "invoice-price-label",
-                &offer.product.name,
-                quantity,
-                TITLE_MAX,
-            ),
+            fitted(lang, "invoice-price-label", name, quantity, TITLE_MAX),
             amount,
         )],
     )
@@ -128,14 +118,14 @@ fn fitted(lang: Language, key: &str, product: &str, quantity: i64, max: usize) -
     )
 }
 
-/// What is bought, and the note fields given (each under its label), as
-/// the invoice says it.
-fn invoice_description(lang: Language, offer: &intake::Offer) -> String {
+/// What is bought (`name`, as the buyer reads it), and the note fields
+/// given (each under its label), as the invoice says it.
+fn invoice_description(lang: Language, offer: &intake::Offer, name: &str) -> String {
     let mut description = i18n::text(
         lang,
         "invoice-description",
         &[
-            ("product", arg(&offer.product.name)),
+            ("product", arg(name)),
             ("quantity", num(offer.quantity.get())),
         ],
     );
@@ -171,7 +161,7 @@ async fn demo_purchase(talk: &Talk<'_>, offer: &intake::Offer) -> HandlerResult 
         progress_text(
             lang,
             id,
-            &offer.product.name,
+            shop.product_name(&offer.product.id, lang, &offer.product.name),
             offer.quantity,
             "progress-ordering"
         )
@@ -348,8 +338,8 @@ async fn tell_payer(
     match outcome {
         PaymentOutcome::Ordered(id) => {
             if let Some(p) = shop.store.purchase(id).await? {
-                let text =
-                    progress_text(lang, id, &p.product_name, p.quantity, "progress-ordering");
+                let name = shop.product_name(&p.product_id, lang, &p.product_name);
+                let text = progress_text(lang, id, name, p.quantity, "progress-ordering");
                 if let Some(m) = say(bot, chat, text).await {
                     shop.store
                         .set_progress_message(id, i64::from(m.id.0))

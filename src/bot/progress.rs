@@ -3,37 +3,48 @@
 //! each step (from the event stream), and the admins' alerts (from the
 //! alert outbox). One process does each at a time (a lease), so several
 //! replicas do not send an alert twice.
+//!
+//! A buyer is never left guessing: their message says, in their words and
+//! naming no internal part, that the order is placed; that the shop is
+//! restocking (with the minutes left before an automatic refund); that it
+//! takes longer than usual (once the stall sweep alerted the admins); how
+//! many codes of how many arrived; that a person took it over (and
+//! `/support`); that it was refunded, and why. Each step is an event the
+//! transition wrote in its own transaction: nothing here polls.
 
 use std::time::Duration;
 
+use fluent_bundle::FluentValue;
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, MessageId, ParseMode};
 use tokio::task::JoinHandle;
 
 use super::{Shop, escape};
-use crate::domain::{AlertKind, EventKind, Language, PurchaseState, UserId};
+use crate::clock::millis;
+use crate::domain::{AlertKind, EventKind, HoldReason, Language, PurchaseState, UserId};
 use crate::i18n::{self, arg, num};
 use crate::runtime::{Loop, Pace, Runtime};
-use crate::store::EventCursor;
-use crate::store::{Alert, AlertContent, Purchase};
+use crate::store::{Alert, AlertContent, Event, EventCursor, Purchase};
 
 /// Longest wait between looks when nothing wakes us.
 const IDLE: Duration = Duration::from_secs(2);
 
+/// The events that change what the buyer's progress message says.
+const PROGRESS_EVENTS: &[EventKind] = &[
+    EventKind::OrderPaid,
+    EventKind::OnHold,
+    EventKind::HoldLifted,
+    EventKind::StallAlerted,
+    EventKind::Delivered,
+    EventKind::Refunded,
+    EventKind::Cancelled,
+    EventKind::DeadLetter,
+    EventKind::AdminAction,
+];
+
 /// Starts both tasks on `rt`, each held by one process at a time.
 pub fn spawn(bot: Bot, shop: Shop, rt: &Runtime) -> Vec<JoinHandle<()>> {
-    let cursor = EventCursor::new(
-        shop.store.clone(),
-        "bot-progress",
-        &[
-            EventKind::OrderPaid,
-            EventKind::Delivered,
-            EventKind::Refunded,
-            EventKind::Cancelled,
-            EventKind::DeadLetter,
-            EventKind::AdminAction,
-        ],
-    );
+    let cursor = EventCursor::new(shop.store.clone(), "bot-progress", PROGRESS_EVENTS);
     let progress = {
         let (bot, shop) = (bot.clone(), shop.clone());
         rt.spawn(Loop::single_role("bot-progress", IDLE), move |_| {
@@ -67,48 +78,116 @@ async fn progress_step(bot: &Bot, shop: &Shop, cursor: &EventCursor) -> anyhow::
             continue;
         };
         let lang = shop.store.language_of(p.user_id).await?;
-        let step = match EventKind::parse(&event.kind) {
-            Ok(EventKind::OrderPaid) => "progress-paid",
-            // Fewer usable codes than ordered: say how many of how many,
-            // never a bare "delivered".
-            Ok(EventKind::Delivered) if let Some(arrived) = partly(shop, &p).await? => {
-                let text = i18n::text(
-                    lang,
-                    "progress-partly-delivered",
-                    &[
-                        ("purchase", num(id)),
-                        ("product", arg(&escape(&p.product_name))),
-                        ("quantity", num(p.quantity.get())),
-                        ("arrived", num(arrived)),
-                        ("ordered", num(p.quantity.get())),
-                    ],
-                );
-                if edit_progress(bot, &p, message, text).await {
-                    return Ok(0);
-                }
-                continue;
-            }
-            Ok(EventKind::Delivered) => "progress-delivered",
-            Ok(EventKind::Refunded) => "progress-refunded",
-            Ok(EventKind::Cancelled) => "progress-cancelled",
-            Ok(EventKind::DeadLetter) => "progress-attention",
-            // An admin moved it: say where it stands now (a refund says
-            // so itself when it is done).
-            Ok(EventKind::AdminAction) => match p.state {
-                PurchaseState::Cancelled => "progress-cancelled",
-                PurchaseState::WaitingSupplier => "progress-paid",
-                PurchaseState::Ordering | PurchaseState::Reconciling => "progress-ordering",
-                _ => continue,
-            },
-            _ => continue,
+        let Some(text) = progress_words(shop, event, &p, lang).await? else {
+            continue;
         };
-        let text = super::payments::progress_text(lang, id, &p.product_name, p.quantity, step);
         if edit_progress(bot, &p, message, text).await {
             return Ok(0);
         }
     }
     let _ = cursor.ack(from, last, shop.now()).await?;
     Ok(events.len())
+}
+
+/// What the buyer's message says after `event`, in the buyer's words (no
+/// supplier, no state names); `None`: the event changes nothing they see,
+/// or the purchase has moved on since (a later event says where it is).
+async fn progress_words(
+    shop: &Shop,
+    event: &Event,
+    p: &Purchase,
+    lang: Language,
+) -> anyhow::Result<Option<String>> {
+    let words = Words { shop, p, lang };
+    let step = match EventKind::parse(&event.kind) {
+        Ok(EventKind::OrderPaid) => "progress-paid",
+        Ok(EventKind::HoldLifted) if p.state != PurchaseState::OnHold => "progress-ordering",
+        Ok(EventKind::OnHold) if p.state == PurchaseState::OnHold => {
+            return Ok(Some(words.on_hold()));
+        }
+        // Still where it stalled: the admins were alerted; the buyer is
+        // told it takes longer than usual and that the shop watches it.
+        Ok(EventKind::StallAlerted) if event.to_state.as_deref() == Some(p.state.as_str()) => {
+            match p.state {
+                PurchaseState::Refunding => "progress-refund-slow",
+                _ => "progress-slow",
+            }
+        }
+        // Fewer usable codes than ordered: say how many of how many,
+        // never a bare "delivered".
+        Ok(EventKind::Delivered) if let Some(arrived) = partly(shop, p).await? => {
+            return Ok(Some(words.partly(arrived)));
+        }
+        Ok(EventKind::Delivered) => "progress-delivered",
+        Ok(EventKind::Refunded) => return Ok(Some(words.refunded().await?)),
+        Ok(EventKind::Cancelled) => "progress-cancelled",
+        Ok(EventKind::DeadLetter) => "progress-attention",
+        // An admin moved it: say where it stands now (a refund says
+        // so itself when it is done).
+        Ok(EventKind::AdminAction) => match p.state {
+            PurchaseState::Cancelled => "progress-cancelled",
+            PurchaseState::WaitingSupplier => "progress-paid",
+            PurchaseState::Ordering | PurchaseState::Reconciling => "progress-ordering",
+            _ => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(words.text(step, &[])))
+}
+
+/// A purchase's progress texts for one buyer.
+struct Words<'a> {
+    shop: &'a Shop,
+    p: &'a Purchase,
+    lang: Language,
+}
+
+impl Words<'_> {
+    /// `key` with the purchase, the product (the shop's name for it in the
+    /// buyer's language, if it gave one) and the quantity, and `more`.
+    fn text(&self, key: &str, more: &[(&str, FluentValue<'static>)]) -> String {
+        let p = self.p;
+        let product = self
+            .shop
+            .product_name(&p.product_id, self.lang, &p.product_name);
+        let mut args = vec![
+            ("purchase", num(p.id)),
+            ("product", arg(&escape(product))),
+            ("quantity", num(p.quantity.get())),
+        ];
+        args.extend(more.iter().cloned());
+        i18n::text(self.lang, key, &args)
+    }
+
+    /// Waiting on the shop (a top-up, or a problem on its side), with the
+    /// minutes left before the automatic refund, rounded up.
+    fn on_hold(&self) -> String {
+        let p = self.p;
+        let since = p.hold_since.unwrap_or(p.state_since);
+        let deadline = since.saturating_add(millis(self.shop.engine.balance_wait()));
+        let left = deadline.saturating_sub(self.shop.now()).max(0);
+        let minutes = (left + 59_999) / 60_000;
+        let key = match p.hold_reason {
+            Some(HoldReason::Balance) => "progress-on-hold-restock",
+            _ => "progress-on-hold",
+        };
+        self.text(key, &[("minutes", num(minutes.max(1)))])
+    }
+
+    fn partly(&self, arrived: i64) -> String {
+        let ordered = self.p.quantity.get();
+        self.text(
+            "progress-partly-delivered",
+            &[("arrived", num(arrived)), ("ordered", num(ordered))],
+        )
+    }
+
+    /// Refunded, and why, in the same words as the refund notice.
+    async fn refunded(&self) -> anyhow::Result<String> {
+        let key = crate::delivery::refund::buyer_reason_key(&self.shop.store, self.p).await?;
+        let reason = i18n::text(self.lang, &key, &[]);
+        Ok(self.text("progress-refunded", &[("reason", arg(&reason))]))
+    }
 }
 
 /// How many of the purchase's units arrived, when fewer than ordered.

@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 use super::{BoxFuture, Notifier, OutgoingMessage};
 use crate::clock::{Millis, SharedClock, millis};
 use crate::domain::{
-    AlertKind, Args, DeadLetterReason, Owner, Phrase, PurchaseSource, PurchaseState, UserId,
+    AlertKind, Args, DeadLetterReason, EventKind, HoldReason, Owner, Phrase, PurchaseSource,
+    PurchaseState, RefundReason, UserId,
 };
 use crate::engine::transitions;
 use crate::i18n::{self, arg, num};
@@ -36,6 +37,27 @@ pub enum RefundError {
     /// Refused for good (an unknown charge, a wrong user).
     #[error("refund refused: {0}")]
     Rejected(String),
+}
+
+/// The key of the buyer's words for why `p` was refunded: its recorded
+/// reason, except that a refund the engine made because a hold on the
+/// shop's balance ran out says so (the buyer waited for it), rather than
+/// the general "could not get it".
+pub async fn buyer_reason_key(store: &Store, p: &Purchase) -> Result<String, StoreError> {
+    let reason = store.refund_reason(p.id).await?;
+    if reason == RefundReason::Supplier && p.hold_reason == Some(HoldReason::Balance) {
+        let events = store.events_of(p.id).await?;
+        let last_refund = events
+            .iter()
+            .rev()
+            .find(|e| e.kind == EventKind::RefundNeeded.as_str());
+        if last_refund
+            .is_some_and(|e| e.from_state.as_deref() == Some(PurchaseState::OnHold.as_str()))
+        {
+            return Ok("refund-reason-not-restocked".to_owned());
+        }
+    }
+    Ok(i18n::refund_reason_key(reason))
 }
 
 /// What refunds need from Telegram.
@@ -216,12 +238,9 @@ impl Inner {
                 return;
             }
         };
-        let reason = self
-            .store
-            .refund_reason(p.id)
+        let reason_key = buyer_reason_key(&self.store, p)
             .await
-            .unwrap_or(crate::domain::RefundReason::Supplier);
-        let reason_key = i18n::refund_reason_key(reason);
+            .unwrap_or_else(|_| i18n::refund_reason_key(RefundReason::Supplier));
         let html = i18n::text(
             language,
             "refund-done",

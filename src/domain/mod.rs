@@ -2,9 +2,10 @@
 //!
 //! One file per seam: `money` (Money, Stars), `ids` (ClientRef, SupplierOrderId,
 //! Watermark, ProductId, UserId), `note` (Quantity, Note, Hidden, Signature),
-//! `code` (Code), `language` (Language), `states` (PurchaseState and the kinds
-//! stored by name), `reasons` (why a purchase goes to a person or a refund), `phrase`
-//! (a text for people as a message id and arguments, worded when shown),
+//! `code` (Code), `language` (Language), `overrides` (CatalogOverrides,
+//! the shop's per-language product names), `states` (PurchaseState and the kinds
+//! stored by name), `reasons` (why a purchase goes to a person or a refund),
+//! `phrase` (a text for people as a message id and arguments, worded when shown),
 //! `budget` (the supplier call budget's Priority and SharedLimit), `sale`
 //! (Sale, what a checkout offers and a purchase records, and the Admission
 //! of its payment). Everything is re-exported here: use `crate::domain::X`.
@@ -61,6 +62,7 @@ mod ids;
 mod language;
 mod money;
 mod note;
+mod overrides;
 mod phrase;
 mod reasons;
 mod sale;
@@ -72,6 +74,7 @@ pub use ids::{ClientRef, ProductId, SupplierOrderId, UserId, Watermark};
 pub use language::Language;
 pub use money::{Money, Stars};
 pub use note::{Hidden, Note, Quantity, Signature};
+pub use overrides::CatalogOverrides;
 pub use phrase::{Arg, Args, Phrase, Span, span};
 pub use reasons::{DeadLetterReason, Failure, RefundCause, Stall, SupplierFailure};
 pub use sale::{Admission, Sale};

@@ -192,6 +192,11 @@ impl Engine {
         self.inner.cfg.stall_alert
     }
 
+    /// How long a hold waits before a refund (`BALANCE_WAIT_SECS`).
+    pub fn balance_wait(&self) -> Duration {
+        self.inner.cfg.balance_wait
+    }
+
     /// Starts the workers and the poller on `rt`; they stop with it.
     pub fn spawn(&self, rt: &Runtime) -> Vec<JoinHandle<()>> {
         let cfg = &self.inner.cfg;

@@ -22,6 +22,7 @@ mod refunds;
 mod reorders;
 mod shop;
 mod stream;
+mod support;
 mod transition;
 
 use std::str::FromStr;
@@ -55,6 +56,7 @@ pub use shop::{
     StarPayment, orphan_alert_key, orphan_of_alert_key,
 };
 pub use stream::EventCursor;
+pub use support::{NewSupportMessage, SupportDirection, SupportStatus, SupportTicket, TicketWrite};
 pub use transition::{Change, Transition};
 
 #[derive(Debug, thiserror::Error)]

@@ -488,7 +488,14 @@ async fn the_command_menus_are_set_in_both_languages(db: &TestDb) {
     let names = |c: &Vec<(String, String)>| c.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     assert_eq!(
         names(&en),
-        ["start", "orders", "language", "help", "paysupport"]
+        [
+            "start",
+            "orders",
+            "language",
+            "help",
+            "support",
+            "paysupport"
+        ]
     );
     assert_eq!(names(&en), names(&hi));
     assert!(hi.iter().any(|(_, d)| d.contains("कैटलॉग")));

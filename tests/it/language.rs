@@ -15,7 +15,14 @@ on_both_engines!(
 );
 
 /// The customer commands, in the menu's order.
-const CUSTOMER_MENU: [&str; 5] = ["start", "orders", "language", "help", "paysupport"];
+const CUSTOMER_MENU: [&str; 6] = [
+    "start",
+    "orders",
+    "language",
+    "help",
+    "support",
+    "paysupport",
+];
 
 fn names(menu: &[(String, String)]) -> Vec<&str> {
     menu.iter().map(|(name, _)| name.as_str()).collect()
@@ -140,12 +147,14 @@ async fn an_admin_who_chooses_hindi_keeps_the_admin_commands_in_hindi(db: &TestD
                 "orders",
                 "language",
                 "help",
+                "support",
                 "paysupport",
                 "stalled",
                 "balance",
                 "order",
                 "stats",
-                "audit"
+                "audit",
+                "tickets"
             ],
             "{telegram}"
         );
@@ -154,7 +163,7 @@ async fn an_admin_who_chooses_hindi_keeps_the_admin_commands_in_hindi(db: &TestD
     // Back to English: so is the menu, in an app set to Hindi too.
     choose_language(&app, &admin, "English", "Catalog").await;
     let menu = app.api.menu_in_chat(ADMIN, "hi").expect("a menu");
-    assert_eq!(names(&menu).len(), 10, "{menu:?}");
+    assert_eq!(names(&menu).len(), 12, "{menu:?}");
     app.stop().await;
 }
 

@@ -51,7 +51,9 @@ mod locales;
 mod logs;
 mod money_core;
 mod ops;
+mod overrides;
 mod payments;
+mod progress;
 mod refunds;
 mod replicas;
 mod runtime;
@@ -59,5 +61,8 @@ mod shop_mode;
 mod sim;
 mod store;
 mod stream;
+// The support line (tests/it/support.rs would clash with `support`, the
+// shared test infrastructure above).
+mod support_line;
 mod telegram;
 mod webhook;

@@ -43,6 +43,7 @@ pub(super) async fn on_command(
         AdminCommand::Order => timeline::order(talk, argument).await,
         AdminCommand::Stats => figures::stats(talk).await,
         AdminCommand::Audit => figures::audit(talk).await,
+        AdminCommand::Tickets => super::support::tickets(talk).await,
     };
     if let Err(e) = done {
         let command = Command::Admin(command).name();

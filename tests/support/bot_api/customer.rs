@@ -33,6 +33,46 @@ impl FakeBotApi {
         })
     }
 
+    /// The user replies (`reply_to_message`) with `text` to message
+    /// `to` of their chat (one of the bot's: as Telegram does, the reply
+    /// carries that message as it stands). Returns the new message's id.
+    pub fn reply(&self, user: &TgUser, to: i64, text: &str) -> i64 {
+        self.shared.mutate(|s| {
+            let chat = s.open_chat(user);
+            let replied = s
+                .chats
+                .get(&user.id)
+                .and_then(|c| c.messages.get(&to))
+                .map(|m| m.json.clone())
+                .unwrap_or_else(|| panic!("no message {to} in chat {} to reply to", user.id));
+            let message_id = s.next_message_id(user.id);
+            let message = json!({
+                "message_id": message_id,
+                "from": user.to_json(),
+                "chat": chat,
+                "date": s.unix_now(),
+                "text": text,
+                "reply_to_message": replied,
+            });
+            s.store_user_message(user.id, message_id, message.clone());
+            s.push_update(json!({"message": message}));
+            message_id
+        })
+    }
+
+    /// The user's own message `message_id`, as Telegram would send it in an
+    /// update again (to model a re-delivery: push `{"message": …}`).
+    pub fn user_message(&self, user: &TgUser, message_id: i64) -> Value {
+        let state = self.shared.lock();
+        state
+            .chats
+            .get(&user.id)
+            .and_then(|c| c.messages.get(&message_id))
+            .filter(|m| !m.from_bot)
+            .map(|m| m.json.clone())
+            .unwrap_or_else(|| panic!("no message {message_id} from {}", user.id))
+    }
+
     /// The customer presses an inline button carrying `data` under the bot's
     /// message `message_id`. The update carries that message as it stands
     /// now (an `InaccessibleMessage` with `date: 0` if the bot never sent it
