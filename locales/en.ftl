@@ -121,7 +121,10 @@ cmd-stats = Today's figures
 admin-failed = Something went wrong; see the logs. Check the purchase with /order before trying again.
 admin-stalled-none = Nothing needs attention: no dead letters, and nothing unfinished for longer than { $threshold }.
 admin-stalled-title = ⚠️ Needing attention: { $total } (dead letters, and purchases unfinished for longer than { $threshold }), oldest first.
-admin-stalled-more = …and { $more } more. Settle these, then send /stalled again.
+admin-stalled-more = { $more ->
+        [one] …and { $more } more purchase. Settle these, then send /stalled again.
+       *[other] …and { $more } more purchases. Settle these, then send /stalled again.
+    }
 admin-stalled-item = <b>#{ $purchase }</b> { $product } × { $quantity } · { $stars } ⭐
 admin-stalled-state = state: { $state } for { $age } (bought { $since } ago)
 admin-stalled-error = last error: { $error }
@@ -237,10 +240,11 @@ progress-partly-delivered = { $arrived ->
     [one] 📦 Order #{ $purchase } ({ $product } × { $quantity }): { $arrived } of { $ordered } codes has arrived and is in the message below. The shop is getting the rest.
    *[other] 📦 Order #{ $purchase } ({ $product } × { $quantity }): { $arrived } of { $ordered } codes have arrived and are in the message below. The shop is getting the rest.
 }
-admin-alert-partial = { $arrived ->
-    [one] Purchase #{ $purchase }: only { $arrived } of { $ordered } codes arrived (supplier order { $order }; the supplier says: { $errors }). It is being delivered, and the buyer is told the shop is getting the rest. Re-order the { $missing } missing at the shop's cost, or refund the whole charge.
-   *[other] Purchase #{ $purchase }: only { $arrived } of { $ordered } codes arrived (supplier order { $order }; the supplier says: { $errors }). They are being delivered, and the buyer is told the shop is getting the rest. Re-order the { $missing } missing at the shop's cost, or refund the whole charge.
-}
+alert-partial-delivery = ⚠️ <b>Partial delivery</b>
+    { $arrived ->
+        [one] Purchase #{ $purchase }: only { $arrived } of { $ordered } codes arrived (supplier order { $order }; the supplier says: { $errors }). It is being delivered, and the buyer is told the shop is getting the rest. Re-order the { $missing } missing at the shop's cost, or refund the whole charge.
+       *[other] Purchase #{ $purchase }: only { $arrived } of { $ordered } codes arrived (supplier order { $order }; the supplier says: { $errors }). They are being delivered, and the buyer is told the shop is getting the rest. Re-order the { $missing } missing at the shop's cost, or refund the whole charge.
+    }
 admin-button-reorder = 🔁 Re-order missing #{ $purchase }
 admin-confirm-reorder = { $missing ->
     [one] Re-order the { $missing } missing code of #{ $purchase }? A new purchase of { $missing } × { $product } is placed at the shop's cost (the buyer pays nothing more), linked to #{ $purchase }, and its code goes to the buyer when it arrives.
@@ -351,6 +355,118 @@ audit-anomaly-unlinked-paid-order = Supplier order { $order } was paid and belon
 audit-anomaly-order-linked-twice = Supplier order { $order } is tied to more than one purchase (first { $purchase }).
 audit-anomaly-paid-order-of-closed-purchase = Supplier order { $order } was paid for purchase { $purchase }, which was closed without its codes.
 audit-anomaly-delivered-without-paid-order = Purchase { $purchase } is delivered, and the supplier shows no paid order for it ({ $order }).
+
+## Admin: alerts and the reasons they give, worded in each admin's language
+## (issue #15). An alert is stored as its kind and arguments and worded
+## from `alert-<kind>` when sent; reasons and spans are nested messages.
+alert-legacy = ⚠️ <b>{ $title }</b>
+    { $detail }
+alert-dead-letter = 🔴 <b>Dead letter</b>
+    Purchase #{ $purchase } needs attention: { $reason }
+alert-refund = { $outcome }
+alert-refund-stars = ↩️ <b>Refund</b>
+    Purchase #{ $purchase } will be refunded: { $reason }
+alert-refund-by-hand = ⚠️ <b>Not refunded</b>
+    Purchase #{ $purchase } was not paid in Stars ({ $source }), so nothing was refunded automatically: { $reason }. Settle it with the buyer.
+alert-stall = ⚠️ <b>Stall</b>
+    Purchase #{ $purchase }: { $stall }
+alert-low-balance = ⚠️ <b>Low supplier balance</b>
+    The supplier balance is too low for purchase #{ $purchase }: top it up. { $minutes ->
+        [one] Purchases wait up to { $minutes } minute, then are refunded.
+       *[other] Purchases wait up to { $minutes } minutes, then are refunded.
+    }
+alert-supplier-auth = 🔴 <b>Supplier refuses our key</b>
+    The supplier refuses our API key (401/403): check FOXRELOAD_API_KEY and the IP allowlist. Purchases are on hold.
+alert-unknown-status = ⚠️ <b>Unknown supplier status</b>
+    Purchase #{ $purchase }: the supplier reports an unknown status "{ $status }" for order { $order }.
+alert-double-charge = ⚠️ <b>Double charge</b>
+    Purchase #{ $purchase }: the supplier charged for more than one matching order ({ $extra } extra: { $orders }). Check the supplier account.
+alert-corrupt-row = ⚠️ <b>Unreadable purchase</b>
+    Purchase #{ $purchase } cannot be read ({ $problem }); it is set aside until repaired.
+alert-worker-panic = ⚠️ <b>Task restarted</b>
+    { $restarts ->
+        [one] { $task } panicked and was restarted (once so far). See the logs.
+       *[other] { $task } panicked and was restarted ({ $restarts } times so far). See the logs.
+    }
+alert-unknown-payment = ⚠️ <b>Unknown payment</b>
+    { $stars ->
+        [one] A payment of { $stars } Star
+       *[other] A payment of { $stars } Stars
+    } from user { $user } names no invoice of ours (unknown payment { $orphan }): refund it unless it is explained.
+alert-incident = 🔴 <b>Incident</b>
+    { $condition }
+alert-recovered = ✅ <b>Recovered</b>: { $condition }
+incident-delivery-degraded = Deliveries are failing: { $failed } of the { $finished } purchases finished in the last { $minutes } minutes were refunded or need a person.
+incident-dead-letters = { $count ->
+        [one] { $count } purchase needs a person: see /stalled.
+       *[other] { $count } purchases need a person: see /stalled.
+    }
+incident-stalled = { $count ->
+        [one] { $count } purchase is past the stall threshold: see /stalled.
+       *[other] { $count } purchases are past the stall threshold: see /stalled.
+    }
+incident-balance-low = { $count ->
+        [one] The supplier balance is too low: { $count } purchase waits for a top-up, then is refunded.
+       *[other] The supplier balance is too low: { $count } purchases wait for a top-up, then are refunded.
+    }
+incident-supplier-auth = { $count ->
+        [one] The supplier refuses the API key: { $count } purchase waits. Check FOXRELOAD_API_KEY and the key's IP allowlist.
+       *[other] The supplier refuses the API key: { $count } purchases wait. Check FOXRELOAD_API_KEY and the key's IP allowlist.
+    }
+incident-poller-stopped = { $count ->
+        [one] No process is watching the { $count } paid supplier order: is foxbot running?
+       *[other] No process is watching the { $count } paid supplier orders: is foxbot running?
+    }
+incident-name-delivery-degraded = deliveries failing
+incident-name-dead-letters = dead letters
+incident-name-stalled = stalled purchases
+incident-name-balance-low = low supplier balance
+incident-name-supplier-auth = supplier refusing the key
+incident-name-poller-stopped = poller stopped
+dead-letter-no-attempt-record = { $state } without an attempt record
+dead-letter-order-linked-elsewhere = the supplier order is already linked to another purchase
+dead-letter-no-order-linked = no supplier order is linked
+dead-letter-linked-order-not-found = the linked supplier order is not found
+dead-letter-pay-order-unknown = the supplier does not know the order we pay
+dead-letter-stays-active = { $pays ->
+        [one] the supplier order stays active after { $pays } pay request
+       *[other] the supplier order stays active after { $pays } pay requests
+    }
+dead-letter-completed-without-codes = the supplier completed the order but shows no codes (none usable), read alone twice
+dead-letter-may-or-may-not-exist = an order may or may not exist: { $why }
+dead-letter-no-codes-stored = no codes are stored for a completed order
+dead-letter-no-usable-code = no usable code is stored for a completed order
+dead-letter-stored-messages-unreadable = the stored messages of this delivery cannot be read
+dead-letter-sent-twice-unconfirmed = the codes were sent twice without a confirmation; the buyer can view them in /orders
+dead-letter-codes-message-refused = Telegram refused the codes message: { $error }
+dead-letter-stars-refund-refused = Telegram refused the Stars refund: { $error }
+stall-waiting-supplier = the supplier order { $order } is still { $status } after { $since } (paid; ask the supplier)
+stall-status = { $status }
+stall-status-unfinished = unfinished
+stall-ordering = no supplier order could be started for { $since }{ $last }
+stall-create-unknown = whether the supplier order exists is still unknown after { $since }{ $last }
+stall-unpaid = the supplier order { $order } is still unpaid after { $since }{ $last }
+stall-delivering = the codes are still not delivered after { $since }
+stall-refunding = the refund is still not done after { $since }
+stall-other = still { $state } after { $since }{ $last }
+stall-last-error = { " " }(last error: { $error })
+stall-no-error = { "" }
+refund-cause-creates-exhausted = { $attempts ->
+        [one] no supplier order could be placed in { $attempts } attempt
+       *[other] no supplier order could be placed in { $attempts } attempts
+    }
+refund-cause-price-rose = the supplier's price rose beyond the accepted tolerance
+refund-cause-order-refused = the supplier refused the order: { $reply }
+refund-cause-asks-too-much = the supplier asks { $total }, beyond the accepted price
+refund-cause-asks-too-much-unknown = the supplier asks more than the accepted price
+refund-cause-payment-refused = the supplier refused payment: { $reply }
+refund-cause-key-refused = the supplier kept refusing our API key
+refund-cause-balance-not-topped-up = the supplier balance was not topped up in time
+supplier-failure-failed = the supplier order failed{ $said }
+supplier-failure-cancelled = the supplier cancelled the order{ $said }
+supplier-failure-delivered-nothing = the supplier completed the order but delivered nothing{ $said }
+supplier-said = : { $said }
+supplier-said-nothing = { "" }
 
 ## Buyer localisation (issue #15): the invoice, the note fields confirmed
 ## before it, and the labels of the codes' parts.

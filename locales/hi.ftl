@@ -121,7 +121,10 @@ cmd-stats = आज के आँकड़े
 admin-failed = कुछ गड़बड़ हो गई; लॉग देखें। दोबारा कोशिश करने से पहले /order से ख़रीद जाँच लें।
 admin-stalled-none = ध्यान देने लायक कुछ नहीं: कोई ख़रीद अटकी नहीं है, और कोई भी { $threshold } से ज़्यादा समय से अधूरी नहीं है।
 admin-stalled-title = ⚠️ ध्यान चाहिए: { $total } (अटकी हुई ख़रीदें, और { $threshold } से ज़्यादा समय से अधूरी ख़रीदें), सबसे पुरानी पहले।
-admin-stalled-more = …और { $more } बाक़ी हैं। इन्हें निपटाकर /stalled फिर भेजें।
+admin-stalled-more = { $more ->
+        [one] …और { $more } बाक़ी है। इन्हें निपटाकर /stalled फिर भेजें।
+       *[other] …और { $more } बाक़ी हैं। इन्हें निपटाकर /stalled फिर भेजें।
+    }
 admin-stalled-item = <b>#{ $purchase }</b> { $product } × { $quantity } · { $stars } ⭐
 admin-stalled-state = स्थिति: { $state }, { $age } से (ख़रीद { $since } पहले हुई)
 admin-stalled-error = आख़िरी त्रुटि: { $error }
@@ -237,10 +240,11 @@ progress-partly-delivered = { $arrived ->
     [one] 📦 ऑर्डर #{ $purchase } ({ $product } × { $quantity }): { $ordered } में से { $arrived } कोड आ गया है, वह नीचे वाले संदेश में है। बाक़ी कोड दुकान मँगवा रही है।
    *[other] 📦 ऑर्डर #{ $purchase } ({ $product } × { $quantity }): { $ordered } में से { $arrived } कोड आ गए हैं, वे नीचे वाले संदेश में हैं। बाक़ी कोड दुकान मँगवा रही है।
 }
-admin-alert-partial = { $arrived ->
-    [one] ख़रीदारी #{ $purchase }: { $ordered } में से केवल { $arrived } कोड आया (सप्लायर ऑर्डर { $order }; सप्लायर का कहना: { $errors })। वह भेजा जा रहा है, और ख़रीदार को बताया गया है कि दुकान बाक़ी कोड मँगवा रही है। बाक़ी { $missing } कोड दुकान के ख़र्च पर दोबारा ऑर्डर करें, या पूरे भुगतान का रिफ़ंड करें।
-   *[other] ख़रीदारी #{ $purchase }: { $ordered } में से केवल { $arrived } कोड आए (सप्लायर ऑर्डर { $order }; सप्लायर का कहना: { $errors })। वे भेजे जा रहे हैं, और ख़रीदार को बताया गया है कि दुकान बाक़ी कोड मँगवा रही है। बाक़ी { $missing } कोड दुकान के ख़र्च पर दोबारा ऑर्डर करें, या पूरे भुगतान का रिफ़ंड करें।
-}
+alert-partial-delivery = ⚠️ <b>अधूरी डिलीवरी</b>
+    { $arrived ->
+        [one] ख़रीद #{ $purchase }: { $ordered } में से केवल { $arrived } कोड आया (सप्लायर ऑर्डर { $order }; सप्लायर का कहना: { $errors })। वह भेजा जा रहा है, और ख़रीदार को बताया गया है कि दुकान बाक़ी कोड मँगवा रही है। बाक़ी { $missing } कोड दुकान के ख़र्च पर दोबारा ऑर्डर करें, या पूरे भुगतान का रिफ़ंड करें।
+       *[other] ख़रीद #{ $purchase }: { $ordered } में से केवल { $arrived } कोड आए (सप्लायर ऑर्डर { $order }; सप्लायर का कहना: { $errors })। वे भेजे जा रहे हैं, और ख़रीदार को बताया गया है कि दुकान बाक़ी कोड मँगवा रही है। बाक़ी { $missing } कोड दुकान के ख़र्च पर दोबारा ऑर्डर करें, या पूरे भुगतान का रिफ़ंड करें।
+    }
 admin-button-reorder = 🔁 बाक़ी दोबारा ऑर्डर करें #{ $purchase }
 admin-confirm-reorder = { $missing ->
     [one] #{ $purchase } का { $missing } बाक़ी कोड दोबारा ऑर्डर करें? { $missing } × { $product } की नई ख़रीदारी दुकान के ख़र्च पर होगी (ख़रीदार से कुछ और नहीं लिया जाएगा), वह #{ $purchase } से जुड़ी होगी, और कोड आते ही ख़रीदार को भेजा जाएगा।
@@ -351,6 +355,118 @@ audit-anomaly-unlinked-paid-order = सप्लायर ऑर्डर { $ord
 audit-anomaly-order-linked-twice = सप्लायर ऑर्डर { $order } एक से ज़्यादा ख़रीदों से जुड़ा है (पहली { $purchase })।
 audit-anomaly-paid-order-of-closed-purchase = सप्लायर ऑर्डर { $order } का भुगतान ख़रीद { $purchase } के लिए हुआ, जो कोड के बिना बंद कर दी गई।
 audit-anomaly-delivered-without-paid-order = ख़रीद { $purchase } डिलीवर दिखती है, पर सप्लायर के यहाँ उसका कोई भुगतान किया हुआ ऑर्डर नहीं है ({ $order })।
+
+## Admin: alerts and the reasons they give, worded in each admin's language
+## (issue #15). An alert is stored as its kind and arguments and worded
+## from `alert-<kind>` when sent; reasons and spans are nested messages.
+alert-legacy = ⚠️ <b>{ $title }</b>
+    { $detail }
+alert-dead-letter = 🔴 <b>अटकी हुई ख़रीद</b>
+    ख़रीद #{ $purchase } पर ध्यान चाहिए: { $reason }
+alert-refund = { $outcome }
+alert-refund-stars = ↩️ <b>रिफ़ंड</b>
+    ख़रीद #{ $purchase } का रिफ़ंड होगा: { $reason }
+alert-refund-by-hand = ⚠️ <b>रिफ़ंड नहीं हुआ</b>
+    ख़रीद #{ $purchase } का भुगतान Stars में नहीं हुआ था ({ $source }), इसलिए अपने-आप कुछ रिफ़ंड नहीं हुआ: { $reason }। पैसों का हिसाब ख़रीदार से करें।
+alert-stall = ⚠️ <b>देरी</b>
+    ख़रीद #{ $purchase }: { $stall }
+alert-low-balance = ⚠️ <b>सप्लायर बैलेंस कम है</b>
+    ख़रीद #{ $purchase } के लिए सप्लायर बैलेंस कम है: उसे टॉप-अप करें। { $minutes ->
+        [one] ख़रीदें { $minutes } मिनट तक इंतज़ार करती हैं, फिर उनका रिफ़ंड हो जाता है।
+       *[other] ख़रीदें { $minutes } मिनट तक इंतज़ार करती हैं, फिर उनका रिफ़ंड हो जाता है।
+    }
+alert-supplier-auth = 🔴 <b>सप्लायर हमारी कुंजी नहीं मान रहा</b>
+    सप्लायर हमारी API कुंजी अस्वीकार कर रहा है (401/403): FOXRELOAD_API_KEY और IP allowlist जाँचें। ख़रीदें रोक दी गई हैं।
+alert-unknown-status = ⚠️ <b>सप्लायर की अनजानी स्थिति</b>
+    ख़रीद #{ $purchase }: सप्लायर ऑर्डर { $order } की स्थिति "{ $status }" बता रहा है, जिसे हम नहीं पहचानते।
+alert-double-charge = ⚠️ <b>दोहरा भुगतान</b>
+    ख़रीद #{ $purchase }: सप्लायर ने एक से ज़्यादा मेल खाते ऑर्डरों का पैसा लिया ({ $extra } अतिरिक्त: { $orders })। सप्लायर अकाउंट जाँचें।
+alert-corrupt-row = ⚠️ <b>ख़रीद पढ़ी नहीं जा सकती</b>
+    ख़रीद #{ $purchase } पढ़ी नहीं जा सकती ({ $problem }); ठीक होने तक इसे अलग रखा गया है।
+alert-worker-panic = ⚠️ <b>टास्क दोबारा शुरू हुआ</b>
+    { $restarts ->
+        [one] { $task } रुक गया था और दोबारा शुरू किया गया (अब तक एक बार)। लॉग देखें।
+       *[other] { $task } रुक गया था और दोबारा शुरू किया गया (अब तक { $restarts } बार)। लॉग देखें।
+    }
+alert-unknown-payment = ⚠️ <b>अनजाना भुगतान</b>
+    { $stars ->
+        [one] उपयोगकर्ता { $user } का { $stars } Star का भुगतान
+       *[other] उपयोगकर्ता { $user } का { $stars } Stars का भुगतान
+    } हमारे किसी इनवॉइस से नहीं जुड़ता (अनजाना भुगतान { $orphan }): अगर इसकी वजह न मिले तो इसका रिफ़ंड करें।
+alert-incident = 🔴 <b>समस्या</b>
+    { $condition }
+alert-recovered = ✅ <b>ठीक हो गया</b>: { $condition }
+incident-delivery-degraded = डिलीवरी विफल हो रही है: पिछले { $minutes } मिनट में पूरी हुई { $finished } ख़रीदों में से { $failed } का रिफ़ंड हुआ या उन्हें किसी व्यक्ति की ज़रूरत है।
+incident-dead-letters = { $count ->
+        [one] { $count } ख़रीद को किसी व्यक्ति की ज़रूरत है: /stalled देखें।
+       *[other] { $count } ख़रीदों को किसी व्यक्ति की ज़रूरत है: /stalled देखें।
+    }
+incident-stalled = { $count ->
+        [one] { $count } ख़रीद देरी की सीमा पार कर चुकी है: /stalled देखें।
+       *[other] { $count } ख़रीदें देरी की सीमा पार कर चुकी हैं: /stalled देखें।
+    }
+incident-balance-low = { $count ->
+        [one] सप्लायर बैलेंस कम है: { $count } ख़रीद टॉप-अप का इंतज़ार कर रही है, फिर उसका रिफ़ंड होगा।
+       *[other] सप्लायर बैलेंस कम है: { $count } ख़रीदें टॉप-अप का इंतज़ार कर रही हैं, फिर उनका रिफ़ंड होगा।
+    }
+incident-supplier-auth = { $count ->
+        [one] सप्लायर API कुंजी अस्वीकार कर रहा है: { $count } ख़रीद रुकी है। FOXRELOAD_API_KEY और कुंजी की IP allowlist जाँचें।
+       *[other] सप्लायर API कुंजी अस्वीकार कर रहा है: { $count } ख़रीदें रुकी हैं। FOXRELOAD_API_KEY और कुंजी की IP allowlist जाँचें।
+    }
+incident-poller-stopped = { $count ->
+        [one] भुगतान हो चुके { $count } सप्लायर ऑर्डर पर कोई प्रोसेस नज़र नहीं रख रहा: क्या foxbot चल रहा है?
+       *[other] भुगतान हो चुके { $count } सप्लायर ऑर्डरों पर कोई प्रोसेस नज़र नहीं रख रहा: क्या foxbot चल रहा है?
+    }
+incident-name-delivery-degraded = डिलीवरी में विफलता
+incident-name-dead-letters = अटकी हुई ख़रीदें
+incident-name-stalled = देरी वाली ख़रीदें
+incident-name-balance-low = कम सप्लायर बैलेंस
+incident-name-supplier-auth = सप्लायर का कुंजी अस्वीकार करना
+incident-name-poller-stopped = पोलर रुका हुआ
+dead-letter-no-attempt-record = { $state } में है, पर कोई अनुरोध-रिकॉर्ड नहीं है
+dead-letter-order-linked-elsewhere = सप्लायर ऑर्डर पहले से किसी दूसरी ख़रीद से जुड़ा है
+dead-letter-no-order-linked = कोई सप्लायर ऑर्डर जुड़ा नहीं है
+dead-letter-linked-order-not-found = जुड़ा हुआ सप्लायर ऑर्डर नहीं मिला
+dead-letter-pay-order-unknown = जिस ऑर्डर का हम भुगतान कर रहे हैं, उसे सप्लायर नहीं पहचानता
+dead-letter-stays-active = { $pays ->
+        [one] { $pays } भुगतान-अनुरोध के बाद भी सप्लायर ऑर्डर active है
+       *[other] { $pays } भुगतान-अनुरोधों के बाद भी सप्लायर ऑर्डर active है
+    }
+dead-letter-completed-without-codes = सप्लायर ने ऑर्डर पूरा बताया, पर दो बार अलग से पढ़ने पर भी कोई इस्तेमाल लायक कोड नहीं दिखा
+dead-letter-may-or-may-not-exist = ऑर्डर बना हो भी सकता है और नहीं भी: { $why }
+dead-letter-no-codes-stored = पूरे हुए ऑर्डर का कोई कोड सहेजा नहीं गया है
+dead-letter-no-usable-code = पूरे हुए ऑर्डर का कोई इस्तेमाल लायक कोड सहेजा नहीं गया है
+dead-letter-stored-messages-unreadable = इस डिलीवरी के सहेजे गए संदेश पढ़े नहीं जा सकते
+dead-letter-sent-twice-unconfirmed = कोड दो बार भेजे गए, पर पुष्टि नहीं मिली; ख़रीदार उन्हें /orders में देख सकता है
+dead-letter-codes-message-refused = Telegram ने कोड वाला संदेश अस्वीकार किया: { $error }
+dead-letter-stars-refund-refused = Telegram ने Stars रिफ़ंड अस्वीकार किया: { $error }
+stall-waiting-supplier = सप्लायर ऑर्डर { $order } { $since } बाद भी { $status } है (भुगतान हो चुका है; सप्लायर से पूछें)
+stall-status = { $status }
+stall-status-unfinished = अधूरा
+stall-ordering = { $since } से कोई सप्लायर ऑर्डर शुरू नहीं हो सका{ $last }
+stall-create-unknown = { $since } बाद भी पता नहीं कि सप्लायर ऑर्डर बना है या नहीं{ $last }
+stall-unpaid = सप्लायर ऑर्डर { $order } का { $since } बाद भी भुगतान नहीं हुआ{ $last }
+stall-delivering = { $since } बाद भी कोड डिलीवर नहीं हुए
+stall-refunding = { $since } बाद भी रिफ़ंड पूरा नहीं हुआ
+stall-other = { $since } बाद भी { $state } में है{ $last }
+stall-last-error = { " " }(आख़िरी त्रुटि: { $error })
+stall-no-error = { "" }
+refund-cause-creates-exhausted = { $attempts ->
+        [one] { $attempts } कोशिश में कोई सप्लायर ऑर्डर नहीं बन सका
+       *[other] { $attempts } कोशिशों में कोई सप्लायर ऑर्डर नहीं बन सका
+    }
+refund-cause-price-rose = सप्लायर की क़ीमत मानी गई सीमा से ज़्यादा बढ़ गई
+refund-cause-order-refused = सप्लायर ने ऑर्डर अस्वीकार किया: { $reply }
+refund-cause-asks-too-much = सप्लायर { $total } माँग रहा है, जो मानी गई क़ीमत से ज़्यादा है
+refund-cause-asks-too-much-unknown = सप्लायर मानी गई क़ीमत से ज़्यादा माँग रहा है
+refund-cause-payment-refused = सप्लायर ने भुगतान अस्वीकार किया: { $reply }
+refund-cause-key-refused = सप्लायर हमारी API कुंजी बार-बार अस्वीकार करता रहा
+refund-cause-balance-not-topped-up = सप्लायर बैलेंस समय पर टॉप-अप नहीं हुआ
+supplier-failure-failed = सप्लायर ऑर्डर विफल हुआ{ $said }
+supplier-failure-cancelled = सप्लायर ने ऑर्डर रद्द किया{ $said }
+supplier-failure-delivered-nothing = सप्लायर ने ऑर्डर पूरा बताया, पर कुछ भी डिलीवर नहीं किया{ $said }
+supplier-said = : { $said }
+supplier-said-nothing = { "" }
 
 ## Buyer localisation (issue #15): the invoice, the note fields confirmed
 ## before it, and the labels of the codes' parts.

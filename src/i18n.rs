@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
-use crate::domain::Language;
+use crate::domain::{Arg, Args, Language, Phrase};
 
 const SOURCES: [(Language, &str, &str); 2] = [
     (Language::En, "en", include_str!("../locales/en.ftl")),
@@ -68,6 +68,56 @@ pub fn num(n: i64) -> FluentValue<'static> {
 /// A text argument.
 pub fn arg(s: &str) -> FluentValue<'static> {
     FluentValue::from(s.to_owned())
+}
+
+/// How deep phrases may nest in one another (a reason in an alert, a span
+/// in a reason); deeper ones are not worded (stored data could loop).
+const MAX_NESTING: usize = 4;
+
+/// A stored phrase worded in `lang`. Text arguments come from outside (a
+/// supplier's reply, an order id) and go through `escape`; phrases inside
+/// it are worded in the same language.
+pub fn phrase(lang: Language, phrase: &Phrase, escape: &dyn Fn(&str) -> String) -> String {
+    words(lang, &phrase.id, &phrase.args, escape, 0)
+}
+
+/// Message `key` worded in `lang` with stored arguments (see [`phrase`]).
+pub fn with_args(
+    lang: Language,
+    key: &str,
+    args: &Args,
+    escape: &dyn Fn(&str) -> String,
+) -> String {
+    words(lang, key, args, escape, 0)
+}
+
+fn words(
+    lang: Language,
+    key: &str,
+    args: &Args,
+    escape: &dyn Fn(&str) -> String,
+    depth: usize,
+) -> String {
+    let values: Vec<(&str, FluentValue<'static>)> = args
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                Arg::Number(n) => num(*n),
+                Arg::Text(t) => arg(&escape(t)),
+                Arg::Phrase(p) if depth < MAX_NESTING => {
+                    arg(&words(lang, &p.id, &p.args, escape, depth + 1))
+                }
+                Arg::Phrase(p) => arg(&escape(&p.id)),
+            };
+            (name, value)
+        })
+        .collect();
+    text(lang, key, &values)
+}
+
+/// The message an alert of `kind` (its stored name) is worded with.
+pub fn alert_key(kind: &str) -> String {
+    format!("alert-{}", kind.replace('_', "-"))
 }
 
 #[cfg(test)]

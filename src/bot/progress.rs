@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use fluent_bundle::FluentValue;
 use teloxide::prelude::*;
-use teloxide::types::{MessageId, ParseMode};
+use teloxide::types::{InlineKeyboardMarkup, MessageId, ParseMode};
 use tokio::task::JoinHandle;
 
 use super::{Shop, escape};
@@ -24,7 +24,7 @@ use crate::clock::millis;
 use crate::domain::{AlertKind, EventKind, HoldReason, Language, PurchaseState, UserId};
 use crate::i18n::{self, arg, num};
 use crate::runtime::{Loop, Pace, Runtime};
-use crate::store::{Event, EventCursor, Purchase};
+use crate::store::{Alert, AlertContent, Event, EventCursor, Purchase};
 
 /// Longest wait between looks when nothing wakes us.
 const IDLE: Duration = Duration::from_secs(2);
@@ -222,57 +222,21 @@ async fn edit_progress(bot: &Bot, p: &Purchase, message: i64, text: String) -> b
     }
 }
 
-/// Sends unsent alerts to every admin chat; an alert counts as sent when
-/// at least one admin got it (or there is no admin to send it to).
+/// Sends unsent alerts to every admin chat, each worded in that admin's
+/// language; an alert counts as sent when at least one admin got it (or
+/// there is no admin to send it to).
 async fn push_alerts(bot: &Bot, shop: &Shop) -> anyhow::Result<usize> {
     let alerts = shop.store.unsent_alerts(20).await?;
     for alert in &alerts {
-        let icon = match alert.kind.as_str() {
-            "recovered" => "✅",
-            "incident" | "dead_letter" | "supplier_auth" => "🔴",
-            _ => "⚠️",
-        };
-        let text = format!(
-            "{icon} <b>{}</b>\n{}",
-            escape(&alert.kind.replace('_', " ")),
-            escape(&alert.detail)
-        );
-        // A payment no invoice explains: worded per admin, with a refund button.
-        let orphan = alert
-            .dedup_key
-            .as_deref()
-            .and_then(crate::store::orphan_of_alert_key);
         let mut delivered = shop.admins.is_empty();
         for admin in &shop.admins {
+            let lang = shop.store.language_of(UserId(*admin)).await?;
+            let (text, markup) = alert_message(shop, alert, lang).await?;
             let mut request = bot
-                .send_message(ChatId(*admin), text.clone())
+                .send_message(ChatId(*admin), text)
                 .parse_mode(ParseMode::Html);
-            // A partial delivery comes with its two ways out: re-order the
-            // missing units at the shop's cost, or refund the whole charge.
-            if alert.kind == AlertKind::PartialDelivery.as_str()
-                && let Some(purchase) = alert.purchase_id
-            {
-                let lang = shop.store.language_of(UserId(*admin)).await?;
-                if let Some(markup) = super::admin::partial_delivery_buttons(lang, purchase) {
-                    request = request.reply_markup(markup);
-                }
-            }
-            if let Some(orphan) = orphan {
-                let lang = shop
-                    .store
-                    .language_of(UserId(*admin))
-                    .await
-                    .unwrap_or(crate::domain::Language::En);
-                if let Some((html, markup)) =
-                    super::payments::orphan_alert(shop, lang, orphan).await?
-                {
-                    request = bot
-                        .send_message(ChatId(*admin), html)
-                        .parse_mode(ParseMode::Html);
-                    if let Some(markup) = markup {
-                        request = request.reply_markup(markup);
-                    }
-                }
+            if let Some(markup) = markup {
+                request = request.reply_markup(markup);
             }
             match request.await {
                 Ok(_) => delivered = true,
@@ -280,7 +244,7 @@ async fn push_alerts(bot: &Bot, shop: &Shop) -> anyhow::Result<usize> {
             }
         }
         if shop.admins.is_empty() {
-            tracing::warn!(kind = %alert.kind, "alert with no ADMIN_IDS to send it to: {}", alert.detail);
+            tracing::warn!(kind = %alert.kind, alert = alert.id, "alert with no ADMIN_IDS to send it to");
         }
         if !delivered {
             // Tried again at the next look.
@@ -289,4 +253,56 @@ async fn push_alerts(bot: &Bot, shop: &Shop) -> anyhow::Result<usize> {
         shop.store.mark_alert_sent(alert.id, shop.now()).await?;
     }
     Ok(alerts.len())
+}
+
+/// One alert as an admin reading `lang` gets it, with its buttons.
+async fn alert_message(
+    shop: &Shop,
+    alert: &Alert,
+    lang: Language,
+) -> anyhow::Result<(String, Option<InlineKeyboardMarkup>)> {
+    // A payment no invoice explains: worded per admin, with a refund button.
+    let orphan = alert
+        .dedup_key
+        .as_deref()
+        .and_then(crate::store::orphan_of_alert_key);
+    if let Some(orphan) = orphan
+        && let Some((html, markup)) = super::payments::orphan_alert(shop, lang, orphan).await?
+    {
+        return Ok((html, markup));
+    }
+    // A partial delivery comes with its two ways out: re-order the
+    // missing units at the shop's cost, or refund the whole charge.
+    let markup = match alert.purchase_id {
+        Some(purchase) if alert.kind == AlertKind::PartialDelivery.as_str() => {
+            super::admin::partial_delivery_buttons(lang, purchase)
+        }
+        _ => None,
+    };
+    Ok((alert_text(alert, lang), markup))
+}
+
+/// The words of an alert: its kind's message with its arguments, or, for
+/// a row from before arguments were stored, its sentence as it is.
+fn alert_text(alert: &Alert, lang: Language) -> String {
+    let legacy = |detail: &str| {
+        i18n::text(
+            lang,
+            "alert-legacy",
+            &[
+                ("title", arg(&escape(&alert.kind.replace('_', " ")))),
+                ("detail", arg(&escape(detail))),
+            ],
+        )
+    };
+    match alert.content() {
+        Ok(AlertContent::Args(args)) => {
+            i18n::with_args(lang, &i18n::alert_key(&alert.kind), &args, &escape)
+        }
+        Ok(AlertContent::Legacy(detail)) => legacy(&detail),
+        Err(e) => {
+            tracing::warn!(alert = alert.id, error = %e, "an alert's arguments cannot be read");
+            legacy(alert.args.as_deref().unwrap_or_default())
+        }
+    }
 }

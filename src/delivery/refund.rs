@@ -14,8 +14,8 @@ use tokio::task::JoinHandle;
 use super::{BoxFuture, Notifier, OutgoingMessage};
 use crate::clock::{Millis, SharedClock, millis};
 use crate::domain::{
-    AlertKind, DeadLetterReason, EventKind, HoldReason, Owner, PurchaseSource, PurchaseState,
-    RefundReason, UserId,
+    AlertKind, Args, DeadLetterReason, EventKind, HoldReason, Owner, Phrase, PurchaseSource,
+    PurchaseState, RefundReason, UserId,
 };
 use crate::engine::transitions;
 use crate::i18n::{self, arg, num};
@@ -268,16 +268,17 @@ impl Inner {
         if !tx.transition(&t, now).await?.applied() {
             return Ok(());
         }
-        let text = format!(
-            "Purchase #{} was not paid in Stars ({}), so nothing was refunded automatically: {reason}. Settle it with the buyer.",
-            p.id,
-            p.source.as_str()
-        );
+        // Not paid in Stars: nothing went back, the admins settle it.
+        let outcome = Phrase::new("alert-refund-by-hand")
+            .num("purchase", p.id)
+            .text("source", p.source.as_str())
+            .text("reason", reason);
+        let args = Args::new().phrase("outcome", outcome);
         tx.raise_alert(
             AlertKind::Refund,
             Some(p.id),
             Some(&format!("cancelled:{}", p.id)),
-            &text,
+            &args,
             now,
         )
         .await?;

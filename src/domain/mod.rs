@@ -5,6 +5,7 @@
 //! `code` (Code), `language` (Language), `overrides` (CatalogOverrides,
 //! the shop's per-language product names), `states` (PurchaseState and the kinds
 //! stored by name), `reasons` (why a purchase goes to a person or a refund),
+//! `phrase` (a text for people as a message id and arguments, worded when shown),
 //! `budget` (the supplier call budget's Priority and SharedLimit), `sale`
 //! (Sale, what a checkout offers and a purchase records, and the Admission
 //! of its payment). Everything is re-exported here: use `crate::domain::X`.
@@ -62,6 +63,7 @@ mod language;
 mod money;
 mod note;
 mod overrides;
+mod phrase;
 mod reasons;
 mod sale;
 mod states;
@@ -73,6 +75,7 @@ pub use language::Language;
 pub use money::{Money, Stars};
 pub use note::{Hidden, Note, Quantity, Signature};
 pub use overrides::CatalogOverrides;
+pub use phrase::{Arg, Args, Phrase, Span, span};
 pub use reasons::{DeadLetterReason, Failure, RefundCause, Stall, SupplierFailure};
 pub use sale::{Admission, Sale};
 pub use states::{

@@ -1,11 +1,13 @@
 //! Why a purchase leaves its worker: to a person (a dead letter) or to a
-//! refund. Each reason carries the facts it names, and its `Display` is
-//! the English the admins read (the alert, `/stalled`, the event log and
-//! `last_error`), so the words live here once, fixed by the tests below.
+//! refund. Each reason carries the facts it names. Its `phrase` is what
+//! the admins read in an alert, in their language (a message id of the
+//! locales and its arguments); its `Display` is the English kept in
+//! `last_error` and the event log for `/order` and the logs. Both are
+//! fixed by the tests below.
 
 use std::fmt;
 
-use super::{Money, PurchaseState, SupplierOrderId};
+use super::{Money, Phrase, PurchaseState, SupplierOrderId};
 
 /// Why a purchase needs a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +79,31 @@ impl fmt::Display for DeadLetterReason {
     }
 }
 
+impl DeadLetterReason {
+    /// The reason as the admins read it, worded in their language.
+    pub fn phrase(&self) -> Phrase {
+        use DeadLetterReason::*;
+        let id = |name: &str| Phrase::new(&format!("dead-letter-{name}"));
+        match self {
+            NoAttemptRecord(state) => id("no-attempt-record").text("state", state.as_str()),
+            OrderLinkedElsewhere => id("order-linked-elsewhere"),
+            NoOrderLinked => id("no-order-linked"),
+            LinkedOrderNotFound => id("linked-order-not-found"),
+            PayOrderUnknown => id("pay-order-unknown"),
+            StaysActive { pays } => id("stays-active").num("pays", *pays),
+            CompletedWithoutCodes => id("completed-without-codes"),
+            MayOrMayNotExist(why) => id("may-or-may-not-exist").text("why", why.as_str()),
+            Stalled(stall) => stall.phrase(),
+            NoCodesStored => id("no-codes-stored"),
+            NoUsableCode => id("no-usable-code"),
+            StoredMessagesUnreadable => id("stored-messages-unreadable"),
+            SentTwiceUnconfirmed => id("sent-twice-unconfirmed"),
+            CodesMessageRefused(why) => id("codes-message-refused").text("error", why.as_str()),
+            StarsRefundRefused(why) => id("stars-refund-refused").text("error", why.as_str()),
+        }
+    }
+}
+
 /// A purchase that waited too long in one state, and what it waits on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stall {
@@ -124,6 +151,46 @@ impl fmt::Display for Stall {
             }
             PurchaseState::Refunding => write!(f, "the refund is still not done after {since}"),
             other => write!(f, "still {other} after {since}{why}"),
+        }
+    }
+}
+
+impl Stall {
+    /// What it waits on, as the admins read it, worded in their language.
+    pub fn phrase(&self) -> Phrase {
+        let order = self
+            .order
+            .as_ref()
+            .map_or("?".to_owned(), |o| o.to_string());
+        let last = match self.last_error.as_deref() {
+            Some(e) => Phrase::new("stall-last-error").text("error", e),
+            None => Phrase::new("stall-no-error"),
+        };
+        let id = |name: &str| {
+            Phrase::new(&format!("stall-{name}")).phrase("since", Phrase::span(self.waited_ms))
+        };
+        match self.state {
+            PurchaseState::WaitingSupplier => {
+                let status = match self.supplier_status.as_deref() {
+                    Some(s) => Phrase::new("stall-status").text("status", s),
+                    None => Phrase::new("stall-status-unfinished"),
+                };
+                id("waiting-supplier")
+                    .text("order", order)
+                    .phrase("status", status)
+            }
+            PurchaseState::Ordering => id("ordering").phrase("last", last),
+            PurchaseState::Submitting | PurchaseState::Reconciling => {
+                id("create-unknown").phrase("last", last)
+            }
+            PurchaseState::Ordered | PurchaseState::Paying => {
+                id("unpaid").text("order", order).phrase("last", last)
+            }
+            PurchaseState::Delivering => id("delivering"),
+            PurchaseState::Refunding => id("refunding"),
+            other => id("other")
+                .text("state", other.as_str())
+                .phrase("last", last),
         }
     }
 }
@@ -183,6 +250,25 @@ impl fmt::Display for RefundCause {
     }
 }
 
+impl RefundCause {
+    /// The cause as the admins read it, worded in their language.
+    pub fn phrase(&self) -> Phrase {
+        use RefundCause::*;
+        let id = |name: &str| Phrase::new(&format!("refund-cause-{name}"));
+        match self {
+            CreatesExhausted { attempts } => id("creates-exhausted").num("attempts", *attempts),
+            PriceRose => id("price-rose"),
+            OrderRefused(reply) => id("order-refused").text("reply", reply.as_str()),
+            AsksTooMuch(Some(total)) => id("asks-too-much").text("total", total.to_string()),
+            AsksTooMuch(None) => id("asks-too-much-unknown"),
+            PaymentRefused(reply) => id("payment-refused").text("reply", reply.as_str()),
+            Supplier(failure) => failure.phrase(),
+            KeyRefused => id("key-refused"),
+            BalanceNotToppedUp => id("balance-not-topped-up"),
+        }
+    }
+}
+
 /// What became of a supplier order that will not deliver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
@@ -201,6 +287,31 @@ pub struct SupplierFailure {
     pub cancel_reason: Option<String>,
     /// The per-item errors.
     pub errors: Vec<String>,
+}
+
+impl SupplierFailure {
+    /// What became of the order, worded in the admins' language; what the
+    /// supplier said (its cancel reason, its item errors) as it said it.
+    pub fn phrase(&self) -> Phrase {
+        let id = match self.kind {
+            Failure::Failed => "supplier-failure-failed",
+            Failure::Cancelled => "supplier-failure-cancelled",
+            Failure::DeliveredNothing => "supplier-failure-delivered-nothing",
+        };
+        let mut said = Vec::new();
+        if let Some(reason) = self.cancel_reason.as_deref().filter(|r| !r.is_empty()) {
+            said.push(reason.to_owned());
+        }
+        if !self.errors.is_empty() {
+            said.push(self.errors.join("; ").chars().take(200).collect());
+        }
+        let said = if said.is_empty() {
+            Phrase::new("supplier-said-nothing")
+        } else {
+            Phrase::new("supplier-said").text("said", said.join(": "))
+        };
+        Phrase::new(id).phrase("said", said)
+    }
 }
 
 impl fmt::Display for SupplierFailure {
@@ -288,6 +399,37 @@ mod tests {
         assert_eq!(
             watched.to_string(),
             "the supplier order o-1 is still unfinished after 10 min (paid; ask the supplier)"
+        );
+    }
+
+    /// What an alert stores for a reason: its message id and arguments,
+    /// nested where a reason holds a stall, a span or a supplier's words.
+    #[test]
+    fn reasons_are_stored_as_message_ids_with_arguments() {
+        let json = |p: Phrase| serde_json::to_string(&p).unwrap();
+        assert_eq!(
+            json(DeadLetterReason::StaysActive { pays: 3 }.phrase()),
+            r#"{"id":"dead-letter-stays-active","args":{"pays":3}}"#
+        );
+        let stall = Stall {
+            state: PurchaseState::Ordered,
+            waited_ms: 600_000,
+            order: Some(SupplierOrderId::parse("o-1").unwrap()),
+            supplier_status: None,
+            last_error: None,
+        };
+        assert_eq!(
+            json(DeadLetterReason::Stalled(stall).phrase()),
+            r#"{"id":"stall-unpaid","args":{"last":{"id":"stall-no-error","args":{}},"order":"o-1","since":{"id":"admin-span-minutes","args":{"n":10}}}}"#
+        );
+        let failure = RefundCause::Supplier(SupplierFailure {
+            kind: Failure::Cancelled,
+            cancel_reason: Some("expired".to_owned()),
+            errors: vec!["a".to_owned(), "b".to_owned()],
+        });
+        assert_eq!(
+            json(failure.phrase()),
+            r#"{"id":"supplier-failure-cancelled","args":{"said":{"id":"supplier-said","args":{"said":"expired: a; b"}}}}"#
         );
     }
 

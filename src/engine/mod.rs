@@ -35,7 +35,9 @@ use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
 use crate::config::Config;
-use crate::domain::{AlertKind, DeadLetterReason, Money, Owner, PurchaseState, RefundCause};
+use crate::domain::{
+    AlertKind, Args, DeadLetterReason, Money, Owner, Phrase, PurchaseState, RefundCause,
+};
 use crate::foxreload::{FoxReload, SupplierError};
 use crate::runtime::{self, ClaimWork, Loop, Pace, Runtime, backoff};
 use crate::store::{AttemptState, Cas, Purchase, Store, StoreError, Transition, Tx};
@@ -283,9 +285,11 @@ pub(crate) async fn dead_letter_in(
             )
             .await?;
     }
-    let text = format!("Purchase #{} needs attention: {reason}", p.id);
+    let args = Args::new()
+        .num("purchase", p.id)
+        .phrase("reason", reason.phrase());
     let key = format!("dead_letter:{}", p.id);
-    tx.raise_alert(AlertKind::DeadLetter, Some(p.id), Some(&key), &text, now)
+    tx.raise_alert(AlertKind::DeadLetter, Some(p.id), Some(&key), &args, now)
         .await?;
     Ok(true)
 }
@@ -408,9 +412,12 @@ impl Inner {
             return Ok(Next::Stop);
         }
         if alert {
-            let text = format!("Purchase #{} will be refunded: {reason}", p.id);
+            let outcome = Phrase::new("alert-refund-stars")
+                .num("purchase", p.id)
+                .phrase("reason", reason.phrase());
+            let args = Args::new().phrase("outcome", outcome);
             let key = format!("refund:{}", p.id);
-            tx.raise_alert(AlertKind::Refund, Some(p.id), Some(&key), &text, now)
+            tx.raise_alert(AlertKind::Refund, Some(p.id), Some(&key), &args, now)
                 .await?;
         }
         tx.commit().await?;
@@ -451,13 +458,13 @@ impl Inner {
     }
 
     /// Raises an admin alert at most once per `key`.
-    async fn alert(&self, kind: AlertKind, p: Option<i64>, key: &str, text: &str) -> Result<()> {
+    async fn alert(&self, kind: AlertKind, p: Option<i64>, key: &str, args: &Args) -> Result<()> {
         if self
             .store
-            .raise_alert(kind, p, Some(key), text, self.now())
+            .raise_alert(kind, p, Some(key), args, self.now())
             .await?
         {
-            tracing::warn!(kind = kind.as_str(), purchase = ?p, "{text}");
+            tracing::warn!(kind = kind.as_str(), purchase = ?p, args = %args.to_json(), "admin alert raised");
         }
         Ok(())
     }

@@ -15,11 +15,10 @@ use crate::clock::{Millis, millis};
 use super::{Inner, MAX_PAYS, Next, Result, transitions};
 use crate::crash;
 use crate::domain::{
-    AlertKind, DeadLetterReason, Failure, HoldReason, Language, PurchaseState, RefundCause,
+    AlertKind, Args, DeadLetterReason, Failure, HoldReason, PurchaseState, RefundCause,
     SupplierFailure, SupplierOrderId,
 };
 use crate::foxreload::{Order, OrderStatus, RejectCode, SupplierError, Tally};
-use crate::i18n;
 use crate::store::Purchase;
 
 impl Inner {
@@ -117,15 +116,15 @@ impl Inner {
         order: &SupplierOrderId,
         status: &str,
     ) -> Result<()> {
-        let text = format!(
-            "Purchase #{}: the supplier reports unknown status {status:?} for order {order}",
-            p.id
-        );
+        let args = Args::new()
+            .num("purchase", p.id)
+            .text("status", status)
+            .text("order", order.as_str());
         self.alert(
             AlertKind::UnknownStatus,
             Some(p.id),
             &format!("unknown_status:{order}"),
-            &text,
+            &args,
         )
         .await
     }
@@ -401,25 +400,21 @@ impl Inner {
     pub(super) async fn alert_hold(&self, p: &Purchase, code: &RejectCode) -> Result<()> {
         let hour = self.now() / 3_600_000;
         if *code == RejectCode::Unauthorized {
-            let text = "The supplier refuses our API key (401/403): check FOXRELOAD_API_KEY and the IP allowlist. Purchases are on hold.";
             self.alert(
                 AlertKind::SupplierAuth,
                 Some(p.id),
                 &format!("supplier_auth:{hour}"),
-                text,
+                &Args::new(),
             )
             .await
         } else {
-            let text = format!(
-                "The supplier balance is too low for purchase #{}: top it up. Purchases wait up to {} minutes, then are refunded.",
-                p.id,
-                self.cfg.balance_wait.as_secs() / 60
-            );
+            let minutes = i64::try_from(self.cfg.balance_wait.as_secs() / 60).unwrap_or(i64::MAX);
+            let args = Args::new().num("purchase", p.id).num("minutes", minutes);
             self.alert(
                 AlertKind::LowBalance,
                 Some(p.id),
                 &format!("low_balance:{hour}"),
-                &text,
+                &args,
             )
             .await
         }
@@ -558,27 +553,24 @@ fn completed(order: &Order, tally: &Tally, empty_reads: i64) -> Completed {
 }
 
 /// The admins' alert for a partial delivery (from the Fluent files).
-fn partial_alert(p: &Purchase, order: &Order, tally: &Tally) -> String {
+/// The arguments of a partial delivery's alert: how many of how many,
+/// the supplier's order and what it said of the rest.
+fn partial_alert(p: &Purchase, order: &Order, tally: &Tally) -> Args {
     let errors: String = order.errors().join("; ").chars().take(200).collect();
-    i18n::text(
-        Language::En,
-        "admin-alert-partial",
-        &[
-            ("purchase", i18n::num(p.id)),
-            ("order", i18n::arg(order.id.as_str())),
-            ("arrived", i18n::num(tally.arrived)),
-            ("ordered", i18n::num(tally.ordered)),
-            ("missing", i18n::num(tally.missing())),
-            (
-                "errors",
-                i18n::arg(if errors.is_empty() {
-                    "-"
-                } else {
-                    errors.as_str()
-                }),
-            ),
-        ],
-    )
+    Args::new()
+        .num("purchase", p.id)
+        .text("order", order.id.as_str())
+        .num("arrived", tally.arrived)
+        .num("ordered", tally.ordered)
+        .num("missing", tally.missing())
+        .text(
+            "errors",
+            if errors.is_empty() {
+                "-".to_owned()
+            } else {
+                errors
+            },
+        )
 }
 
 #[cfg(test)]

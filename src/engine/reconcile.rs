@@ -30,7 +30,7 @@ use crate::clock::millis;
 use super::history::{Reached, Step};
 use super::{CLEAN_SCANS_FOR_ABSENT, Inner, Next, Result, transitions};
 use crate::crash;
-use crate::domain::{AlertKind, DeadLetterReason, PurchaseState, SupplierOrderId};
+use crate::domain::{AlertKind, Args, DeadLetterReason, PurchaseState, SupplierOrderId};
 use crate::foxreload::{HistoryRow, Likeness, Order, OrderStatus, RejectCode, SupplierError};
 use crate::store::{AttemptState, Cas, Purchase, SupplierAttempt};
 
@@ -256,21 +256,20 @@ impl Inner {
         p: &Purchase,
         paid_extra: &[SupplierOrderId],
     ) -> Result<()> {
-        let text = format!(
-            "Purchase #{}: the supplier charged for more than one matching order ({} extra: {}). Check the supplier account.",
-            p.id,
-            paid_extra.len(),
-            paid_extra
-                .iter()
-                .map(|o| o.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let orders = paid_extra
+            .iter()
+            .map(|o| o.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let args = Args::new()
+            .num("purchase", p.id)
+            .num("extra", i64::try_from(paid_extra.len()).unwrap_or(i64::MAX))
+            .text("orders", orders);
         self.alert(
             AlertKind::DoubleCharge,
             Some(p.id),
             &format!("double_charge:{}", p.id),
-            &text,
+            &args,
         )
         .await
     }

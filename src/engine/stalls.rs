@@ -12,7 +12,7 @@ use serde_json::json;
 use super::poller::PollReport;
 use super::{Inner, Result, transitions};
 use crate::clock::millis;
-use crate::domain::{AlertKind, DeadLetterReason, PurchaseState, Stall};
+use crate::domain::{AlertKind, Args, DeadLetterReason, PurchaseState, Stall};
 use crate::store::Purchase;
 
 /// The states whose waits the sweep watches.
@@ -63,12 +63,14 @@ impl Inner {
         if !tx.transition(&t, now).await?.applied() {
             return Ok(false);
         }
-        let text = format!("Purchase #{}: {}", p.id, stall_of(p, age));
+        let args = Args::new()
+            .num("purchase", p.id)
+            .phrase("stall", stall_of(p, age).phrase());
         tx.raise_alert(
             AlertKind::Stall,
             Some(p.id),
             Some(&format!("stall:{}:{}", p.id, p.state)),
-            &text,
+            &args,
             now,
         )
         .await?;

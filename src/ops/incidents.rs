@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, millis};
-use crate::domain::AlertKind;
+use crate::domain::{AlertKind, Args, Phrase};
 use crate::runtime::{Loop, Pace, Runtime};
 use crate::store::{IncidentFacts, Store, StoreError};
 
@@ -22,52 +22,29 @@ const MIN_FINISHED: i64 = 5;
 /// The poller is stuck when its lease ran out this long ago while orders wait.
 const POLLER_SILENCE: Duration = Duration::from_secs(120);
 
-/// A condition, by name: `Some(text)` while it holds.
-pub fn judge(facts: &IncidentFacts, now: Millis) -> Vec<(&'static str, Option<String>)> {
+/// A condition, by name: while it holds, what it is, as a message of the
+/// locales (`incident-<name>`, worded in each admin's language).
+pub fn judge(facts: &IncidentFacts, now: Millis) -> Vec<(&'static str, Option<Phrase>)> {
     let finished = facts.delivered_recently + facts.failed_recently;
     // Fewer than 99 % delivered, with enough traffic to say so.
-    let degraded = (finished >= MIN_FINISHED
-        && facts.delivered_recently * 100 < finished * 99)
+    let degraded = (finished >= MIN_FINISHED && facts.delivered_recently * 100 < finished * 99)
         .then(|| {
-            format!(
-                "Deliveries are failing: {} of the {finished} purchases finished in the last 10 minutes were refunded or need a person.",
-                facts.failed_recently
-            )
+            Phrase::new("incident-delivery-degraded")
+                .num("failed", facts.failed_recently)
+                .num("finished", finished)
+                .num("minutes", (RECENT.as_secs() / 60) as i64)
         });
-    let dead = (facts.dead_letters > 0).then(|| {
-        format!(
-            "{} purchase(s) need a person: see /stalled.",
-            facts.dead_letters
-        )
-    });
-    let stalled = (facts.stalled > 0).then(|| {
-        format!(
-            "{} purchase(s) are past the stall threshold: see /stalled.",
-            facts.stalled
-        )
-    });
-    let balance = (facts.held_for_balance > 0).then(|| {
-        format!(
-            "The supplier balance is too low: {} purchase(s) wait for a top-up, then are refunded.",
-            facts.held_for_balance
-        )
-    });
-    let auth = (facts.held_for_auth > 0).then(|| {
-        format!(
-            "The supplier refuses the API key: {} purchase(s) wait. Check FOXRELOAD_API_KEY and the key's IP allowlist.",
-            facts.held_for_auth
-        )
-    });
+    let count = |id: &str, n: i64| (n > 0).then(|| Phrase::new(id).num("count", n));
+    let dead = count("incident-dead-letters", facts.dead_letters);
+    let stalled = count("incident-stalled", facts.stalled);
+    let balance = count("incident-balance-low", facts.held_for_balance);
+    let auth = count("incident-supplier-auth", facts.held_for_auth);
     let stuck = facts.waiting_supplier > 0
         && facts
             .poller_lease_expires_at
             .is_none_or(|at| now.saturating_sub(at) > millis(POLLER_SILENCE));
-    let poller = stuck.then(|| {
-        format!(
-            "No process is watching the {} paid supplier order(s): is foxbot running?",
-            facts.waiting_supplier
-        )
-    });
+    let poller =
+        stuck.then(|| Phrase::new("incident-poller-stopped").num("count", facts.waiting_supplier));
     vec![
         ("delivery_degraded", degraded),
         ("dead_letters", dead),
@@ -76,6 +53,11 @@ pub fn judge(facts: &IncidentFacts, now: Millis) -> Vec<(&'static str, Option<St
         ("supplier_auth", auth),
         ("poller_stopped", poller),
     ]
+}
+
+/// The short name of a condition, for the message that it cleared.
+fn name_phrase(name: &str) -> Phrase {
+    Phrase::new(&format!("incident-name-{}", name.replace('_', "-")))
 }
 
 /// Judges every condition once; announces those that started or cleared.
@@ -87,11 +69,12 @@ pub async fn evaluate(store: &Store, now: Millis) -> Result<usize, StoreError> {
     let mut announced = 0;
     for (name, holds) in judge(&facts, now) {
         match holds {
-            Some(text) => {
-                if store.open_incident(name, &text, now).await? {
+            Some(phrase) => {
+                let args = Args::new().phrase("condition", phrase);
+                if store.open_incident(name, &args.to_json(), now).await? {
                     let key = format!("incident:{name}:{now}");
                     store
-                        .raise_alert(AlertKind::Incident, None, Some(&key), &text, now)
+                        .raise_alert(AlertKind::Incident, None, Some(&key), &args, now)
                         .await?;
                     announced += 1;
                 }
@@ -99,9 +82,9 @@ pub async fn evaluate(store: &Store, now: Millis) -> Result<usize, StoreError> {
             None => {
                 if store.close_incident(name, now).await? {
                     let key = format!("recovered:{name}:{now}");
-                    let text = format!("Recovered: {}", name.replace('_', " "));
+                    let args = Args::new().phrase("condition", name_phrase(name));
                     store
-                        .raise_alert(AlertKind::Recovered, None, Some(&key), &text, now)
+                        .raise_alert(AlertKind::Recovered, None, Some(&key), &args, now)
                         .await?;
                     announced += 1;
                 }

@@ -124,26 +124,7 @@ pub fn utc_day(now: Millis) -> (Millis, Millis) {
     (start, start.saturating_add(DAY_MS))
 }
 
-/// A span of time as people read it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Span {
-    Seconds(i64),
-    Minutes(i64),
-    /// Hours and minutes.
-    Hours(i64, i64),
-    /// Days and hours.
-    Days(i64, i64),
-}
-
-pub fn span(ms: i64) -> Span {
-    let secs = ms.max(0) / 1000;
-    match secs {
-        0..120 => Span::Seconds(secs),
-        120..7_200 => Span::Minutes(secs / 60),
-        7_200..172_800 => Span::Hours(secs / 3600, secs % 3600 / 60),
-        _ => Span::Days(secs / 86_400, secs % 86_400 / 3600),
-    }
-}
+pub use crate::domain::{Span, span};
 
 /// What `/order` was given: a purchase id (`42`, `#42`), or text to match
 /// against supplier order ids and Telegram charge ids.

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::clock::{Millis, SharedClock, millis};
-use crate::domain::{AlertKind, PurchaseState};
+use crate::domain::{AlertKind, Args, PurchaseState};
 use crate::store::{CorruptRow, Purchase, Store, StoreError};
 
 /// What every loop of this process shares: the database (leases, alerts,
@@ -296,10 +296,10 @@ impl Runtime {
         tracing::error!(task = %name, restarts, "task panicked; restarting it");
         let now = self.clock.now_ms();
         let key = format!("worker_panic:{name}:{}", now / 3_600_000);
-        let text = format!("{name} panicked and was restarted ({restarts} so far). See the logs.");
+        let args = Args::new().text("task", name).num("restarts", restarts);
         if let Err(e) = self
             .store
-            .raise_alert(AlertKind::WorkerPanic, None, Some(&key), &text, now)
+            .raise_alert(AlertKind::WorkerPanic, None, Some(&key), &args, now)
             .await
         {
             tracing::error!(error = %e, "could not raise the panic alert");
@@ -354,13 +354,12 @@ pub async fn report_corrupt(
 ) -> Result<(), StoreError> {
     for row in corrupt {
         tracing::error!(purchase = row.id, problem = %row.problem, "corrupt purchase row set aside");
-        let text = format!(
-            "Purchase #{} cannot be read ({}); it is set aside until repaired.",
-            row.id, row.problem
-        );
+        let args = Args::new()
+            .num("purchase", row.id)
+            .text("problem", row.problem.to_string());
         let key = format!("corrupt:{}", row.id);
         store
-            .raise_alert(AlertKind::CorruptRow, Some(row.id), Some(&key), &text, now)
+            .raise_alert(AlertKind::CorruptRow, Some(row.id), Some(&key), &args, now)
             .await?;
     }
     Ok(())

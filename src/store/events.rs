@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{Result, Store, Tx, with_db, with_tx};
 use crate::clock::Millis;
-use crate::domain::{AlertKind, EventKind, PurchaseState};
+use crate::domain::{AlertKind, Args, EventKind, PurchaseState};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Event {
@@ -20,15 +20,41 @@ pub struct Event {
     pub detail: String,
 }
 
+/// A message for the admins: its kind and its arguments, worded when it
+/// is sent, in each admin's language.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Alert {
     pub id: i64,
     pub kind: String,
     pub purchase_id: Option<i64>,
     pub dedup_key: Option<String>,
+    /// The English sentence of an alert written before arguments were
+    /// stored (migration 0018); empty on newer rows.
     pub detail: String,
+    /// The arguments (a JSON object); `None` on rows written before.
+    pub args: Option<String>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+}
+
+/// What an alert says, read back from its row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertContent {
+    /// Its kind names the message; these are the arguments.
+    Args(Args),
+    /// An English sentence, from before arguments were stored.
+    Legacy(String),
+}
+
+impl Alert {
+    /// The arguments, or the old row's sentence. Arguments that cannot be
+    /// read are an error: the row is not as this code wrote it.
+    pub fn content(&self) -> std::result::Result<AlertContent, serde_json::Error> {
+        match self.args.as_deref() {
+            Some(json) => Args::from_json(json).map(AlertContent::Args),
+            None => Ok(AlertContent::Legacy(self.detail.clone())),
+        }
+    }
 }
 
 impl Tx {
@@ -71,25 +97,26 @@ impl Tx {
         Ok(())
     }
 
-    /// Queues a message for the admins. With a `dedup_key`, the same alert
-    /// is raised once; returns whether this call raised it.
+    /// Queues a message for the admins: its kind and its arguments, worded
+    /// when sent. With a `dedup_key`, the same alert is raised once;
+    /// returns whether this call raised it.
     pub async fn raise_alert(
         &mut self,
         kind: AlertKind,
         purchase_id: Option<i64>,
         dedup_key: Option<&str>,
-        detail: &str,
+        args: &Args,
         now: Millis,
     ) -> Result<bool> {
         let rows = with_tx!(self, c => {
             sqlx::query(
-                "INSERT INTO alerts (kind, purchase_id, dedup_key, detail, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dedup_key) DO NOTHING",
+                "INSERT INTO alerts (kind, purchase_id, dedup_key, detail, args, created_at) \
+                 VALUES ($1, $2, $3, '', $4, $5) ON CONFLICT (dedup_key) DO NOTHING",
             )
             .bind(kind.as_str())
             .bind(purchase_id)
             .bind(dedup_key)
-            .bind(detail)
+            .bind(args.to_json())
             .bind(now)
             .execute(&mut *c)
             .await?
@@ -115,12 +142,12 @@ impl Store {
         kind: AlertKind,
         purchase_id: Option<i64>,
         dedup_key: Option<&str>,
-        detail: &str,
+        args: &Args,
         now: Millis,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
         let raised = tx
-            .raise_alert(kind, purchase_id, dedup_key, detail, now)
+            .raise_alert(kind, purchase_id, dedup_key, args, now)
             .await?;
         tx.commit().await?;
         Ok(raised)

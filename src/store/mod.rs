@@ -44,7 +44,7 @@ pub use catalog::{
     NoteField, Unavailable,
 };
 pub use deliveries::{Delivery, DeliveryMove, DeliveryState, RenderedParts};
-pub use events::{Alert, Event};
+pub use events::{Alert, AlertContent, Event};
 pub use incidents::IncidentFacts;
 pub use purchase_reads::PurchaseFilter;
 pub use purchase_row::{CorruptRow, Purchase, Rows};

@@ -5,8 +5,8 @@
 use super::{NewPurchase, Result, Store, StoreError, with_db, with_tx};
 use crate::clock::Millis;
 use crate::domain::{
-    Admission, AlertKind, ClientRef, EventKind, Language, Money, Note, ProductId, PurchaseSource,
-    PurchaseState, Quantity, RefundReason, Sale, UserId,
+    Admission, AlertKind, Args, ClientRef, EventKind, Language, Money, Note, ProductId,
+    PurchaseSource, PurchaseState, Quantity, RefundReason, Sale, UserId,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,15 +200,15 @@ async fn record_orphan(
         });
         return Ok(PaymentOutcome::UnknownAgain(id));
     };
-    let detail = format!(
-        "orphan charge {id}: {} Stars from user {}",
-        pay.total_amount, pay.user_id.0
-    );
+    let args = Args::new()
+        .num("orphan", id)
+        .num("stars", pay.total_amount)
+        .num("user", pay.user_id.0);
     tx.raise_alert(
         AlertKind::UnknownPayment,
         None,
         Some(&orphan_alert_key(id)),
-        &detail,
+        &args,
         now,
     )
     .await?;

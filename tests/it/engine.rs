@@ -1043,11 +1043,8 @@ async fn too_few_usable_codes_deliver_what_arrived_and_alert_the_admins_with_the
         .filter(|a| a.kind == "partial_delivery")
         .collect();
     assert_eq!(partial.len(), 1, "{alerts:?}");
-    assert!(
-        partial[0].detail.contains("only 3 of 5 codes arrived"),
-        "{}",
-        partial[0].detail
-    );
+    let text = crate::support::alert_text(partial[0], foxbot::domain::Language::En);
+    assert!(text.contains("only 3 of 5 codes arrived"), "{text}");
     let events = db.store.events_of(id).await.unwrap();
     let done = events.iter().find(|e| e.kind == "order_completed").unwrap();
     let detail: serde_json::Value = serde_json::from_str(&done.detail).unwrap();

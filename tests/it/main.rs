@@ -29,6 +29,7 @@ macro_rules! on_both_engines {
 }
 
 mod admin;
+mod admin_alerts;
 mod architecture;
 mod audit;
 mod bench;
@@ -46,6 +47,7 @@ mod crash;
 mod delivery;
 mod engine;
 mod language;
+mod locales;
 mod logs;
 mod money_core;
 mod ops;

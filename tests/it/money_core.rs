@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use foxbot::domain::{PurchaseState, SupplierOrderId, Watermark};
+use foxbot::domain::{Language, PurchaseState, SupplierOrderId, Watermark};
 use foxbot::engine::Engine;
 use foxbot::foxreload::sim::{Endpoint, Fault, ListShape, OrderOutcome, SimOptions};
 use foxbot::foxreload::{Budget, ClientOptions, FoxReload, NewOrder};
@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::support::db::new_purchase;
 use crate::support::rig::{CLIENT_TIMEOUT, Rig, check_guarantees, test_config};
-use crate::support::{TestDb, wait_for};
+use crate::support::{TestDb, alert_text, wait_for};
 
 const STEAM: &str = "product_steam_10"; // no note
 const PUBG: &str = "product_pubg_60"; // asks player_id
@@ -343,11 +343,7 @@ async fn a_purchase_queued_behind_a_stuck_create_is_alerted_then_dead_lettered(d
     let alerts = db.store.alerts_of(queued).await.unwrap();
     assert_eq!(alerts.len(), 1, "one alert past STALL_ALERT_SECS");
     assert_eq!(alerts[0].kind, "stall");
-    assert!(
-        alerts[0]
-            .detail
-            .contains("no supplier order could be started")
-    );
+    assert!(alert_text(&alerts[0], Language::En).contains("no supplier order could be started"));
     assert_eq!(rig.state(queued).await, PurchaseState::Ordering);
     for _ in 0..50 {
         rig.advance(60);
@@ -702,12 +698,7 @@ async fn a_partly_delivered_order_delivers_what_arrived_and_alerts_for_the_rest(
     let alerts = db.store.alerts_of(id).await.unwrap();
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].kind, "partial_delivery");
-    assert!(
-        alerts[0]
-            .detail
-            .contains("2 unit(s) could not be delivered"),
-        "{}",
-        alerts[0].detail
-    );
+    let text = alert_text(&alerts[0], Language::En);
+    assert!(text.contains("2 unit(s) could not be delivered"), "{text}");
     check_guarantees(&db.store, &rig.sim, false).await;
 }

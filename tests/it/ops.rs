@@ -159,7 +159,8 @@ async fn an_incident_is_announced_once_and_its_recovery_once(db: &TestDb) {
     let alerts = store.unsent_alerts(10).await.unwrap();
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].kind, "incident");
-    assert!(alerts[0].detail.contains("1 purchase(s) need a person"));
+    let text = crate::support::alert_text(&alerts[0], foxbot::domain::Language::En);
+    assert!(text.contains("1 purchase needs a person"), "{text}");
     assert_eq!(store.open_incidents().await.unwrap(), ["dead_letters"]);
 
     // A person handles it (here: straight in the database).

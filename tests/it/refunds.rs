@@ -194,7 +194,8 @@ async fn a_purchase_not_paid_in_stars_is_cancelled_with_an_alert(db: &TestDb) {
     assert_eq!(s.purchase(id).await.state, PurchaseState::Cancelled);
     let alerts = s.store.alerts_of(id).await.unwrap();
     assert_eq!(alerts.len(), 1);
-    assert!(alerts[0].detail.contains("not paid in Stars"));
+    let text = crate::support::alert_text(&alerts[0], Language::En);
+    assert!(text.contains("not paid in Stars"), "{text}");
 }
 
 async fn a_refused_refund_goes_to_a_person(db: &TestDb) {

@@ -76,3 +76,17 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// An alert as an admin reading `lang` gets it (without HTML escaping):
+/// its kind's message with its stored arguments, or an old row's sentence.
+pub fn alert_text(alert: &foxbot::store::Alert, lang: foxbot::domain::Language) -> String {
+    use foxbot::store::AlertContent;
+    match alert.content().expect("the alert's arguments read back") {
+        AlertContent::Args(args) => {
+            foxbot::i18n::with_args(lang, &foxbot::i18n::alert_key(&alert.kind), &args, &|s| {
+                s.to_owned()
+            })
+        }
+        AlertContent::Legacy(detail) => detail,
+    }
+}
