@@ -557,6 +557,13 @@ async fn show_notes(
     Ok(())
 }
 
+/// The question `user` is being asked, if any (a stored one that no longer
+/// reads counts as none).
+async fn dialogue_of(shop: &Shop, user: UserId) -> anyhow::Result<Option<Dialogue>> {
+    let stored = shop.store.dialogue(user).await?;
+    Ok(stored.and_then(|d| serde_json::from_value::<Dialogue>(d).ok()))
+}
+
 /// The confirm or edit button under the note fields shown: confirm makes
 /// the offer, edit asks every field again from the first. A press when no
 /// confirmation is pending (already pressed, or cancelled) is expired.
@@ -568,11 +575,7 @@ async fn on_notes_button(talk: &Talk<'_>, confirmed: bool) -> HandlerResult {
         lang,
         user,
     } = *talk;
-    let dialogue = shop
-        .store
-        .dialogue(user)
-        .await?
-        .and_then(|d| serde_json::from_value::<Dialogue>(d).ok());
+    let dialogue = dialogue_of(shop, user).await?;
     let Some(Dialogue::Confirm {
         product,
         quantity,
@@ -935,11 +938,7 @@ async fn on_note_option(talk: &Talk<'_>, index: usize) -> HandlerResult {
         lang,
         user,
     } = *talk;
-    let dialogue = shop
-        .store
-        .dialogue(user)
-        .await?
-        .and_then(|d| serde_json::from_value::<Dialogue>(d).ok());
+    let dialogue = dialogue_of(shop, user).await?;
     let Some(Dialogue::Notes { product, .. }) = &dialogue else {
         say(bot, chat, t(lang, "button-expired")).await;
         return Ok(());
