@@ -20,8 +20,8 @@ use super::customer::state_key;
 use super::{HandlerResult, Pressed, Shop, Talk, escape, say, send, show, t};
 use crate::clock::Millis;
 use crate::domain::{Language, UserId};
+use crate::domain::{Span, span};
 use crate::i18n::{self, arg, num};
-use crate::ops::reports::{Span, span};
 use crate::store::{
     NewSupportMessage, PurchaseFilter, SupportDirection, SupportStatus, SupportTicket, TicketWrite,
 };

@@ -124,8 +124,6 @@ pub fn utc_day(now: Millis) -> (Millis, Millis) {
     (start, start.saturating_add(DAY_MS))
 }
 
-pub use crate::domain::{Span, span};
-
 /// What `/order` was given: a purchase id (`42`, `#42`), or text to match
 /// against supplier order ids and Telegram charge ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,6 +248,7 @@ pub async fn day_stats(store: &Store, now: Millis) -> Result<DayStats> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Span, span};
 
     const NOW: Millis = 1_700_000_000_000;
 

@@ -5,9 +5,9 @@
 use super::MESSAGE_BUDGET;
 use crate::bot::{escape, t};
 use crate::clock::Millis;
-use crate::domain::{Language, Money};
+use crate::domain::{Language, Money, Span, span};
 use crate::i18n::{self, arg, num};
-use crate::ops::reports::{Span, Spend, span};
+use crate::ops::reports::Spend;
 use crate::store::Purchase;
 
 /// Longest error or event detail shown, in characters.
