@@ -97,13 +97,7 @@ pub async fn on_message(bot: Bot, shop: Shop, msg: Message) -> HandlerResult {
 /// Text that is no command: the answer to the note field being asked, or
 /// else a message for the support line.
 async fn on_free_text(talk: &Talk<'_>, written: &Written<'_>, text: &str) -> HandlerResult {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        user,
-    } = *talk;
+    let (bot, shop, chat, lang, user) = talk.parts();
     match shop.store.dialogue(user).await? {
         Some(_) if text.len() > MAX_INPUT => {
             say(bot, chat, t(lang, "unknown-text")).await;
@@ -133,13 +127,7 @@ async fn on_command(
     name: &str,
     argument: &str,
 ) -> HandlerResult {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        user,
-    } = *talk;
+    let (bot, shop, chat, lang, user) = talk.parts();
     let command = Command::parse(name);
     let to_support = matches!(command, Some(Command::Support | Command::PaySupport));
     if argument.len() > MAX_INPUT && !to_support {
@@ -193,13 +181,7 @@ async fn on_command(
 /// `/start`, with the deep links shops post in channels: `p_<id>` opens a
 /// product, `buy_<id>` goes straight to buying one.
 async fn start(talk: &Talk<'_>, argument: &str) -> HandlerResult {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        ..
-    } = *talk;
+    let (bot, shop, chat, lang, _) = talk.parts();
     if let Some(id) = argument.strip_prefix("p_") {
         let (text, markup) = product_view(shop, lang, id).await?;
         send(bot, chat, text, markup).await;
@@ -422,13 +404,7 @@ fn quantity_choices(p: &CatalogProduct) -> Vec<i64> {
 /// Buying `quantity` of `product`: the note fields first, if it asks for
 /// any, then the invoice.
 async fn begin_checkout(talk: &Talk<'_>, product: &CatalogProduct, quantity: i64) -> HandlerResult {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        ..
-    } = *talk;
+    let (bot, shop, chat, lang, _) = talk.parts();
     // Checked before asking anything: no questions about a product that
     // cannot be bought.
     if let Err(e) = product.sellable(shop.now(), shop.catalog_max_age) {
@@ -446,13 +422,7 @@ async fn next_note(
     quantity: i64,
     values: BTreeMap<String, String>,
 ) -> HandlerResult {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        user,
-    } = *talk;
+    let (bot, shop, chat, lang, user) = talk.parts();
     let Some(field) = product
         .note_fields
         .iter()
@@ -568,13 +538,7 @@ async fn dialogue_of(shop: &Shop, user: UserId) -> anyhow::Result<Option<Dialogu
 /// the offer, edit asks every field again from the first. A press when no
 /// confirmation is pending (already pressed, or cancelled) is expired.
 async fn on_notes_button(talk: &Talk<'_>, confirmed: bool) -> HandlerResult {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        user,
-    } = *talk;
+    let (bot, shop, chat, lang, user) = talk.parts();
     let dialogue = dialogue_of(shop, user).await?;
     let Some(Dialogue::Confirm {
         product,
@@ -606,13 +570,7 @@ pub(super) fn field_label(lang: Language, name: &str) -> String {
 
 /// A note field's value, typed or chosen: kept, and the next one asked.
 async fn on_note_text(talk: &Talk<'_>, dialogue: Dialogue, text: &str) -> HandlerResult {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        user,
-    } = *talk;
+    let (bot, shop, chat, lang, user) = talk.parts();
     let (Dialogue::Notes { product, .. } | Dialogue::Confirm { product, .. }) = &dialogue;
     let Some(p) = catalog_product(shop, product).await? else {
         shop.store.clear_dialogue(user).await?;
@@ -788,13 +746,7 @@ async fn orders_view(
 /// One purchase of the presser's, with its codes again: a view, not a
 /// delivery (nothing is recorded).
 async fn order_view(talk: &Talk<'_>, id: i64) -> HandlerResult {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        user,
-    } = *talk;
+    let (bot, shop, chat, lang, user) = talk.parts();
     let Some(p) = shop.store.purchase(id).await?.filter(|p| p.user_id == user) else {
         // Someone else's, or none: the same answer.
         say(bot, chat, t(lang, "order-not-found")).await;
@@ -834,14 +786,7 @@ async fn order_view(talk: &Talk<'_>, id: i64) -> HandlerResult {
 /// Button presses that are not an admin's: browsing replaces the message
 /// the button was on; anything else answers below it.
 pub async fn on_button(pressed: &Pressed<'_>, callback: Callback) -> HandlerResult {
-    let Pressed {
-        bot,
-        shop,
-        q,
-        lang,
-        chat,
-        message,
-    } = *pressed;
+    let (bot, shop, q, lang, chat, message) = pressed.parts();
     let Some(user) = user_id(&q.from) else {
         return Ok(());
     };
@@ -867,9 +812,7 @@ async fn view(
     talk: &Talk<'_>,
     callback: &Callback,
 ) -> anyhow::Result<Option<(String, Option<InlineKeyboardMarkup>)>> {
-    let Talk {
-        shop, lang, user, ..
-    } = *talk;
+    let (_, shop, _, lang, user) = talk.parts();
     Ok(Some(match callback {
         Callback::Categories => categories_view(shop, lang).await?,
         Callback::Category { id, page } => category_view(shop, lang, id, *page).await?,
@@ -882,13 +825,7 @@ async fn view(
 /// A button that does something: buy, answer a note field, cancel, open
 /// an order, choose the language.
 async fn on_step(talk: &Talk<'_>, callback: Callback) -> HandlerResult {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        user,
-    } = *talk;
+    let (bot, shop, chat, lang, user) = talk.parts();
     match callback {
         Callback::Quantity { id, quantity } => match catalog_product(shop, &id).await? {
             Some(p) => begin_checkout(talk, &p, quantity).await?,
@@ -931,13 +868,7 @@ async fn on_step(talk: &Talk<'_>, callback: Callback) -> HandlerResult {
 /// An option of the note field being asked, pressed: as if typed. A
 /// press on an old question (the dialogue moved on or ended) is expired.
 async fn on_note_option(talk: &Talk<'_>, index: usize) -> HandlerResult {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        user,
-    } = *talk;
+    let (bot, shop, chat, lang, user) = talk.parts();
     let dialogue = dialogue_of(shop, user).await?;
     let Some(Dialogue::Notes { product, .. }) = &dialogue else {
         say(bot, chat, t(lang, "button-expired")).await;

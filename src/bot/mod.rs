@@ -139,6 +139,13 @@ struct Talk<'a> {
     user: UserId,
 }
 
+impl<'a> Talk<'a> {
+    /// Its parts, for a handler to name the ones it uses.
+    fn parts(&self) -> (&'a Bot, &'a Shop, ChatId, Language, UserId) {
+        (self.bot, self.shop, self.chat, self.lang, self.user)
+    }
+}
+
 /// A button press being handled: the query (answered by whoever handles
 /// it), the presser's language, and the message the button is on.
 #[derive(Clone, Copy)]
@@ -149,6 +156,29 @@ struct Pressed<'a> {
     lang: Language,
     chat: ChatId,
     message: MessageId,
+}
+
+impl<'a> Pressed<'a> {
+    /// Its parts, for a handler to name the ones it uses.
+    fn parts(
+        &self,
+    ) -> (
+        &'a Bot,
+        &'a Shop,
+        &'a CallbackQuery,
+        Language,
+        ChatId,
+        MessageId,
+    ) {
+        (
+            self.bot,
+            self.shop,
+            self.q,
+            self.lang,
+            self.chat,
+            self.message,
+        )
+    }
 }
 
 /// A user's id as ours (Telegram's are positive and below 2^53).

@@ -36,13 +36,7 @@ pub(super) async fn offer(
     quantity: i64,
     note: Note,
 ) -> HandlerResult {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        user,
-    } = *talk;
+    let (bot, shop, chat, lang, user) = talk.parts();
     let offer = match intake::check(product, quantity, &note, shop.now(), shop.catalog_max_age) {
         Ok(o) => o,
         Err(e) => {
@@ -146,13 +140,7 @@ fn invoice_description(lang: Language, offer: &intake::Offer, name: &str) -> Str
 /// Demo mode: the purchase is recorded as if paid (zero Stars), so a
 /// newcomer sees the whole flow against the built-in simulator.
 async fn demo_purchase(talk: &Talk<'_>, offer: &intake::Offer) -> HandlerResult {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        user,
-    } = *talk;
+    let (bot, shop, chat, lang, user) = talk.parts();
     let purchase = offer.unpaid_purchase(user, chat.0, lang, PurchaseSource::Demo);
     let id = shop.store.insert_purchase(&purchase, shop.now()).await?;
     let text = format!(
@@ -666,14 +654,7 @@ pub(super) async fn on_orphan_refund(
     orphan: i64,
     confirmed: Option<i64>,
 ) -> HandlerResult {
-    let Pressed {
-        bot,
-        shop,
-        lang,
-        chat,
-        message,
-        ..
-    } = *pressed;
+    let (bot, shop, _, lang, chat, message) = pressed.parts();
     let Some(admin) = super::admin::admin_press(pressed).await? else {
         return Ok(());
     };

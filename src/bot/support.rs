@@ -118,13 +118,7 @@ pub(super) async fn from_buyer(
     written: &Written<'_>,
     text: &str,
 ) -> HandlerResult {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        ..
-    } = *talk;
+    let (bot, shop, chat, lang, _) = talk.parts();
     let body = cleaned(text);
     if body.is_empty() {
         say(bot, chat, t(lang, "support-ask")).await;
@@ -166,9 +160,7 @@ pub(super) async fn from_buyer(
 /// replicas count their messages one at a time), the rate checked, the
 /// ticket opened or continued, the message recorded under its UNIQUE key.
 async fn take(talk: &Talk<'_>, written: &Written<'_>, body: &str) -> anyhow::Result<Taken> {
-    let Talk {
-        shop, chat, user, ..
-    } = *talk;
+    let (_, shop, chat, _, user) = talk.parts();
     let now = shop.now();
     let mut tx = shop.store.begin().await?;
     tx.lock_support_buyer(user).await?;
@@ -230,9 +222,7 @@ async fn pass_on(
     new: bool,
     body: &str,
 ) -> anyhow::Result<bool> {
-    let Talk {
-        bot, shop, lang, ..
-    } = *talk;
+    let (bot, shop, _, lang, _) = talk.parts();
     let mut reached = false;
     for admin in &shop.admins {
         let admin_lang = shop
@@ -331,13 +321,7 @@ pub(super) async fn answer(
     written: &Written<'_>,
     text: &str,
 ) -> anyhow::Result<bool> {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        user,
-    } = *talk;
+    let (bot, shop, chat, lang, user) = talk.parts();
     let Some(replied) = written.reply_to else {
         return Ok(false);
     };
@@ -446,14 +430,7 @@ fn ticket_line(lang: Language, ticket: &SupportTicket, now: Millis) -> String {
 /// (a second press, or another admin's, finds it closed), the buyer is
 /// told, and the list is shown again.
 pub(super) async fn on_close_button(pressed: &Pressed<'_>, ticket: i64) -> HandlerResult {
-    let Pressed {
-        bot,
-        shop,
-        q,
-        lang,
-        chat,
-        message,
-    } = *pressed;
+    let (bot, shop, q, lang, chat, message) = pressed.parts();
     let admin = i64::try_from(q.from.id.0)
         .ok()
         .filter(|id| shop.is_admin(*id));

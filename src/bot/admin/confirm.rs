@@ -29,9 +29,7 @@ const CONFIRM_SKEW_MINUTES: i64 = 5;
 /// message) gets the "expired" answer and `None`, learns nothing, and
 /// nothing changes.
 pub(in crate::bot) async fn admin_press(pressed: &Pressed<'_>) -> anyhow::Result<Option<i64>> {
-    let Pressed {
-        bot, shop, q, lang, ..
-    } = *pressed;
+    let (bot, shop, q, lang, _, _) = pressed.parts();
     let admin = i64::try_from(q.from.id.0)
         .ok()
         .filter(|id| shop.is_admin(*id));
@@ -53,14 +51,7 @@ pub(in crate::bot) async fn on_button(
     purchase: i64,
     confirm: Option<Confirm>,
 ) -> HandlerResult {
-    let Pressed {
-        bot,
-        shop,
-        lang,
-        chat,
-        message,
-        ..
-    } = *pressed;
+    let (bot, shop, _, lang, chat, message) = pressed.parts();
     let Some(admin) = admin_press(pressed).await? else {
         return Ok(());
     };

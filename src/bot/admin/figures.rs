@@ -11,13 +11,7 @@ use crate::ops::reports::{self, BalanceReport, DayStats};
 /// `/balance`: the supplier balance, how long it lasts at the recent
 /// spend, and what was spent.
 pub(super) async fn balance(talk: &Talk<'_>) -> anyhow::Result<()> {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        ..
-    } = *talk;
+    let (bot, shop, chat, lang, _) = talk.parts();
     let report = reports::balance_report(&shop.store, &shop.supplier, shop.now()).await?;
     say(bot, chat, balance_text(lang, &report)).await;
     Ok(())
@@ -81,13 +75,7 @@ fn balance_text(lang: Language, report: &BalanceReport) -> String {
 
 /// `/stats`: today's purchases, deliveries, refunds, revenue and cost.
 pub(super) async fn stats(talk: &Talk<'_>) -> anyhow::Result<()> {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        ..
-    } = *talk;
+    let (bot, shop, chat, lang, _) = talk.parts();
     let today = reports::day_stats(&shop.store, shop.now()).await?;
     say(bot, chat, stats_text(lang, &today)).await;
     Ok(())
@@ -141,13 +129,7 @@ fn stats_text(lang: Language, s: &DayStats) -> String {
 /// the supplier's history as a low-priority reader, our tables. Sets
 /// `foxbot_ledger_anomalies` like every run.
 pub(super) async fn audit(talk: &Talk<'_>) -> anyhow::Result<()> {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        ..
-    } = *talk;
+    let (bot, shop, chat, lang, _) = talk.parts();
     use crate::ops::audit::{self, DEFAULT_SINCE, Sources, StarLedger};
     let days = (DEFAULT_SINCE.as_secs() / 86_400) as i64;
     say(

@@ -45,14 +45,7 @@ pub(in crate::bot) async fn on_reorder_button(
     purchase: i64,
     confirmed: Option<i64>,
 ) -> HandlerResult {
-    let Pressed {
-        bot,
-        shop,
-        lang,
-        chat,
-        message,
-        ..
-    } = *pressed;
+    let (bot, shop, _, lang, chat, message) = pressed.parts();
     let Some(admin) = admin_press(pressed).await? else {
         return Ok(());
     };

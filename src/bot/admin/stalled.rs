@@ -21,13 +21,7 @@ const PER_MESSAGE: usize = 10;
 /// `/stalled`: the purchases that need a person, oldest first, each with
 /// its buttons, in as many messages as it takes.
 pub(super) async fn stalled(talk: &Talk<'_>) -> anyhow::Result<()> {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        ..
-    } = *talk;
+    let (bot, shop, chat, lang, _) = talk.parts();
     let list = reports::stalled(
         &shop.store,
         shop.engine.stall_alert(),

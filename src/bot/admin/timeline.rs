@@ -18,13 +18,7 @@ const TIMELINE_MESSAGES: usize = 4;
 /// `/order <id, charge or supplier order>`: the purchase and its events,
 /// with its buttons when there is something to do by hand.
 pub(super) async fn order(talk: &Talk<'_>, argument: &str) -> anyhow::Result<()> {
-    let Talk {
-        bot,
-        shop,
-        chat,
-        lang,
-        ..
-    } = *talk;
+    let (bot, shop, chat, lang, _) = talk.parts();
     let Some(reference) = OrderRef::parse(argument) else {
         say(bot, chat, t(lang, "admin-order-usage")).await;
         return Ok(());
