@@ -14,6 +14,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::{CatalogOverrides, ShopMode, UserId};
 
+/// The shortest `TELEGRAM_POLL_SILENCE_SECS`: three one-second long polls.
+const MIN_POLL_SILENCE: Duration = Duration::from_secs(3);
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{name}: {problem}")]
 pub struct ConfigError {
@@ -628,6 +631,15 @@ impl Config {
                 ));
             }
         }
+        // The long poll lasts a third of the silence allowed, and at least
+        // a second: a shorter silence would call an idle, healthy listener
+        // silent and flap /readyz.
+        if self.telegram_poll_silence < MIN_POLL_SILENCE {
+            return Err(ConfigError::new(
+                "TELEGRAM_POLL_SILENCE_SECS",
+                "must be at least 3 seconds (a long poll lasts a third of it, at least 1 s)",
+            ));
+        }
         if self.stall_dead <= self.stall_alert {
             return Err(ConfigError::new(
                 "STALL_DEAD_SECS",
@@ -926,5 +938,12 @@ mod tests {
             load(&[("ADMIN_IDS", "42,bob")]).unwrap_err().name,
             "ADMIN_IDS"
         );
+    }
+
+    #[test]
+    fn a_poll_silence_shorter_than_three_long_polls_is_refused() {
+        let err = load(&[("TELEGRAM_POLL_SILENCE_SECS", "2")]).unwrap_err();
+        assert_eq!(err.name, "TELEGRAM_POLL_SILENCE_SECS");
+        assert!(load(&[("TELEGRAM_POLL_SILENCE_SECS", "3")]).is_ok());
     }
 }
