@@ -431,14 +431,7 @@ fn ticket_line(lang: Language, ticket: &SupportTicket, now: Millis) -> String {
 /// told, and the list is shown again.
 pub(super) async fn on_close_button(pressed: &Pressed<'_>, ticket: i64) -> HandlerResult {
     let (bot, shop, q, lang, chat, message) = pressed.parts();
-    let admin = i64::try_from(q.from.id.0)
-        .ok()
-        .filter(|id| shop.is_admin(*id));
-    let Some(admin) = admin else {
-        // Anyone else learns nothing.
-        bot.answer_callback_query(q.id.clone())
-            .text(t(lang, "button-expired"))
-            .await?;
+    let Some(admin) = super::admin::pressing_admin(pressed).await? else {
         return Ok(());
     };
     let closed = shop

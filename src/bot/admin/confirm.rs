@@ -29,18 +29,27 @@ const CONFIRM_SKEW_MINUTES: i64 = 5;
 /// message) gets the "expired" answer and `None`, learns nothing, and
 /// nothing changes.
 pub(in crate::bot) async fn admin_press(pressed: &Pressed<'_>) -> anyhow::Result<Option<i64>> {
+    let admin = pressing_admin(pressed).await?;
+    if admin.is_some() {
+        let (bot, _, q, _, _, _) = pressed.parts();
+        bot.answer_callback_query(q.id.clone()).await?;
+    }
+    Ok(admin)
+}
+
+/// The admin who pressed, left for the caller to answer (with a text of
+/// its own); anyone else gets the "expired" answer and `None`.
+pub(in crate::bot) async fn pressing_admin(pressed: &Pressed<'_>) -> anyhow::Result<Option<i64>> {
     let (bot, shop, q, lang, _, _) = pressed.parts();
     let admin = i64::try_from(q.from.id.0)
         .ok()
         .filter(|id| shop.is_admin(*id));
-    let Some(admin) = admin else {
+    if admin.is_none() {
         bot.answer_callback_query(q.id.clone())
             .text(t(lang, "button-expired"))
             .await?;
-        return Ok(None);
-    };
-    bot.answer_callback_query(q.id.clone()).await?;
-    Ok(Some(admin))
+    }
+    Ok(admin)
 }
 
 /// A press on one of a purchase's buttons: asked, the plan and its

@@ -23,7 +23,7 @@ use super::commands::{AdminCommand, Command};
 use super::{HandlerResult, Talk, say, t};
 
 pub use crate::engine::admin::{Action, Seen};
-pub(super) use confirm::{admin_press, confirm_minute, must_ask, on_button};
+pub(super) use confirm::{admin_press, confirm_minute, must_ask, on_button, pressing_admin};
 pub(super) use reorder::on_reorder_button;
 pub use reorder::partial_delivery_buttons;
 
