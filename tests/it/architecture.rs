@@ -5,7 +5,9 @@
 //! `use` lines (brace groups too) and in code, outside comments.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::support::rust_files;
 
 /// Top-level module of each file under src/ → the top-level modules it uses.
 fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
@@ -22,19 +24,6 @@ fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
         }
     }
     deps
-}
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// The top-level modules named by `crate::x…` and `crate::{x…, y…}`.

@@ -24,9 +24,11 @@
 //! message id with arguments, `crate::domain::Phrase` when it is stored).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fluent_syntax::ast;
+
+use crate::support::rust_files;
 
 /// The modules whose text a person reads.
 const SCANNED: &[&str] = &["bot", "delivery", "engine", "ops", "runtime"];
@@ -325,20 +327,6 @@ fn sentences(source: &str) -> Vec<(usize, String)> {
         .filter(|l| is_sentence(&l.text))
         .map(|l| (l.line, l.text))
         .collect()
-}
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    files
 }
 
 #[test]

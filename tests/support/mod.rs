@@ -90,3 +90,19 @@ pub fn alert_text(alert: &foxbot::store::Alert, lang: foxbot::domain::Language) 
         AlertContent::Legacy(detail) => detail,
     }
 }
+
+/// Every `.rs` file below `dir`, in path order: what the source-reading
+/// tests (architecture, locales) read.
+pub fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
