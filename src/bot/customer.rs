@@ -437,9 +437,7 @@ async fn next_note(
             quantity,
             values,
         };
-        shop.store
-            .set_dialogue(user, &serde_json::to_value(&dialogue)?, shop.now())
-            .await?;
+        save_dialogue(shop, user, &dialogue).await?;
         return show_notes(talk, product, &dialogue).await;
     };
     let dialogue = Dialogue::Notes {
@@ -447,9 +445,7 @@ async fn next_note(
         quantity,
         values,
     };
-    shop.store
-        .set_dialogue(user, &serde_json::to_value(&dialogue)?, shop.now())
-        .await?;
+    save_dialogue(shop, user, &dialogue).await?;
     let mut rows: Vec<Vec<Option<InlineKeyboardButton>>> = field
         .options
         .iter()
@@ -532,6 +528,13 @@ async fn show_notes(
 async fn dialogue_of(shop: &Shop, user: UserId) -> anyhow::Result<Option<Dialogue>> {
     let stored = shop.store.dialogue(user).await?;
     Ok(stored.and_then(|d| serde_json::from_value::<Dialogue>(d).ok()))
+}
+
+/// Records the question `user` is being asked now.
+async fn save_dialogue(shop: &Shop, user: UserId, dialogue: &Dialogue) -> anyhow::Result<()> {
+    let stored = serde_json::to_value(dialogue)?;
+    shop.store.set_dialogue(user, &stored, shop.now()).await?;
+    Ok(())
 }
 
 /// The confirm or edit button under the note fields shown: confirm makes
